@@ -1,0 +1,16 @@
+/**
+ * Signed URLs grant access to database dumps and tokens grant access to accounts: nothing that pbm
+ * prints or logs may contain either. Every message that could carry one goes through redact().
+ */
+const URL_WITH_QUERY = /\b(https?:\/\/[^\s?"'<>]+)\?[^\s"'<>]*/g
+const TOKEN_FLAG = /(--machine-token[= ])\S+/g
+
+export function redact(text: string): string {
+  return text.replaceAll(URL_WITH_QUERY, '$1?<redacted>').replaceAll(TOKEN_FLAG, '$1<redacted>')
+}
+
+/** A URL safe to show: origin and path, no query string. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : `${url.slice(0, q)}?<redacted>`
+}
