@@ -1,0 +1,125 @@
+import {Command, Errors, Flags, Interfaces} from '@oclif/core'
+import chalk from 'chalk'
+
+import {EXIT, InterruptedError, PbmError, UsageError} from './errors.js'
+import {redact} from './redact.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/** Listed in every command's help, so scripts know what to expect. */
+export const EXIT_CODES_HELP = `Exit codes: 0 everything done (or already there), 1 a failure (reasons listed), 2 a usage error (a missing or bad flag), 130 interrupted (Ctrl-C).`
+
+/**
+ * What every pbm command shares: --json, --yes, --terminus, one error path that keeps exit codes right
+ * (with and without --json), NO_COLOR, and one AbortSignal that Ctrl-C fires.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static baseFlags = {
+    terminus: Flags.string({
+      env: 'PBM_TERMINUS',
+      helpGroup: 'GLOBAL',
+      helpValue: 'PATH',
+      summary: 'Terminus executable to run (default: terminus on PATH).',
+    }),
+    yes: Flags.boolean({
+      char: 'y',
+      env: 'PBM_YES',
+      helpGroup: 'GLOBAL',
+      summary: 'Never prompt: use flags and environment variables only; a missing choice is a usage error.',
+    }),
+  }
+static enableJsonFlag = true
+protected args!: Interfaces.InferredArgs<T['args']>
+  protected flags!: BaseFlags<T>
+  /** Fired by the first Ctrl-C; everything long-running takes it. */
+  protected readonly abort = new AbortController()
+  private onSigint?: () => void
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      args: this.ctor.args,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      flags: this.ctor.flags,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as Interfaces.InferredArgs<T['args']>
+    // chalk 5 does not honour NO_COLOR by itself.
+    if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') chalk.level = 0
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+    let interrupts = 0
+    this.onSigint = () => {
+      interrupts++
+      if (interrupts === 1) {
+        this.abort.abort(new InterruptedError())
+        return
+      }
+
+      // A second Ctrl-C: the user does not want to wait for the clean-up.
+      process.exit(EXIT.interrupted)
+    }
+
+    process.on('SIGINT', this.onSigint)
+    process.on('SIGTERM', this.onSigint)
+  }
+
+  /** True when a person can answer prompts: a TTY both ways, no --yes, no --json. */
+  protected get interactive(): boolean {
+    return !this.flags?.yes && !this.jsonEnabled() && Boolean(process.stdin.isTTY) && Boolean(process.stdout.isTTY)
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    if (this.onSigint) {
+      process.off('SIGINT', this.onSigint)
+      process.off('SIGTERM', this.onSigint)
+    }
+
+    return super.finally(error)
+  }
+
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    const mapped = toCliError(error)
+    // oclif 4 exits 1 under --json whatever the error says: set the code ourselves first.
+    process.exitCode = mapped.oclif.exit ?? EXIT.failure
+    if (this.jsonEnabled()) {
+      const pbm = error instanceof PbmError ? error : undefined
+      this.logJson({
+        error: {
+          code: pbm?.code ?? (mapped.oclif.exit === EXIT.usage ? 'usage' : 'failed'),
+          exitCode: process.exitCode,
+          hint: pbm?.hint,
+          message: redact(mapped.message),
+        },
+      })
+      throw new Errors.ExitError(process.exitCode as number)
+    }
+
+    throw mapped
+  }
+}
+
+/** One line of advice and the right exit code, never a stack trace. */
+export function toCliError(error: unknown): Errors.CLIError {
+  if (error instanceof Errors.CLIError) return error
+  if (isPromptExit(error)) return new Errors.CLIError('Cancelled.', {exit: EXIT.interrupted})
+  if (error instanceof PbmError) {
+    return new Errors.CLIError(redact(error.message), {
+      exit: error.exitCode,
+      suggestions: error.hint ? [redact(error.hint)] : undefined,
+    })
+  }
+
+  const message = error instanceof Error ? error.message : String(error)
+  return new Errors.CLIError(redact(message), {exit: EXIT.failure})
+}
+
+/** The prompts of `@inquirer/prompts` reject with ExitPromptError on Ctrl-C and AbortPromptError when its signal fires. */
+export function isPromptExit(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')
+}
+
+export function usage(message: string, hint?: string): UsageError {
+  return new UsageError(message, hint)
+}

@@ -1,0 +1,201 @@
+import {Args, Flags} from '@oclif/core'
+import {stat} from 'node:fs/promises'
+import path from 'node:path'
+
+import type {Backup, Element} from '../../catalog/types.js'
+
+import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
+import {groupIntoSets, parseDateInput} from '../../catalog/index.js'
+import {PbmError, UsageError} from '../../errors.js'
+import {destinationFlags, elementsFrom, transferFlags} from '../../flags.js'
+import {archiveKey, type DestinationChoice, parseBucket} from '../../plan/destination.js'
+import {checkFileTarget, looksLikeFilePath} from '../../plan/local-target.js'
+import {type BackupChoice, hasBackupChoice, narrowToElements, selectBackups} from '../../plan/select.js'
+import {formatSiteEnv, parseSiteEnv, type SiteEnv} from '../../plan/targets.js'
+import {formatBytes} from '../../ui/format.js'
+import * as ask from '../../ui/prompts.js'
+import {type PickResult, transferPlanned} from '../../ui/run.js'
+import {openTerminus} from '../../ui/terminus.js'
+
+export default class Pick extends BaseCommand<typeof Pick> {
+  static override args = {
+    target: Args.string({description: 'Site and environment, as in Terminus: <site>.<env>', required: false}),
+  }
+static override description = `Lists the backups of a site environment (\`terminus backup:list\`), lets you choose one set — the newest, the newest at or before a date, or any archive by its filename, older ones too — and streams the chosen archives from Pantheon to S3 and/or a local folder, verified (size, MD5/CRC32C, gzip integrity) and resumable, under their Pantheon filenames with the right extension.
+
+With a terminal and missing arguments it asks, step by step: site, environment, backup, elements, destination, then confirms. With --yes, --json, or no terminal it never asks: a missing choice is a usage error that names the flag.
+
+${EXIT_CODES_HELP}`
+static override examples = [
+    {command: '<%= config.bin %> <%= command.id %>', description: 'Choose everything interactively.'},
+    {
+      command:
+        '<%= config.bin %> <%= command.id %> mysite.live --file mysite_live_2024-05-01T03-12-44_UTC_database.sql.gz --bucket my-backups --yes',
+      description: 'Copy one older archive, by its filename, to S3 (as `terminus backup:get --file` names it).',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> mysite.live --latest --element db --to ./mysite.sql.gz --yes',
+      description: 'Download the newest database backup to a file, like `terminus backup:get --to`, verified.',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> mysite.live --at 2024-05-01 --bucket s3://my-backups/pantheon --yes --json',
+      description: 'The newest set finished on or before 1 May 2024, every element, to S3 under a prefix; JSON result.',
+    },
+  ]
+static override flags = {
+    ...destinationFlags,
+    ...transferFlags,
+    at: Flags.string({
+      exclusive: ['file', 'latest'],
+      helpGroup: 'BACKUP',
+      helpValue: 'DATE',
+      summary: 'The newest backup set finished at or before this date (2024-05-01 = end of that day, UTC) or date-time.',
+    }),
+    file: Flags.string({
+      exclusive: ['at', 'latest'],
+      helpGroup: 'BACKUP',
+      helpValue: 'FILENAME|CATALOG_ID',
+      multiple: true,
+      summary: 'An archive by its exact filename or catalog ID, as `terminus backup:list` shows it; repeat for more.',
+    }),
+    latest: Flags.boolean({exclusive: ['at', 'file'], helpGroup: 'BACKUP', summary: 'The newest backup set.'}),
+    to: Flags.string({
+      env: 'PBM_TO',
+      helpGroup: 'DESTINATION',
+      helpValue: 'PATH',
+      summary:
+        'Local folder (layout <site>/<env>/<file>), or, for one archive, a file path ending in its extension (env: PBM_TO).',
+    }),
+  }
+static override summary = 'Choose any backup (newest, by date, or by filename) and transfer it to S3 or a folder.'
+
+  public async run(): Promise<PickResult> {
+    const {flags} = this
+    const {signal} = this.abort
+    const terminus = openTerminus(flags.terminus)
+    const target = await this.chooseTarget(terminus, signal)
+    const where = formatSiteEnv(target)
+    const backups = await terminus.listBackups(target.site, target.env, {signal})
+    if (backups.length === 0) {
+      throw new PbmError('no-backups', `${where} has no backups.`, {
+        hint: `Create one with: terminus backup:create ${where}`,
+      })
+    }
+
+    const elements = elementsFrom(flags.element)
+    const chosen = await this.chooseBackups(backups, elements, signal)
+    checkNotExpired(chosen)
+
+    const fileTarget = await this.isFileTarget(flags.to)
+    if (fileTarget) checkFileTarget(flags.to as string, chosen)
+    const destination = await this.chooseDestination(signal)
+    const planned = chosen.map((backup) => ({backup, key: archiveKey(backup)}))
+
+    if (this.interactive && !flags['dry-run']) {
+      this.log(describePlan(planned.map((p) => p.backup), destination))
+      if (!(await ask.askConfirm('Transfer now?', signal))) throw new UsageError('Cancelled: nothing was transferred.')
+    }
+
+    return transferPlanned({
+      command: this,
+      destination,
+      dryRun: flags['dry-run'],
+      fileTarget,
+      flags,
+      planned,
+      signal,
+      terminus,
+    })
+  }
+
+  private async chooseBackups(backups: Backup[], elements: Element[] | undefined, signal: AbortSignal): Promise<Backup[]> {
+    const {flags} = this
+    const choice: BackupChoice = {
+      at: flags.at === undefined ? undefined : parseDateInput(flags.at),
+      files: flags.file,
+      latest: flags.latest,
+    }
+    if (hasBackupChoice(choice)) {
+      const selected = selectBackups(backups, choice, choice.files?.length ? undefined : elements)
+      // With --file, --element still narrows (and must match) what the names chose.
+      if (choice.files?.length && elements?.length) {
+        const narrowed = selected.filter((b) => elements.includes(b.element))
+        if (narrowed.length === 0) throw new UsageError('None of the --file archives is of the --element asked for.')
+        return narrowed
+      }
+
+      return selected
+    }
+
+    if (!this.interactive) {
+      throw new UsageError(
+        'Which backup? Without a terminal pbm does not guess.',
+        'Add --latest, --at DATE, or --file NAME (the filename from `terminus backup:list`).',
+      )
+    }
+
+    const set = await ask.askBackupSet(groupIntoSets(backups), signal)
+    if (elements?.length) return narrowToElements(set, elements)
+    const asked = set.backups.length > 1 ? await ask.askElements(set, signal) : set.backups.map((b) => b.element)
+    return narrowToElements(set, asked)
+  }
+
+  private async chooseDestination(signal: AbortSignal): Promise<DestinationChoice> {
+    const {flags} = this
+    let {bucket, to} = flags
+    if (!bucket && !to) {
+      if (!this.interactive) {
+        throw new UsageError('Where to? No destination was given.', 'Add --bucket NAME (or s3://bucket/prefix) and/or --to PATH.')
+      }
+
+      ;({bucket, to} = await ask.askDestination({bucket, to}, signal))
+    }
+
+    return {
+      local: to ? {path: path.resolve(to)} : undefined,
+      s3: bucket ? parseBucket(bucket, flags.prefix) : undefined,
+    }
+  }
+
+  private async chooseTarget(terminus: ReturnType<typeof openTerminus>, signal: AbortSignal): Promise<SiteEnv> {
+    if (this.args.target) return parseSiteEnv(this.args.target)
+    if (!this.interactive) {
+      throw new UsageError('Which site? The SITE.ENV argument is missing.', 'Add it, for example: pbm backup:pick mysite.live')
+    }
+
+    const site = await ask.askSite(await terminus.listSites({signal}), signal)
+    const env = await ask.askEnvironment(site, await terminus.listEnvironments(site, {signal}), signal)
+    return {env, site}
+  }
+
+  /** `--to` names a file when it is not an existing folder and its name ends like an archive. */
+  private async isFileTarget(to: string | undefined): Promise<boolean> {
+    if (!to) return false
+    const existing = await stat(to).catch(() => {})
+    if (existing?.isDirectory()) return false
+    return looksLikeFilePath(to)
+  }
+}
+
+function checkNotExpired(backups: Backup[], now = Date.now()): void {
+  const expired = backups.find((b) => b.expiry && b.expiry.getTime() < now)
+  if (expired) {
+    throw new PbmError('expired', `The backup ${expired.file} expired on ${expired.expiry?.toISOString()}: Pantheon no longer keeps it.`, {
+      hint: 'Choose a newer backup (--latest), or create one with terminus backup:create.',
+    })
+  }
+}
+
+function describePlan(backups: Backup[], destination: DestinationChoice): string {
+  const total = backups.reduce((sum, b) => sum + b.sizeBytes, 0)
+  const to = [
+    destination.s3 ? `s3://${destination.s3.bucket}/${destination.s3.prefix}` : '',
+    destination.local ? destination.local.path : '',
+  ].filter(Boolean)
+  return [
+    '',
+    `${backups.length} archive(s), about ${formatBytes(total)}, to ${to.join(' and ')}:`,
+    ...backups.map((b) => `  ${b.element.padEnd(8)} ${b.file}  ${b.sizeText}`),
+    '',
+  ].join('\n')
+}

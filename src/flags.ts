@@ -1,0 +1,100 @@
+import {Flags} from '@oclif/core'
+
+import type {Element} from './catalog/types.js'
+
+import {normalizeElement} from './catalog/index.js'
+
+/**
+ * Flags shared by backup:pick and backup:mirror. Every flag a cron job would set also reads an
+ * environment variable; list-valued ones (elements, sites, envs) are read from comma-separated
+ * variables by listFlag(), because oclif passes an env value to a `multiple` flag as one string.
+ */
+export const destinationFlags = {
+  bucket: Flags.string({
+    env: 'PBM_BUCKET',
+    helpGroup: 'DESTINATION',
+    helpValue: 'NAME|s3://BUCKET/PREFIX',
+    summary: 'S3 bucket to mirror into (env: PBM_BUCKET).',
+  }),
+  endpoint: Flags.string({
+    env: 'PBM_ENDPOINT',
+    helpGroup: 'DESTINATION',
+    helpValue: 'URL',
+    summary: 'S3-compatible endpoint (MinIO, R2, B2, ...); also AWS_ENDPOINT_URL_S3 (env: PBM_ENDPOINT).',
+  }),
+  prefix: Flags.string({
+    env: 'PBM_PREFIX',
+    helpGroup: 'DESTINATION',
+    summary: 'Key prefix inside the bucket; keys are <prefix><site>/<env>/<file> (env: PBM_PREFIX).',
+  }),
+  profile: Flags.string({
+    env: 'PBM_PROFILE',
+    helpGroup: 'DESTINATION',
+    summary: 'AWS profile from ~/.aws/config (default: the standard credential chain, AWS_PROFILE).',
+  }),
+  region: Flags.string({
+    env: 'PBM_REGION',
+    helpGroup: 'DESTINATION',
+    summary: "The bucket's region (default: AWS_REGION or the profile's region).",
+  }),
+  sse: Flags.option({
+    env: 'PBM_SSE',
+    helpGroup: 'DESTINATION',
+    options: ['AES256', 'aws:kms'] as const,
+    summary: 'Server-side encryption of the stored objects (env: PBM_SSE).',
+  })(),
+  'sse-kms-key-id': Flags.string({
+    dependsOn: ['sse'],
+    env: 'PBM_SSE_KMS_KEY_ID',
+    helpGroup: 'DESTINATION',
+    summary: 'KMS key for --sse aws:kms (env: PBM_SSE_KMS_KEY_ID).',
+  }),
+  'storage-class': Flags.string({
+    env: 'PBM_STORAGE_CLASS',
+    helpGroup: 'DESTINATION',
+    summary: 'S3 storage class, e.g. STANDARD_IA, GLACIER_IR (env: PBM_STORAGE_CLASS).',
+  }),
+  to: Flags.string({
+    env: 'PBM_TO',
+    helpGroup: 'DESTINATION',
+    helpValue: 'PATH',
+    summary: 'Local folder to mirror into (layout <site>/<env>/<file>) (env: PBM_TO).',
+  }),
+}
+
+export const transferFlags = {
+  concurrency: Flags.integer({
+    default: 4,
+    env: 'PBM_CONCURRENCY',
+    min: 1,
+    summary: 'Archives transferred at the same time (env: PBM_CONCURRENCY).',
+  }),
+  'dry-run': Flags.boolean({summary: 'Print the plan and transfer nothing.'}),
+  element: Flags.string({
+    char: 'e',
+    multiple: true,
+    options: ['code', 'files', 'db', 'database'],
+    summary: 'Element to transfer; repeat for more (env: PBM_ELEMENTS, comma-separated).',
+  }),
+  force: Flags.boolean({
+    env: 'PBM_FORCE',
+    summary: 'Transfer again and overwrite an existing object or file of the same name.',
+  }),
+}
+
+/** A repeatable flag's values, or else the comma-separated environment variable's. */
+export function listFlag(values: string[] | undefined, envName: string, env = process.env): string[] | undefined {
+  if (values?.length) return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
+  const fromEnv = env[envName]
+  if (!fromEnv) return undefined
+  const list = fromEnv
+    .split(/[\s,]+/)
+    .map((v) => v.trim())
+    .filter(Boolean)
+  return list.length > 0 ? list : undefined
+}
+
+export function elementsFrom(values: string[] | undefined, env = process.env): Element[] | undefined {
+  const list = listFlag(values, 'PBM_ELEMENTS', env)
+  return list ? [...new Set(list.map((v) => normalizeElement(v)))] : undefined
+}

@@ -1,0 +1,109 @@
+import type {Backup, BackupSet, Element} from '../catalog/types.js'
+
+import {findBackup, groupIntoSets, nearestFilenames, newestSet, parseDateInput, setAtOrBefore} from '../catalog/index.js'
+import {PbmError} from '../errors.js'
+
+/** How the user said which backup: at most one of these ways is used, in this order. */
+export interface BackupChoice {
+  files?: string[]
+  at?: Date
+  latest?: boolean
+}
+
+export function hasBackupChoice(choice: BackupChoice): boolean {
+  return Boolean(choice.files?.length) || choice.at !== undefined || Boolean(choice.latest)
+}
+
+/**
+ * The archives one `backup:pick` transfers. `--file` names archives (exact filename or catalog ID, as
+ * Terminus takes them) and transfers just those; `--at` and `--latest` name a whole set, which
+ * `elements` then narrows.
+ */
+export function selectBackups(backups: Backup[], choice: BackupChoice, elements?: Element[]): Backup[] {
+  if (choice.files?.length) {
+    const picked = choice.files.map((name) => {
+      const found = findBackup(backups, name)
+      if (!found) throw unknownFile(backups, name)
+      return found
+    })
+    return dedupe(picked)
+  }
+
+  const sets = groupIntoSets(backups)
+  const set = choice.at ? setAtOrBefore(sets, choice.at) : newestSet(sets)
+  if (!set) {
+    const first = backups[0]
+    const where = first ? `${first.site}.${first.env}` : 'this environment'
+    throw new PbmError(
+      'no-backups',
+      choice.at ? `No backup of ${where} finished at or before ${choice.at.toISOString()}.` : `No backups of ${where}.`,
+      {hint: choice.at ? 'Pick a later --at date, or --latest.' : undefined},
+    )
+  }
+
+  return narrowToElements(set, elements)
+}
+
+/** The archives of a set for the wanted elements; asking for an element the set lacks is an error. */
+export function narrowToElements(set: BackupSet, elements?: Element[]): Backup[] {
+  if (!elements?.length) return set.backups
+  const chosen = set.backups.filter((b) => elements.includes(b.element))
+  const missing = elements.filter((el) => !set.backups.some((b) => b.element === el))
+  if (missing.length > 0) {
+    const present = set.backups.map((b) => b.element).join(', ')
+    throw new PbmError(
+      'missing-element',
+      `The backup ${set.folder} of ${set.site}.${set.env} has no ${missing.join(' or ')} archive (it has: ${present}).`,
+      {hint: 'Choose another backup, or leave out --element to take what it has.'},
+    )
+  }
+
+  return chosen
+}
+
+/**
+ * What `backup:mirror` takes from one site.env: by default the newest set; with `all`, every listed
+ * archive (finished at or after `since`). Only the wanted elements; a set that lacks one is not an error
+ * here (Pantheon makes db-only sets).
+ */
+export function selectForMirror(
+  backups: Backup[],
+  options: {all?: boolean; elements: Element[]; since?: Date},
+): Backup[] {
+  const wanted = backups.filter((b) => options.elements.includes(b.element))
+  if (options.all) {
+    const since = options.since?.getTime() ?? Number.NEGATIVE_INFINITY
+    return groupIntoSets(wanted)
+      .flatMap((set) => set.backups)
+      .filter((b) => b.date.getTime() >= since)
+  }
+
+  return newestSet(groupIntoSets(wanted))?.backups ?? []
+}
+
+function unknownFile(backups: Backup[], name: string): PbmError {
+  const near = nearestFilenames(backups, name, 3)
+  const where = backups[0] ? ` of ${backups[0].site}.${backups[0].env}` : ''
+  return new PbmError('unknown-file', `Could not find a backup${where} identified by ${name}.`, {
+    hint: near.length > 0 ? `Did you mean: ${near.join(', ')}?` : 'List them with: terminus backup:list <site>.<env>',
+  })
+}
+
+function dedupe(backups: Backup[]): Backup[] {
+  return [...new Map(backups.map((b) => [b.id, b])).values()]
+}
+
+/**
+ * `--since DATE`: the earliest instant the date can mean (`2024-05-01` is the start of that day, UTC),
+ * the mirror image of `--at`, which catalog's parseDateInput rounds up to the end.
+ */
+export function parseSinceInput(text: string): Date {
+  const trimmed = text.trim()
+  if (/^\d{4}-\d{2}-\d{2}$/.test(trimmed)) {
+    const endOfDay = parseDateInput(trimmed)
+    return new Date(endOfDay.getTime() - 86_400_000 + 1)
+  }
+
+  const end = parseDateInput(trimmed)
+  return new Date(Math.floor(end.getTime() / 1000) * 1000)
+}

@@ -1,0 +1,138 @@
+import {checkbox, confirm, input, search, select} from '@inquirer/prompts'
+
+import type {BackupSet, Element} from '../catalog/types.js'
+import type {Environment, Site} from '../terminus/types.js'
+
+import {formatBytes, formatExpiry, formatLocal, formatUtc} from './format.js'
+
+/**
+ * The interactive questions of backup:pick and backup:mirror. Only ever called when a person is at a
+ * terminal (the commands check); Ctrl-C rejects with ExitPromptError, which the base command turns
+ * into exit 130.
+ */
+export async function askSite(sites: Site[], signal?: AbortSignal): Promise<string> {
+  const choices = [...sites]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((site) => ({
+      description: `${site.plan} · ${site.framework}${site.frozen ? ' · frozen: its test and live environments are unavailable' : ''}`,
+      name: `${site.name}${site.frozen ? ' (frozen)' : ''}`,
+      value: site.name,
+    }))
+  return search<string>(
+    {
+      message: 'Site (type to filter)',
+      pageSize: 12,
+      source: (term) => (term ? choices.filter((c) => c.name.toLowerCase().includes(term.toLowerCase())) : choices),
+    },
+    {signal},
+  )
+}
+
+export async function askSites(sites: Site[], signal?: AbortSignal): Promise<string[]> {
+  return checkbox<string>(
+    {
+      choices: [...sites]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((site) => ({
+          disabled: site.frozen ? '(frozen)' : false,
+          name: `${site.name}  ${site.plan} · ${site.framework}`,
+          value: site.name,
+        })),
+      message: 'Sites to mirror',
+      pageSize: 15,
+      required: true,
+    },
+    {signal},
+  )
+}
+
+const ENV_ORDER = ['live', 'test', 'dev']
+const envRank = (name: string) => (ENV_ORDER.includes(name) ? ENV_ORDER.indexOf(name) : ENV_ORDER.length)
+
+export async function askEnvironment(site: string, envs: Environment[], signal?: AbortSignal): Promise<string> {
+  return select<string>(
+    {
+      choices: [...envs]
+        .sort((a, b) => envRank(a.name) - envRank(b.name) || a.name.localeCompare(b.name))
+        .map((env) => ({
+          disabled: env.initialized ? false : '(not initialized: it has no backups)',
+          name: env.name,
+          value: env.name,
+        })),
+      message: `Environment of ${site}`,
+    },
+    {signal},
+  )
+}
+
+/** One line a set: "2024-05-01 03:12:44 UTC (05:12 local)  manual     code 12.1 MB, files 1.2 GB, db 40 MB  expires in 5 days" */
+export function describeSet(set: BackupSet, now = new Date()): string {
+  const elements = set.backups.map((b) => `${b.element === 'database' ? 'db' : b.element} ${formatBytes(b.sizeBytes)}`)
+  const local = formatLocal(set.date).slice(11)
+  const expiry = formatExpiry(set.expiry, now)
+  return `${formatUtc(set.date)} (${local} local)  ${set.initiator.padEnd(9)}  ${elements.join(', ')}${expiry ? `  ${expiry}` : ''}`
+}
+
+export async function askBackupSet(sets: BackupSet[], signal?: AbortSignal): Promise<BackupSet> {
+  return select<BackupSet>(
+    {
+      choices: sets.map((set) => ({name: describeSet(set), short: formatUtc(set.date), value: set})),
+      message: 'Backup (newest first)',
+      pageSize: 12,
+    },
+    {signal},
+  )
+}
+
+export async function askElements(set: BackupSet, signal?: AbortSignal): Promise<Element[]> {
+  return checkbox<Element>(
+    {
+      choices: set.backups.map((b) => ({checked: true, name: `${b.element}  ${b.file}  ${b.sizeText}`, value: b.element})),
+      message: 'Elements',
+      required: true,
+    },
+    {signal},
+  )
+}
+
+export interface DestinationAnswer {
+  bucket?: string
+  to?: string
+}
+
+/** Where to: an S3 bucket (s3://bucket/prefix) and/or a local folder; defaults come from flags and env. */
+export async function askDestination(defaults: DestinationAnswer, signal?: AbortSignal): Promise<DestinationAnswer> {
+  const kind = await select<'both' | 'local' | 's3'>(
+    {
+      choices: [
+        {name: 'Amazon S3 or an S3-compatible store', value: 's3'},
+        {name: 'A local folder', value: 'local'},
+        {name: 'Both', value: 'both'},
+      ],
+      default: defaults.to && !defaults.bucket ? 'local' : 's3',
+      message: 'Destination',
+    },
+    {signal},
+  )
+  const answer: DestinationAnswer = {}
+  if (kind !== 'local') {
+    answer.bucket = await input(
+      {
+        default: defaults.bucket,
+        message: 'S3 bucket (name or s3://bucket/prefix)',
+        required: true,
+      },
+      {signal},
+    )
+  }
+
+  if (kind !== 's3') {
+    answer.to = await input({default: defaults.to ?? '.', message: 'Local folder', required: true}, {signal})
+  }
+
+  return answer
+}
+
+export async function askConfirm(message: string, signal?: AbortSignal): Promise<boolean> {
+  return confirm({default: true, message}, {signal})
+}

@@ -1,0 +1,42 @@
+import chalk from 'chalk'
+
+import type {ArchiveResult, RunSummary} from './results.js'
+
+import {formatBytes, formatDuration, formatRate, table} from './format.js'
+
+const STATUS_COLOUR: Record<ArchiveResult['status'], (text: string) => string> = {
+  failed: chalk.red,
+  planned: chalk.cyan,
+  skipped: chalk.yellow,
+  transferred: chalk.green,
+}
+
+/** The final table: what landed where, how big, with which verified checksum; failures with reasons. */
+export function formatResults(results: ArchiveResult[]): string {
+  if (results.length === 0) return 'Nothing to transfer.'
+  const rows = results.map((r) => [
+    STATUS_COLOUR[r.status](r.status),
+    `${r.site}.${r.env}`,
+    r.element,
+    r.location,
+    r.bytes === undefined ? '' : formatBytes(r.bytes),
+    r.md5 ? `md5 ${r.md5}` : '',
+  ])
+  const failures = results
+    .filter((r) => r.status === 'failed')
+    .map((r) => `${chalk.red('✖')} ${r.site}.${r.env} ${r.element} → ${r.location}: ${r.error?.message ?? 'failed'}`)
+  const notes = results
+    .filter((r) => r.note && r.status !== 'failed')
+    .map((r) => `  ${r.file}: ${r.note}`)
+  return [table(rows, ['STATUS', 'SITE.ENV', 'ELEMENT', 'WHERE', 'SIZE', 'VERIFIED']), ...failures, ...notes].join('\n')
+}
+
+export function formatSummary(summary: RunSummary): string {
+  const parts = [
+    `${summary.transferred} transferred`,
+    `${summary.skipped} skipped`,
+    `${summary.failed} failed`,
+  ]
+  if (summary.planned) parts.push(`${summary.planned} planned`)
+  return `${parts.join(', ')}; ${formatBytes(summary.bytes)} in ${formatDuration(summary.seconds)} (${formatRate(summary.bytesPerSecond)})`
+}

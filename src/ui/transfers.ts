@@ -1,0 +1,133 @@
+import type {ListrTask, ListrTaskWrapper} from 'listr2'
+
+import type {Backup} from '../catalog/types.js'
+import type {Destination} from '../destination/index.js'
+import type {Terminus} from '../terminus/index.js'
+import type {Progress} from '../transfer/index.js'
+
+import {isAbortError, PbmError} from '../errors.js'
+import {redact} from '../redact.js'
+import {transferArchive} from '../transfer/index.js'
+import {formatBytes, formatDuration, formatRate, progressBar} from './format.js'
+import {type ArchiveResult, baseOf} from './results.js'
+
+/** One archive to move, with its key at the destinations (the same key for S3 and a local folder). */
+export interface PlannedArchive {
+  backup: Backup
+  key: string
+}
+
+/** What every archive task of one run shares. */
+export interface TransferRun {
+  terminus: Terminus
+  destinations: Destination[]
+  force: boolean
+  signal: AbortSignal
+  /** Runs fn when one of the --concurrency transfer slots is free. */
+  slot: <T>(fn: () => Promise<T>) => Promise<T>
+  progressEveryMs: number
+  results: ArchiveResult[]
+  /** Called on the first failure (for --fail-fast). */
+  onFailure?: (error: unknown) => void
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyTask = ListrTaskWrapper<any, any, any>
+
+/** A listr2 task that transfers one archive with live progress and records one result per destination. */
+export function archiveTask(item: PlannedArchive, run: TransferRun, title = item.backup.element): ListrTask {
+  return {
+    async task(_ctx, task) {
+      task.title = `${title}: waiting for a transfer slot`
+      await run.slot(async () => {
+        if (run.signal.aborted) throw run.signal.reason ?? new Error('Interrupted')
+        task.title = `${title}: ${item.backup.file}`
+        try {
+          const result = await transferArchive({
+            archive: item.backup,
+            destinations: run.destinations,
+            force: run.force,
+            key: item.key,
+            onProgress: progressReporter(task, run.progressEveryMs),
+            resolveUrl: (signal) =>
+              run.terminus.backupUrl(item.backup.site, item.backup.env, {
+                element: item.backup.element,
+                file: item.backup.file,
+                signal,
+              }),
+            signal: run.signal,
+          })
+          const notes = [
+            result.resumes ? `resumed ${result.resumes}x` : '',
+            result.urlRefreshes ? `URL refreshed ${result.urlRefreshes}x` : '',
+          ].filter(Boolean)
+          for (const [i, dest] of result.destinations.entries()) {
+            run.results.push({
+              ...baseOf(item.backup),
+              bytes: result.bytes,
+              destination: run.destinations[i].kind,
+              location: dest.location,
+              md5: result.md5,
+              note: [dest.reason, ...notes].filter(Boolean).join('; ') || undefined,
+              status: dest.status,
+            })
+          }
+
+          const allSkipped = result.destinations.every((d) => d.status === 'skipped')
+          task.title = allSkipped
+            ? `${title}: ${item.backup.file} already mirrored, skipped`
+            : `${title}: ${item.backup.file} ${formatBytes(result.bytes)} verified (md5 ${result.md5})`
+          if (allSkipped) task.skip(task.title)
+        } catch (error) {
+          const failure = describeFailure(error)
+          for (const dest of run.destinations) {
+            run.results.push({
+              ...baseOf(item.backup),
+              destination: dest.kind,
+              error: failure,
+              location: dest.describe(item.key),
+              status: 'failed',
+            })
+          }
+
+          if (!isAbortError(error)) run.onFailure?.(error)
+          task.title = `${title}: ${item.backup.file} failed`
+          throw new Error(failure.message)
+        }
+      })
+    },
+    title,
+  }
+}
+
+export function describeFailure(error: unknown): {code: string; message: string} {
+  if (isAbortError(error)) return {code: 'interrupted', message: 'Interrupted.'}
+  if (error instanceof PbmError) {
+    return {code: error.code, message: redact(error.hint ? `${error.message} ${error.hint}` : error.message)}
+  }
+
+  return {code: 'failed', message: redact(error instanceof Error ? error.message : String(error))}
+}
+
+/** Progress into task.output: often when the renderer redraws, rarely when it appends lines. */
+function progressReporter(task: AnyTask, everyMs: number): (p: Progress) => void {
+  let last = 0
+  let lastPhase = ''
+  return (p) => {
+    const now = Date.now()
+    const phaseChanged = p.phase !== lastPhase
+    if (!phaseChanged && now - last < everyMs && !p.note) return
+    last = now
+    lastPhase = p.phase
+    task.output = describeProgress(p)
+  }
+}
+
+export function describeProgress(p: Progress): string {
+  const note = p.note ? ` (${redact(p.note)})` : ''
+  if (p.phase !== 'downloading' && p.phase !== 'retrying') return `${p.phase}${note}`
+  const total = p.total ? ` / ${formatBytes(p.total)}` : ''
+  const bar = p.total ? `${progressBar(p.bytes / p.total)} ` : ''
+  const eta = p.etaSeconds === undefined ? '' : `  ETA ${formatDuration(p.etaSeconds)}`
+  return `${bar}${formatBytes(p.bytes)}${total}  ${formatRate(p.rateBytesPerSec)}${eta}${note}`
+}

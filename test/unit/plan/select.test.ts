@@ -1,0 +1,100 @@
+import {expect} from 'chai'
+
+import {PbmError} from '../../../src/errors.js'
+import {hasBackupChoice, parseSinceInput, selectBackups, selectForMirror} from '../../../src/plan/select.js'
+import {backups} from '../../helpers/backups.js'
+
+const list = backups('alpha', 'live', [
+  {date: '2024-05-01T03:12:44Z'},
+  {date: '2024-05-03T03:00:00Z', initiator: 'automated'},
+  {date: '2024-05-02T10:00:00Z', elements: ['database']},
+])
+
+describe('plan: selectBackups (backup:pick)', () => {
+  it('takes the newest set with --latest, code, files, database in order', () => {
+    const chosen = selectBackups(list, {latest: true})
+    expect(chosen.map((b) => b.element)).to.deep.equal(['code', 'files', 'database'])
+    expect(chosen.every((b) => b.folder.endsWith('_automated'))).to.equal(true)
+  })
+
+  it('takes the newest set finished at or before --at, including the whole day of a bare date', () => {
+    expect(selectBackups(list, {at: new Date('2024-05-02T23:59:59.999Z')}).map((b) => b.element)).to.deep.equal(['database'])
+    expect(selectBackups(list, {at: new Date('2024-05-01T03:12:44.118Z')})[0].file).to.equal(
+      'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz',
+    )
+  })
+
+  it('fails with no-backups when nothing finished before --at', () => {
+    expect(() => selectBackups(list, {at: new Date('2024-04-01T00:00:00Z')}))
+      .to.throw(PbmError, /at or before 2024-04-01/)
+      .with.property('code', 'no-backups')
+  })
+
+  it('narrows a set to the --element asked for, and fails when the set lacks it', () => {
+    expect(selectBackups(list, {latest: true}, ['database']).map((b) => b.element)).to.deep.equal(['database'])
+    expect(() => selectBackups(list, {at: new Date('2024-05-02T12:00:00Z')}, ['code']))
+      .to.throw(PbmError, /has no code archive \(it has: database\)/)
+      .with.property('code', 'missing-element')
+  })
+
+  it('takes archives by exact filename or catalog ID, once each', () => {
+    const db = list.find((b) => b.folder.startsWith('1714644000') && b.element === 'database')
+    const chosen = selectBackups(list, {files: [db.file, db.id, 'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz']})
+    expect(chosen.map((b) => b.file)).to.deep.equal([db.file, 'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz'])
+  })
+
+  it('names the three nearest filenames when a --file is unknown', () => {
+    let error: PbmError | undefined
+    try {
+      selectBackups(list, {files: ['alpha_live_2024-05-01T03-12-44_UTC_databse.sql.gz']})
+    } catch (error_) {
+      error = error_ as PbmError
+    }
+
+    expect(error?.code).to.equal('unknown-file')
+    expect(error?.message).to.equal(
+      'Could not find a backup of alpha.live identified by alpha_live_2024-05-01T03-12-44_UTC_databse.sql.gz.',
+    )
+    expect(error?.hint).to.match(/^Did you mean: alpha_live_2024-05-01T03-12-44_UTC_database\.sql\.gz, /)
+    expect(error?.hint?.split(', ')).to.have.length(3)
+  })
+
+  it('knows whether a backup was chosen at all', () => {
+    expect(hasBackupChoice({})).to.equal(false)
+    expect(hasBackupChoice({files: []})).to.equal(false)
+    expect(hasBackupChoice({latest: true})).to.equal(true)
+    expect(hasBackupChoice({at: new Date()})).to.equal(true)
+    expect(hasBackupChoice({files: ['x']})).to.equal(true)
+  })
+})
+
+describe('plan: selectForMirror (backup:mirror)', () => {
+  it('takes the newest set by default, only the wanted elements', () => {
+    expect(selectForMirror(list, {elements: ['code', 'database']}).map((b) => b.element)).to.deep.equal(['code', 'database'])
+  })
+
+  it('takes the newest set that has a wanted element (a db-only set does not hide code)', () => {
+    const chosen = selectForMirror(list, {elements: ['database']})
+    expect(chosen).to.have.length(1)
+    expect(chosen[0].folder).to.match(/_automated$/)
+    const codeOnly = selectForMirror(backups('a', 'dev', [{date: '2024-05-01T00:00:00Z', elements: ['code']}, {date: '2024-05-02T00:00:00Z', elements: ['database']}]), {elements: ['code']})
+    expect(codeOnly.map((b) => b.element)).to.deep.equal(['code'])
+  })
+
+  it('takes every listed archive with all, newest first, limited by since', () => {
+    expect(selectForMirror(list, {all: true, elements: ['code', 'files', 'database']})).to.have.length(7)
+    const since = selectForMirror(list, {all: true, elements: ['database'], since: parseSinceInput('2024-05-02')})
+    expect(since.map((b) => b.date.toISOString().slice(0, 10))).to.deep.equal(['2024-05-03', '2024-05-02'])
+  })
+
+  it('is empty, not an error, when there are no backups', () => {
+    expect(selectForMirror([], {elements: ['code']})).to.deep.equal([])
+  })
+})
+
+describe('plan: parseSinceInput', () => {
+  it('reads a bare date as the start of that day (UTC) and a date-time to the second', () => {
+    expect(parseSinceInput('2024-05-02').toISOString()).to.equal('2024-05-02T00:00:00.000Z')
+    expect(parseSinceInput('2024-05-02T10:20:30Z').toISOString()).to.equal('2024-05-02T10:20:30.000Z')
+  })
+})

@@ -1,0 +1,81 @@
+import {expect} from 'chai'
+
+import {
+  formatBytes,
+  formatDuration,
+  formatExpiry,
+  formatLocal,
+  formatRate,
+  formatUtc,
+  progressBar,
+  table,
+} from '../../../src/ui/format.js'
+import {chooseOutputMode} from '../../../src/ui/renderer.js'
+
+describe('ui: format', () => {
+  it('formats bytes in decimal units like Terminus', () => {
+    expect(formatBytes(0)).to.equal('0 B')
+    expect(formatBytes(999)).to.equal('999 B')
+    expect(formatBytes(1000)).to.equal('1.0 kB')
+    expect(formatBytes(412_700_000)).to.equal('413 MB')
+    expect(formatBytes(41_270_000)).to.equal('41.3 MB')
+    expect(formatBytes(2e12)).to.equal('2.0 TB')
+    expect(formatBytes(-1)).to.equal('?')
+    expect(formatBytes(Number.NaN)).to.equal('?')
+  })
+
+  it('formats rates and durations', () => {
+    expect(formatRate(12_345_678)).to.equal('12.3 MB/s')
+    expect(formatRate()).to.equal('-')
+    expect(formatDuration(5.4)).to.equal('5s')
+    expect(formatDuration(65)).to.equal('1m 05s')
+    expect(formatDuration(3 * 3600 + 7 * 60)).to.equal('3h 07m')
+    expect(formatDuration(Number.POSITIVE_INFINITY)).to.equal('-')
+  })
+
+  it('formats dates in UTC and in a given zone', () => {
+    const d = new Date('2024-05-01T03:12:44Z')
+    expect(formatUtc(d)).to.equal('2024-05-01 03:12:44 UTC')
+    expect(formatLocal(d, 'Europe/Berlin')).to.equal('2024-05-01 05:12')
+    expect(formatLocal(d, 'America/Los_Angeles')).to.equal('2024-04-30 20:12')
+  })
+
+  it('says when a backup expires', () => {
+    const now = new Date('2024-05-01T00:00:00Z')
+    expect(formatExpiry(null, now)).to.equal('')
+    expect(formatExpiry(new Date('2024-05-06T00:00:00Z'), now)).to.equal('expires in 5 days')
+    expect(formatExpiry(new Date('2024-05-01T03:00:00Z'), now)).to.equal('expires in 3 hours')
+    expect(formatExpiry(new Date('2024-05-01T00:01:00Z'), now)).to.equal('expires in 1 minute')
+    expect(formatExpiry(new Date('2024-04-29T00:00:00Z'), now)).to.equal('expired 2 days ago')
+    expect(formatExpiry(new Date('2024-04-20T00:00:00Z'), now)).to.equal('expired 11 days ago')
+  })
+
+  it('draws a bounded progress bar', () => {
+    expect(progressBar(0, 4)).to.equal('[....]')
+    expect(progressBar(0.5, 4)).to.equal('[##..]')
+    expect(progressBar(2, 4)).to.equal('[####]')
+    expect(progressBar(Number.NaN, 4)).to.equal('[....]')
+  })
+
+  it('pads table columns, ignoring colour codes', () => {
+    expect(table([['a', 'bb'], ['\u001B[31mccc\u001B[39m', 'd']], ['H', 'X'])).to.equal(
+      'H    X\na    bb\n\u001B[31mccc\u001B[39m  d',
+    )
+  })
+})
+
+describe('ui: output mode', () => {
+  it('animates only for a person at a real terminal', () => {
+    expect(chooseOutputMode({}, {}, true).renderer).to.equal('default')
+    expect(chooseOutputMode({}, {CI: 'true'}, true).renderer).to.equal('simple')
+    expect(chooseOutputMode({}, {TERM: 'dumb'}, true).renderer).to.equal('simple')
+    expect(chooseOutputMode({}, {}, false).renderer).to.equal('simple')
+    expect(chooseOutputMode({json: true}, {}, true).renderer).to.equal('silent')
+    expect(chooseOutputMode({quiet: true}, {}, true).renderer).to.equal('silent')
+  })
+
+  it('appends progress lines every 5 s by default, or as PBM_PROGRESS_INTERVAL says', () => {
+    expect(chooseOutputMode({}, {}, false).progressEveryMs).to.equal(5000)
+    expect(chooseOutputMode({}, {PBM_PROGRESS_INTERVAL: '1'}, false).progressEveryMs).to.equal(1000)
+  })
+})
