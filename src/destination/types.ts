@@ -1,0 +1,55 @@
+import type {Element} from '../catalog/types.js'
+
+/** What a stored archive is: written as object metadata (S3) and checked on re-runs. */
+export interface ArchiveMeta {
+  site: string
+  env: string
+  element: Element
+  /** The backup folder (catalog ID minus the element), shared by all elements of one backup run. */
+  folder: string
+  /** Pantheon's archive filename. */
+  file: string
+  /** Exact size in bytes, when the server told us before the body (Content-Length). */
+  size?: number
+  /** MD5 (hex) of the source, when the server announced it (X-Goog-Hash) before the body. */
+  md5?: string
+  /** CRC32C (hex, 8 digits) of the source, when the server announced it. */
+  crc32c?: string
+}
+
+/** What is already stored under a key. */
+export interface ExistingObject {
+  size: number
+  /** The source MD5 (hex) that pbm recorded, if pbm stored it. */
+  md5?: string
+  /** True when the object carries pbm's completion metadata: written by pbm after full verification. */
+  complete: boolean
+  /** The backup folder recorded by pbm, if any. */
+  folder?: string
+}
+
+/**
+ * Where the bytes of one archive go while they stream. The engine calls write() for every chunk (in
+ * order, awaiting the promise when one is returned: that is the backpressure), then commit() only
+ * after the whole stream was verified, or abort() on any failure. After abort() nothing exists under
+ * the final name and no multipart upload is left open.
+ */
+export interface Sink {
+  /** Returns a promise when the sink wants the writer to wait (backpressure) or has failed. */
+  write(chunk: Buffer): Promise<void> | void
+  /** Make the verified archive visible under its final name. */
+  commit(): Promise<void>
+  /** Throw the partial archive away (idempotent, never throws). */
+  abort(): Promise<void>
+}
+
+export interface Destination {
+  readonly kind: 'local' | 's3'
+  /** `s3://bucket/prefix/site/env/file` or an absolute path, for people and --json. */
+  describe(key: string): string
+  /** Fail fast, before any download, when the destination cannot take archives. */
+  preflight(signal?: AbortSignal): Promise<void>
+  /** What exists under the key, or undefined. */
+  inspect(key: string, signal?: AbortSignal): Promise<ExistingObject | undefined>
+  open(key: string, meta: ArchiveMeta, signal: AbortSignal): Promise<Sink>
+}

@@ -1,0 +1,276 @@
+import type {IncomingMessage} from 'node:http'
+
+import createDebug from 'debug'
+import http from 'node:http'
+import https from 'node:https'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {InterruptedError, isAbortError, PbmError} from '../errors.js'
+import {redact} from '../redact.js'
+import {type GoogHash, parseContentLength, parseContentRange, parseGoogHash} from './headers.js'
+
+const debug = createDebug('pbm:download')
+
+export interface DownloadOptions {
+  /** Ask Terminus for a freshly signed URL. */
+  resolveUrl: (signal: AbortSignal) => Promise<string>
+  signal: AbortSignal
+  /** Consecutive failures without progress before giving up (default 5). */
+  retries?: number
+  /** First backoff delay in ms (default 250), doubled per consecutive failure, capped at 8 s. */
+  backoffMs?: number
+  /** A connection that delivers nothing for this long is dropped and resumed (default 60 s). */
+  stallTimeoutMs?: number
+  /** Called before each URL resolution, and with a short note (already redacted) before each retry. */
+  onResolve?: (refresh: boolean) => void
+  onRetry?: (note: string) => void
+}
+
+/** How many times in a row a URL may be rejected even after a fresh one was fetched. */
+const MAX_REFRESHES = 3
+
+/**
+ * One continuous byte stream from a signed URL, whatever happens underneath: a dropped connection is
+ * resumed with `Range: bytes=N-`, a rejected URL (400/401/403) is replaced by a fresh one and resumed
+ * at the same byte, 408/429/5xx are retried with backoff.
+ */
+export class ResumableDownload {
+  /** Exact size, from Content-Length or Content-Range, once known. */
+  total?: number
+  hash: GoogHash = {}
+  /** Bytes delivered so far. */
+  offset = 0
+  resumes = 0
+  urlRefreshes = 0
+  private failures = 0
+  private refreshes = 0
+  private url?: string
+  private readonly retries: number
+  private readonly backoffMs: number
+  private readonly stallTimeoutMs: number
+
+  constructor(private readonly options: DownloadOptions) {
+    this.retries = options.retries ?? 5
+    this.backoffMs = options.backoffMs ?? 250
+    this.stallTimeoutMs = options.stallTimeoutMs ?? 60_000
+  }
+
+  /** Learn the exact size (and announced hashes) with a one-byte request, without downloading. */
+  async probe(): Promise<number | undefined> {
+    const res = await this.respond(0, 0)
+    res.destroy()
+    return this.total
+  }
+
+  /**
+   * The archive's bytes, in order, from `offset` to the end.
+   * @yields one chunk of the archive at a time
+   */
+  async *chunks(): AsyncGenerator<Buffer, void, undefined> {
+    for (let first = true; first || this.total === undefined || this.offset < this.total; first = false) {
+      const res = await this.respond(this.offset)
+      // A server that ignores Range answers 200 from byte 0: skip what we already have.
+      let skip = res.statusCode === 200 ? this.offset : 0
+      if (skip > 0) debug('server ignored Range, skipping %d bytes', skip)
+      try {
+        for await (const raw of res as AsyncIterable<Buffer>) {
+          let chunk = raw
+          if (skip > 0) {
+            if (chunk.length <= skip) {
+              skip -= chunk.length
+              continue
+            }
+
+            chunk = chunk.subarray(skip)
+            skip = 0
+          }
+
+          if (this.total !== undefined && this.offset + chunk.length > this.total) {
+            throw new PbmError('download-failed', `The server sent more than the announced ${this.total} bytes.`)
+          }
+
+          this.offset += chunk.length
+          this.failures = 0
+          this.refreshes = 0
+          yield chunk
+        }
+      } catch (error) {
+        if (this.options.signal.aborted) throw new InterruptedError()
+        if (error instanceof PbmError) throw error
+        await this.failed(`connection dropped at ${formatBytes(this.offset)}`, error)
+        this.resumes++
+        continue
+      } finally {
+        res.destroy()
+      }
+
+      if (this.total === undefined) return // no length known: the server's end is the end
+      if (this.offset >= this.total) return
+      await this.failed(`connection ended early at ${formatBytes(this.offset)} of ${formatBytes(this.total)}`)
+      this.resumes++
+    }
+  }
+
+  /** Count a failure, give up past the budget, else wait the backoff and tell the UI. */
+  private async failed(what: string, cause?: unknown): Promise<void> {
+    this.failures++
+    const reason = cause ? `: ${redact(String((cause as Error).message ?? cause))}` : ''
+    if (this.failures > this.retries) {
+      throw new PbmError('download-failed', `Download failed (${what}${reason}) after ${this.retries} retries.`, {cause})
+    }
+
+    const delay = Math.min(8000, this.backoffMs * 2 ** (this.failures - 1)) * (0.8 + Math.random() * 0.4)
+    this.options.onRetry?.(`${what}, resuming (retry ${this.failures} of ${this.retries})`)
+    debug('%s%s; retry in %d ms', what, reason, Math.round(delay))
+    try {
+      await sleep(delay, undefined, {signal: this.options.signal})
+    } catch {
+      throw new InterruptedError()
+    }
+  }
+
+  private async resolve(refresh: boolean): Promise<string> {
+    this.options.onResolve?.(refresh)
+    let url: string
+    try {
+      url = await this.options.resolveUrl(this.options.signal)
+    } catch (error) {
+      if (this.options.signal.aborted || isAbortError(error)) throw new InterruptedError()
+      if (error instanceof PbmError) throw error
+      throw new PbmError('url-failed', `Could not get a download URL: ${redact(String((error as Error).message ?? error))}`, {cause: error})
+    }
+
+    url = url.trim()
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(url)
+    } catch {}
+
+    if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+      throw new PbmError('url-failed', 'Terminus did not print a download URL.')
+    }
+
+    if (refresh) this.urlRefreshes++
+    this.url = url
+    return url
+  }
+
+  /** A 200/206 response whose body starts at byte `start`, after retries and URL refreshes. */
+  private async respond(start: number, end?: number): Promise<IncomingMessage> {
+    for (;;) {
+      const url = this.url ?? (await this.resolve(false))
+      let res: IncomingMessage
+      try {
+        res = await this.get(url, start, end)
+      } catch (error) {
+        if (this.options.signal.aborted) throw new InterruptedError()
+        await this.failed(`cannot connect at ${formatBytes(start)}`, error)
+        continue
+      }
+
+      const status = res.statusCode ?? 0
+      if (status === 200 || status === 206) {
+        try {
+          this.accept(res, start)
+        } catch (error) {
+          res.destroy()
+          throw error
+        }
+
+        return res
+      }
+
+      res.destroy()
+      if (status === 400 || status === 401 || status === 403) {
+        this.refreshes++
+        if (this.refreshes > MAX_REFRESHES) {
+          throw new PbmError('url-rejected', `The archive server keeps refusing the backup URL (HTTP ${status}), even freshly signed.`, {
+            hint: 'Check that the backup still exists and that your Terminus session can read it.',
+          })
+        }
+
+        this.options.onRetry?.(`URL rejected (HTTP ${status}) at ${formatBytes(start)}, fetching a fresh one`)
+        await this.resolve(true)
+        continue
+      }
+
+      if (status === 404 || status === 410) {
+        throw new PbmError('download-failed', `The archive is gone from the server (HTTP ${status}).`, {
+          hint: 'The backup may have expired or been deleted; list the backups again.',
+        })
+      }
+
+      if (status === 408 || status === 429 || status >= 500) {
+        await this.failed(`HTTP ${status} at ${formatBytes(start)}`)
+        continue
+      }
+
+      throw new PbmError('download-failed', `Unexpected answer from the archive server: HTTP ${status}.`)
+    }
+  }
+
+  /** Check a 200/206 answer against what we asked and what we know; learn size and hashes. */
+  private accept(res: IncomingMessage, start: number): void {
+    let total: number | undefined
+    if (res.statusCode === 206) {
+      const range = parseContentRange(res.headers['content-range'])
+      if (!range || range.start !== start) {
+        throw new PbmError('download-failed', `The archive server answered a different range (${res.headers['content-range'] ?? 'none'}) than bytes ${start}-.`)
+      }
+
+      total = range.total
+    } else {
+      total = parseContentLength(res.headers['content-length'])
+    }
+
+    if (total !== undefined) {
+      if (this.total !== undefined && this.total !== total) {
+        throw new PbmError('source-changed', `The archive changed size on the server (${this.total} then ${total} bytes).`)
+      }
+
+      this.total = total
+    }
+
+    const hash = parseGoogHash(res.headers['x-goog-hash'])
+    for (const k of ['md5', 'crc32c'] as const) {
+      if (hash[k] === undefined) continue
+      if (this.hash[k] !== undefined && this.hash[k] !== hash[k]) {
+        throw new PbmError('source-changed', `The archive changed on the server during the download (${k} differs).`)
+      }
+
+      this.hash[k] = hash[k]
+    }
+  }
+
+  private get(url: string, start: number, end?: number): Promise<IncomingMessage> {
+    const headers: Record<string, string> = {'user-agent': 'pantheon-backup-mirror', 'accept-encoding': 'identity'}
+    if (start > 0 || end !== undefined) headers.range = `bytes=${start}-${end ?? ''}`
+    const mod = url.startsWith('https:') ? https : http
+    return new Promise((resolve, reject) => {
+      const req = mod.get(url, {headers, signal: this.options.signal}, resolve)
+      req.on('error', (error) => reject(sanitize(error)))
+      req.setTimeout(this.stallTimeoutMs, () => req.destroy(new Error(`no data for ${this.stallTimeoutMs / 1000} s`)))
+    })
+  }
+}
+
+/** Node's errors can quote the URL: keep only a redacted message. */
+function sanitize(error: Error): Error {
+  if (isAbortError(error)) return error
+  const clean = new Error(redact(error.message))
+  ;(clean as {code?: string}).code = (error as {code?: string}).code
+  return clean
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`
+  const units = ['kB', 'MB', 'GB', 'TB']
+  let v = n
+  let i = -1
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000
+    i++
+  }
+
+  return `${v.toFixed(1)} ${units[i]}`
+}
