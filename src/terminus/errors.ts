@@ -1,0 +1,161 @@
+import {PbmError} from '../errors.js'
+import {redact} from '../redact.js'
+
+export type TerminusErrorCode =
+  | 'bad-site-env'
+  | 'failed'
+  | 'frozen'
+  | 'invalid-element'
+  | 'no-backups'
+  | 'not-logged-in'
+  | 'terminus-not-found'
+  | 'timeout'
+  | 'unknown-env'
+  | 'unknown-file'
+  | 'unknown-site'
+  | 'workflow-failed'
+
+export interface TerminusErrorDetails {
+  cause?: unknown
+  /** The Terminus command line, redacted. */
+  command?: string
+  hint?: string
+  /** What Terminus itself said (its `[error]` line or boxed message), redacted. */
+  terminusMessage?: string
+}
+
+export class TerminusError extends PbmError {
+  declare readonly code: TerminusErrorCode
+  readonly command?: string
+  readonly terminusMessage?: string
+
+  constructor(code: TerminusErrorCode, message: string, details: TerminusErrorDetails = {}) {
+    super(code, redact(message), {cause: details.cause, hint: details.hint})
+    this.name = 'TerminusError'
+    this.command = details.command
+    this.terminusMessage = details.terminusMessage
+  }
+}
+
+export const INSTALL_HINT =
+  'Install Terminus (https://docs.pantheon.io/terminus/install), or tell pbm where it is with --terminus PATH or PBM_TERMINUS.'
+export const LOGIN_HINT = 'Log in once with: terminus auth:login --machine-token=<token>'
+
+/** What the adapter knows about the call that failed, to word the error. */
+export interface FailedCall {
+  command: string
+  /** Redacted command line for the error. */
+  commandLine: string
+  stderr: string
+  stdout: string
+  site?: string
+  env?: string
+  file?: string
+}
+
+// Symfony wraps boxed messages to the terminal width and pads them, and Terminus pads `[error]`
+// lines: collapse all whitespace before matching so a wrapped message still matches.
+function collapse(text: string): string {
+  return text.replaceAll(/\s+/g, ' ').trim()
+}
+
+/**
+ * What Terminus said went wrong: the `[error]` lines (logged inside a command), else the boxed
+ * Symfony block (errors before the command body), else the last non-empty stderr line.
+ */
+export function terminusMessageOf(stderr: string): string | undefined {
+  const errors = stderr
+    .split('\n')
+    .map((line) => /^\s*\[error]\s+(.*?)\s*$/.exec(line)?.[1])
+    .filter(Boolean)
+  if (errors.length > 0) return redact(collapse(errors.join(' ')))
+
+  const box = /^\s*In \S+ line \d+:\s*$/m.exec(stderr)
+  if (box) {
+    // The block ends at the first blank line after its text (usage lines may follow).
+    const rest = stderr.slice(box.index + box[0].length).split('\n')
+    const lines: string[] = []
+    for (const line of rest) {
+      if (line.trim() === '') {
+        if (lines.length > 0) break
+        continue
+      }
+
+      lines.push(line.trim())
+    }
+
+    if (lines.length > 0) return redact(collapse(lines.join(' ')))
+  }
+
+  const lines = stderr.split('\n').map((line) => line.trim())
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (lines[i] !== '' && !/^\[(?:notice|info|warning|debug)]/.test(lines[i])) return redact(collapse(lines[i]))
+  }
+
+  return undefined
+}
+
+const siteEnv = (call: FailedCall) => (call.site && call.env ? `${call.site}.${call.env}` : (call.site ?? 'the site'))
+
+/** Map a failed Terminus call (exit code non-zero, or a logged error) to a typed error. */
+export function errorFromFailedCall(call: FailedCall): TerminusError {
+  const said = terminusMessageOf(call.stderr)
+  const text = collapse(call.stderr)
+  const details = {command: call.commandLine, terminusMessage: said}
+
+  if (/You are not logged in|No user ID\. Please login/i.test(text)) {
+    return new TerminusError('not-logged-in', 'Terminus is not logged in to Pantheon.', {...details, hint: LOGIN_HINT})
+  }
+
+  if (/This site is frozen/i.test(text)) {
+    return new TerminusError('frozen', `${call.site ?? 'The site'} is frozen: its backups cannot be used until it is unfrozen.`, {
+      ...details,
+      hint: 'Unfreeze the site in the Pantheon dashboard, then try again.',
+    })
+  }
+
+  if (/Could not locate a site your user may access identified by/i.test(text)) {
+    return new TerminusError('unknown-site', `No site "${call.site ?? '?'}" that your Pantheon user can access.`, {
+      ...details,
+      hint: 'List your sites with: terminus site:list',
+    })
+  }
+
+  if (/Could not find an environment identified by/i.test(text)) {
+    return new TerminusError('unknown-env', `Site ${call.site ?? '?'} has no environment "${call.env ?? '?'}".`, {
+      ...details,
+      hint: `List its environments with: terminus env:list ${call.site ?? '<site>'}`,
+    })
+  }
+
+  if (/The environment argument must be given as/i.test(text)) {
+    return new TerminusError('bad-site-env', 'The site and environment must be given as <site>.<env>, e.g. mysite.live.', details)
+  }
+
+  if (/No backups available/i.test(text)) {
+    return new TerminusError('no-backups', `${siteEnv(call)} has no finished backups of that element.`, {
+      ...details,
+      hint: `Create one with: terminus backup:create ${siteEnv(call)}`,
+    })
+  }
+
+  if (/Could not find a backup identified by/i.test(text)) {
+    return new TerminusError('unknown-file', `${siteEnv(call)} has no backup named "${call.file ?? '?'}".`, {
+      ...details,
+      hint: `List its backups with: terminus backup:list ${siteEnv(call)}`,
+    })
+  }
+
+  if (/Element should be one of the following items/i.test(text)) {
+    return new TerminusError('invalid-element', 'Terminus refused the element: use code, files, database or db.', details)
+  }
+
+  if (call.command === 'backup:create') {
+    return new TerminusError('workflow-failed', `Creating a backup of ${siteEnv(call)} failed: ${said ?? 'Workflow failed.'}`, {
+      ...details,
+      hint: 'See the site dashboard’s workflow log; retry later.',
+    })
+  }
+
+  return new TerminusError('failed', `terminus ${call.command} failed: ${said ?? 'no error message'}`, details)
+}

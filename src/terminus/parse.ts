@@ -1,0 +1,69 @@
+import {type Environment, type Site} from './types.js'
+
+/** Terminus prints `[]` for an empty list and an object keyed by ID otherwise; both become rows. */
+export function rowsOf(json: unknown): Array<[string, Record<string, unknown>]> {
+  if (Array.isArray(json)) {
+    return json
+      .filter((row): row is Record<string, unknown> => row !== null && typeof row === 'object')
+      .map((row, i) => [String(row.id ?? row.name ?? i), row])
+  }
+
+  if (json === null || typeof json !== 'object') throw new TypeError(`expected a JSON object, got ${json === null ? 'null' : typeof json}`)
+  return Object.entries(json as Record<string, unknown>).filter(
+    (entry): entry is [string, Record<string, unknown>] => entry[1] !== null && typeof entry[1] === 'object',
+  )
+}
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '')
+
+// Terminus's table formatter has printed booleans as true/false, "true"/"false" and 1/"" over the years.
+const flag = (value: unknown): boolean => value === true || value === 1 || value === 'true' || value === '1'
+
+export function siteFromRow(key: string, row: Record<string, unknown>): Site {
+  const tags = text(row.tags)
+  return {
+    name: text(row.name) || key,
+    id: text(row.id) || key,
+    plan: text(row.plan_name),
+    framework: text(row.framework),
+    frozen: flag(row.frozen),
+    tags: tags
+      .split(',')
+      .map((tag) => tag.trim())
+      .filter(Boolean),
+  }
+}
+
+export function sitesFromList(json: unknown): Site[] {
+  return rowsOf(json)
+    .map(([key, row]) => siteFromRow(key, row))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+const ENV_ORDER = ['dev', 'test', 'live']
+const envRank = (name: string) => (ENV_ORDER.includes(name) ? ENV_ORDER.indexOf(name) : ENV_ORDER.length)
+
+/** env:list is keyed by env name; the standard three come first, in promotion order, then multidevs by name. */
+export function environmentsFromList(json: unknown): Environment[] {
+  return rowsOf(json)
+    .map(([key, row]) => ({
+      name: key,
+      id: text(row.id) || key,
+      initialized: flag(row.initialized),
+      locked: flag(row.locked),
+      connectionMode: text(row.connection_mode),
+      domain: text(row.domain),
+    }))
+    .sort((a, b) => envRank(a.name) - envRank(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+/** `https://.../<file>?Expires=<epoch>&...`: when a signed URL stops working, if it says so. */
+export function signedUrlExpiry(url: string): Date | undefined {
+  try {
+    const expires = new URL(url).searchParams.get('Expires')
+    if (!expires || !/^\d+$/.test(expires)) return undefined
+    return new Date(Number(expires) * 1000)
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,334 @@
+import createDebug from 'debug'
+import {execa} from 'execa'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {normalizeElement} from '../catalog/element.js'
+import {backupsFromList} from '../catalog/list.js'
+import {type Backup, type Element} from '../catalog/types.js'
+import {InterruptedError} from '../errors.js'
+import {redact} from '../redact.js'
+import {createLimit, type Limit} from '../util/limit.js'
+import {errorFromFailedCall, INSTALL_HINT, TerminusError} from './errors.js'
+import {environmentsFromList, sitesFromList} from './parse.js'
+import {type Environment, type Site} from './types.js'
+
+const log = createDebug('pbm:terminus')
+
+export interface TerminusOptions {
+  /** The executable: `--terminus PATH` / `PBM_TERMINUS`, else `terminus` on PATH. */
+  bin?: string
+  /** Working directory for Terminus, which reads a `.env` from it. Default: a private empty temp dir. */
+  cwd?: string
+  /** Extra environment for Terminus (the rest of ours passes through, TERMINUS_USER included). */
+  env?: Record<string, string | undefined>
+  /** Per call, except backup:create. Default 120 s. */
+  timeoutMs?: number
+  /** For backup:create, which waits for Pantheon's workflow with no limit of its own. Default 30 min. */
+  createTimeoutMs?: number
+  /** Concurrent Terminus calls other than backup:create. Default 4. */
+  concurrency?: number
+  /** Concurrent backup:create calls, limited apart so that long waits do not starve lookups. Default 8. */
+  createConcurrency?: number
+}
+
+export interface CallOptions {
+  signal?: AbortSignal
+  /** Overrides the adapter's timeout for this call. */
+  timeoutMs?: number
+}
+
+export interface BackupUrlOptions extends CallOptions {
+  element: Element | 'db'
+  /** An exact filename or catalog ID; without it Terminus picks the newest of `element`. */
+  file?: string
+}
+
+export interface CreateBackupOptions extends CallOptions {
+  /** Default `all`. */
+  element?: 'all' | Element | 'db'
+  keepForDays?: number
+  /** How often Terminus polls the workflow (TERMINUS_WORKFLOW_POLLING_DELAY_MS). */
+  pollingDelayMs?: number
+}
+
+interface Call extends CallOptions {
+  command: string
+  /** Options, before `--`. */
+  options?: string[]
+  /** Values from users or from Terminus output, after `--` so none can pass for an option. */
+  positionals?: string[]
+  env?: Record<string, string | undefined>
+  limit: Limit
+  /** For wording errors. */
+  site?: string
+  siteEnv?: string
+  file?: string
+}
+
+interface CallResult {
+  stdout: string
+  stderr: string
+}
+
+export const DEFAULT_TIMEOUT_MS = 120_000
+export const DEFAULT_CREATE_TIMEOUT_MS = 30 * 60_000
+
+/** Runs the user's `terminus` and turns what it prints into typed data and typed errors. */
+export class Terminus {
+  readonly bin: string
+  private readonly options: TerminusOptions
+  private readonly callLimit: Limit
+  private readonly createLimit: Limit
+
+  constructor(options: TerminusOptions = {}) {
+    this.options = options
+    this.bin = options.bin || 'terminus'
+    this.callLimit = createLimit(options.concurrency ?? 4)
+    this.createLimit = createLimit(options.createConcurrency ?? 8)
+  }
+
+  /** Terminus calls running now (backup:create included). */
+  get activeCalls(): number {
+    return this.callLimit.activeCount + this.createLimit.activeCount
+  }
+
+  /** The version Terminus reports, e.g. `3.6.1`. */
+  async version(options: CallOptions = {}): Promise<string> {
+    const {stdout} = await this.run({...options, command: '--version', limit: this.callLimit})
+    return /(\d+\.\d+\.\d+\S*)/.exec(stdout)?.[1] ?? stdout.trim()
+  }
+
+  /**
+   * The email Terminus is logged in as, or undefined. Terminus only checks its local session, so a
+   * later call can still fail with not-logged-in.
+   */
+  async whoami(options: CallOptions = {}): Promise<string | undefined> {
+    const {stdout} = await this.run({...options, command: 'auth:whoami', limit: this.callLimit})
+    return stdout.trim().split('\n')[0].trim() || undefined
+  }
+
+  async listSites(options: CallOptions = {}): Promise<Site[]> {
+    const json = await this.runJson({...options, command: 'site:list', limit: this.callLimit})
+    return sitesFromList(json)
+  }
+
+  async listOrgSites(org: string, tag?: string, options: CallOptions = {}): Promise<Site[]> {
+    const json = await this.runJson({
+      ...options,
+      command: 'org:site:list',
+      options: tag ? [`--tag=${tag}`] : [],
+      positionals: [org],
+      limit: this.callLimit,
+    })
+    return sitesFromList(json)
+  }
+
+  async listEnvironments(site: string, options: CallOptions = {}): Promise<Environment[]> {
+    checkName(site, 'site')
+    const json = await this.runJson({...options, command: 'env:list', positionals: [site], site, limit: this.callLimit})
+    return environmentsFromList(json)
+  }
+
+  /** Every finished backup of SITE.ENV, unsorted (the catalog groups and sorts). */
+  async listBackups(site: string, env: string, options: CallOptions = {}): Promise<Backup[]> {
+    const siteEnv = joinSiteEnv(site, env)
+    const json = await this.runJson({...options, command: 'backup:list', positionals: [siteEnv], site, siteEnv, limit: this.callLimit})
+    try {
+      return backupsFromList(site, env, json)
+    } catch (error) {
+      throw new TerminusError('failed', `terminus backup:list ${siteEnv} printed something other than a list of backups.`, {cause: error})
+    }
+  }
+
+  /**
+   * A freshly signed URL for one archive (each call signs a new one). `element` is always passed:
+   * without it Terminus would pick `files`.
+   */
+  async backupUrl(site: string, env: string, options: BackupUrlOptions): Promise<string> {
+    const siteEnv = joinSiteEnv(site, env)
+    const element = normalizeElement(options.element)
+    const {stdout} = await this.run({
+      ...options,
+      command: 'backup:get',
+      options: [...(options.file === undefined ? [] : [`--file=${options.file}`]), `--element=${element}`],
+      positionals: [siteEnv],
+      site,
+      siteEnv,
+      file: options.file,
+      limit: this.callLimit,
+    })
+    const url = stdout.trim()
+    if (!/^https?:\/\/\S+$/.test(url)) {
+      throw new TerminusError('failed', `terminus backup:get ${siteEnv} printed something other than a URL: ${truncate(url)}`)
+    }
+
+    return url
+  }
+
+  /**
+   * Run backup:create and wait for Pantheon's workflow, within our timeout (Terminus has none).
+   * Afterwards list again: the new backup's name is not printed.
+   */
+  async createBackup(site: string, env: string, options: CreateBackupOptions = {}): Promise<void> {
+    const siteEnv = joinSiteEnv(site, env)
+    const element = options.element === undefined || options.element === 'all' ? 'all' : normalizeElement(options.element)
+    const flags = [`--element=${element}`]
+    if (options.keepForDays !== undefined) {
+      if (!Number.isInteger(options.keepForDays) || options.keepForDays < 1) {
+        throw new TerminusError('failed', `keep-for must be a whole number of days, got ${options.keepForDays}.`)
+      }
+
+      flags.push(`--keep-for=${options.keepForDays}`)
+    }
+
+    const {stderr} = await this.run({
+      ...options,
+      command: 'backup:create',
+      options: flags,
+      positionals: [siteEnv],
+      site,
+      siteEnv,
+      env: options.pollingDelayMs === undefined ? undefined : {TERMINUS_WORKFLOW_POLLING_DELAY_MS: String(options.pollingDelayMs)},
+      timeoutMs: options.timeoutMs ?? this.options.createTimeoutMs ?? DEFAULT_CREATE_TIMEOUT_MS,
+      limit: this.createLimit,
+    })
+    // Before Terminus 3.5, `-n` runs exited 0 even when the workflow failed; the error was still logged.
+    if (/^\s*\[error]/m.test(stderr)) {
+      throw errorFromFailedCall({command: 'backup:create', commandLine: `backup:create ${siteEnv}`, stderr, stdout: '', site, env})
+    }
+  }
+
+  private async runJson(call: Call): Promise<unknown> {
+    const {stdout} = await this.run({...call, options: [...(call.options ?? []), '--format=json']})
+    return parseJson(stdout, call.command)
+  }
+
+  private async run(call: Call): Promise<CallResult> {
+    const args = [call.command, ...(call.options ?? []), '-n', '--no-ansi']
+    if (call.positionals?.length) args.push('--', ...call.positionals)
+    const commandLine = redact(['terminus', ...args].map((arg) => (/[\s"'$]/.test(arg) ? JSON.stringify(arg) : arg)).join(' '))
+    const queuedAt = Date.now()
+
+    return call.limit(async () => {
+      const startedAt = Date.now()
+      const timeoutMs = call.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+      const result = await execa(this.bin, args, {
+        cwd: this.options.cwd ?? controlledCwd(),
+        env: {TERMINUS_HIDE_UPDATE_MESSAGE: '1', ...this.options.env, ...call.env},
+        stdin: 'ignore',
+        reject: false,
+        timeout: timeoutMs,
+        cancelSignal: call.signal,
+        stripFinalNewline: false,
+      })
+      const stdout = String(result.stdout ?? '')
+      const stderr = String(result.stderr ?? '')
+      const waited = startedAt - queuedAt
+      log(
+        '%s -> %s in %d ms%s',
+        commandLine,
+        result.exitCode ?? result.code ?? result.signal ?? 'failed',
+        Date.now() - startedAt,
+        waited > 10 ? ` (waited ${waited} ms for a slot)` : '',
+      )
+
+      if (result.isCanceled) throw call.signal?.reason ?? new InterruptedError()
+      if (result.code === 'ENOENT' || result.code === 'EACCES') {
+        throw new TerminusError(
+          'terminus-not-found',
+          result.code === 'ENOENT' ? `Terminus was not found (${this.bin}).` : `Terminus at ${this.bin} cannot be run (not executable).`,
+          {hint: INSTALL_HINT, command: commandLine},
+        )
+      }
+
+      if (result.timedOut) {
+        throw new TerminusError('timeout', `${commandLine} took longer than ${formatDuration(timeoutMs)} and was stopped.`, {
+          command: commandLine,
+          hint:
+            call.command === 'backup:create'
+              ? 'The backup may still finish on Pantheon: list the backups later, or allow more time.'
+              : 'Pantheon or Terminus may be slow right now: try again later.',
+        })
+      }
+
+      if (result.failed || result.exitCode !== 0) {
+        if (stderr.trim() === '' && result.exitCode === undefined) {
+          throw new TerminusError('failed', `${commandLine} failed: ${redact(result.shortMessage ?? 'no output')}`, {
+            command: commandLine,
+          })
+        }
+
+        const [site, env] = call.siteEnv ? splitSiteEnv(call.siteEnv) : [call.site, undefined]
+        throw errorFromFailedCall({command: call.command, commandLine, stderr, stdout, site, env, file: call.file})
+      }
+
+      return {stdout, stderr}
+    }, call.signal)
+  }
+}
+
+function joinSiteEnv(site: string, env: string): string {
+  checkName(site, 'site')
+  checkName(env, 'environment')
+  return `${site}.${env}`
+}
+
+function splitSiteEnv(siteEnv: string): [string, string] {
+  const dot = siteEnv.indexOf('.')
+  return [siteEnv.slice(0, dot), siteEnv.slice(dot + 1)]
+}
+
+// A dot would shift the site/env split inside Terminus; whitespace and empties are never names.
+function checkName(name: string, what: string): void {
+  if (name === '' || /[\s.]/.test(name)) {
+    throw new TerminusError('bad-site-env', `"${name}" is not a valid ${what} name.`, {
+      hint: 'Give the site and environment as <site>.<env>, e.g. mysite.live.',
+    })
+  }
+}
+
+/**
+ * Some PHP setups print deprecation notices on stdout before the JSON; skip to the first line that
+ * opens a JSON value rather than failing on them.
+ */
+export function parseJson(stdout: string, command: string): unknown {
+  try {
+    return JSON.parse(stdout)
+  } catch {
+    const start = /^[[{]/m.exec(stdout)
+    if (start) {
+      try {
+        return JSON.parse(stdout.slice(start.index))
+      } catch {}
+    }
+
+    throw new TerminusError('failed', `terminus ${command} printed something other than JSON: ${truncate(stdout.trim())}`)
+  }
+}
+
+function truncate(text: string): string {
+  const safe = redact(text)
+  return safe.length > 200 ? `${safe.slice(0, 200)}...` : safe || '(nothing)'
+}
+
+function formatDuration(ms: number): string {
+  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000} min` : ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`
+}
+
+let sharedCwd: string | undefined
+
+/**
+ * Terminus loads `.env` from its working directory, which would let any directory the user happens to
+ * be in (or a shared /tmp) set TERMINUS_* options: run it in an empty directory of our own.
+ */
+function controlledCwd(): string {
+  if (!sharedCwd) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pbm-terminus-'))
+    sharedCwd = dir
+    process.once('exit', () => rmSync(dir, {force: true, recursive: true}))
+  }
+
+  return sharedCwd
+}
