@@ -1,0 +1,128 @@
+// Type declarations for the sandbox's programmatic API (sandbox/index.js).
+
+export type SandboxElement = 'code' | 'files' | 'database'
+
+/**
+ * A fault on one archive file. Limits by body bytes (`dropAfter`, `expireAfter`) count the bytes of each
+ * response's body; offsets (`truncateAt`, `corruptAt`) are absolute positions in the archive. Each of
+ * these hits `times` responses (default 1; `Infinity` for always), counting only responses where it
+ * actually triggers. `status5xxOnce` answers the next request with that status; `rateBytesPerSec`
+ * throttles every response while the fault is set.
+ */
+export interface SandboxFault {
+  /** Destroy the socket after N body bytes of a response. */
+  dropAfter?: number
+  /** Send the usual Content-Length, but end the body cleanly (FIN) at absolute offset N. */
+  truncateAt?: number
+  /** Flip the byte at absolute offset N (headers and X-Goog-Hash still describe the good content). */
+  corruptAt?: number
+  /** After N body bytes, drop the connection and make the URL used answer 400 ExpiredToken from then on. */
+  expireAfter?: number
+  /** How many responses dropAfter/truncateAt/corruptAt/expireAfter hit (default 1). */
+  times?: number
+  /** Answer the next request with this status (e.g. 503) and a GCS XML error body. */
+  status5xxOnce?: number
+  /** Throttle every response of this archive to about N bytes per second. */
+  rateBytesPerSec?: number
+}
+
+export interface SandboxBackupSpec {
+  /** ISO date or epoch seconds: the backup's start (folder and filename time). Default: now. */
+  date?: string | number
+  initiator?: 'manual' | 'automated'
+  /** Default: all three. `db` is accepted for `database`. */
+  elements?: Array<SandboxElement | 'db'>
+  /** Exact archive sizes in bytes (defaults: code 6144, files 12288, database 3072). */
+  sizes?: Partial<Record<SandboxElement, number>>
+  keepForDays?: number
+  /** Name without `_<env>`, as very old backups. */
+  oldFilename?: boolean
+  faults?: Partial<Record<SandboxElement | 'db', SandboxFault>>
+}
+
+export interface SandboxEnvSpec {
+  name: string
+  initialized?: boolean
+  locked?: boolean
+  backups?: SandboxBackupSpec[]
+}
+
+export interface SandboxSiteSpec {
+  name: string
+  id?: string
+  plan?: string
+  framework?: string
+  frozen?: boolean
+  org?: string
+  tags?: string[]
+  region?: string
+  created?: string | number
+  /** backup:create fails with this message. */
+  createFails?: string
+  /** Default: dev, test, live without backups. */
+  envs?: SandboxEnvSpec[]
+}
+
+export interface SandboxSpec {
+  user?: {email?: string; token?: string; id?: string}
+  loggedIn?: boolean
+  latencyMs?: number
+  createMs?: number
+  urlLifetimeSec?: number
+  orgs?: Array<{name: string; id?: string}>
+  sites: SandboxSiteSpec[]
+}
+
+export interface SandboxArchive {
+  site: string
+  env: string
+  /** `<epoch>_<backup|automated>` */
+  folder: string
+  /** Catalog ID: `<folder>_<element>` */
+  id: string
+  file: string
+  element: SandboxElement
+  /** Exact bytes. */
+  size: number
+  /** Finish time as backup:list shows it (float epoch). */
+  date: number
+  expiry: number | null
+  initiator: 'manual' | 'automated'
+  /** Hex MD5 of the served bytes (computed on first access for big archives, then cached). */
+  readonly md5: string
+  /** Base64 CRC32C as in X-Goog-Hash. */
+  readonly crc32c: string
+}
+
+export interface SandboxStats {
+  requests: number
+  bytesServed: number
+  statuses: number[]
+  ranges: string[]
+}
+
+export declare class Sandbox {
+  readonly dir: string
+  readonly terminusPath: string
+  readonly env: {PBM_SANDBOX_DIR: string}
+  readonly serverUrl: string
+  archives(): SandboxArchive[]
+  archive(file: string): SandboxArchive
+  /** A freshly signed URL (as backup:get prints), without spawning terminus. */
+  url(file: string, options?: {expires?: number; lifetimeSec?: number}): string
+  /** The archive's bytes, generated in chunks, without the server. */
+  bytes(file: string): Generator<Buffer>
+  stats(file: string): SandboxStats
+  resetStats(): void
+  setFault(file: string, fault: SandboxFault): void
+  /** Clears faults and URLs revoked by expireAfter. */
+  clearFaults(): void
+  setLoggedIn(loggedIn: boolean): void
+  setLatency(ms: number): void
+  setCreateMs(ms: number): void
+  close(): Promise<void>
+}
+
+export declare const terminusPath: string
+
+export declare function createSandbox(spec: SandboxSpec, options?: {dir?: string}): Promise<Sandbox>

@@ -1,0 +1,156 @@
+// @ts-check
+/* eslint-disable jsdoc/require-param-description */
+// The sandbox's programmatic API: a fake Pantheon for tests, benchmarks and the demo.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {ArchiveServer} from './lib/server.js'
+import {writeInitialState, writeJsonAtomic} from './lib/state.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const terminusPath = path.join(here, 'bin', 'terminus')
+
+/**
+ * @param {any} spec
+ * @param {{dir?: string}} [options]
+ */
+export async function createSandbox(spec, options = {}) {
+  const ownDir = !options.dir
+  const dir = options.dir ? path.resolve(options.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'pbm-sandbox-'))
+  fs.mkdirSync(dir, {recursive: true})
+  let server
+  try {
+    const {state, faults} = writeInitialState(spec, dir)
+    server = new ArchiveServer(state)
+    for (const [file, fault] of faults) server.setFault(file, fault)
+    const url = await server.listen()
+    writeJsonAtomic(path.join(dir, 'server.json'), {url, pid: process.pid})
+    return new Sandbox(dir, state, server, ownDir)
+  } catch (error) {
+    await server?.close().catch(() => {})
+    if (ownDir) fs.rmSync(dir, {force: true, recursive: true})
+    throw error
+  }
+}
+
+export class Sandbox {
+  /**
+   * @param {string} dir @param {import('./lib/state.js').State} state @param {ArchiveServer} server @param {boolean} ownDir
+   */
+  constructor(dir, state, server, ownDir) {
+    this.dir = dir
+    this.state = state
+    this.server = server
+    this.ownDir = ownDir
+    this.terminusPath = terminusPath
+    this.env = {PBM_SANDBOX_DIR: dir}
+    this.serverUrl = server.url
+    this.closed = false
+  }
+
+  /** Every archive in the current state (including backups made by backup:create). */
+  archives() {
+    return this.state.allBackups().map((r) => this.describe(r))
+  }
+
+  /** @param {string} file */
+  archive(file) {
+    const r = this.state.allBackups().find((b) => b.file === file)
+    if (!r) throw new Error(`sandbox: no archive named ${file}`)
+    return this.describe(r)
+  }
+
+  /** @param {import('./lib/state.js').BackupRecord} r */
+  describe(r) {
+    const {state} = this
+    /** @type {import('./lib/archive.js').ArchiveHashes | undefined} */
+    let h
+    const hashes = () => {
+      h ??= state.hashes(r)
+      return h
+    }
+
+    return {
+      site: r.site,
+      env: r.env,
+      folder: r.folder,
+      id: r.id,
+      file: r.file,
+      element: r.element,
+      size: r.size,
+      date: r.date,
+      expiry: r.expiry,
+      initiator: r.initiator,
+      get md5() {
+        return hashes().md5
+      },
+      get crc32c() {
+        return hashes().crc32c
+      },
+    }
+  }
+
+  /**
+   * A freshly signed URL for an archive, as `terminus backup:get` prints it, without spawning a process.
+   * @param {string} file @param {{expires?: number, lifetimeSec?: number}} [o]
+   */
+  url(file, o) {
+    const r = this.state.allBackups().find((b) => b.file === file)
+    if (!r) throw new Error(`sandbox: no archive named ${file}`)
+    return this.state.signedUrl(r, o)
+  }
+
+  /**
+   * Stream an archive's bytes without the server (for checks).
+   * @param {string} file
+   * @yields {Buffer}
+   */
+  *bytes(file) {
+    const r = this.state.allBackups().find((b) => b.file === file)
+    if (!r) throw new Error(`sandbox: no archive named ${file}`)
+    yield* this.state.archiveOf(r).chunks()
+  }
+
+  /** @param {string} file */
+  stats(file) {
+    const s = this.server.statsFor(file)
+    return {requests: s.requests, bytesServed: s.bytesServed, statuses: [...s.statuses], ranges: [...s.ranges]}
+  }
+
+  resetStats() {
+    this.server.stats.clear()
+  }
+
+  /** @param {string} file @param {import('./lib/server.js').Fault} fault */
+  setFault(file, fault) {
+    this.server.setFault(file, fault)
+  }
+
+  clearFaults() {
+    this.server.clearFaults()
+  }
+
+  /** @param {boolean} loggedIn */
+  setLoggedIn(loggedIn) {
+    this.state.setSession({loggedIn, email: loggedIn ? this.state.config.user.email : null})
+  }
+
+  /** @param {number} ms */
+  setLatency(ms) {
+    this.state.setSettings({latencyMs: ms})
+  }
+
+  /** @param {number} ms */
+  setCreateMs(ms) {
+    this.state.setSettings({createMs: ms})
+  }
+
+  async close() {
+    if (this.closed) return
+    this.closed = true
+    await this.server.close()
+    if (this.ownDir) fs.rmSync(this.dir, {force: true, recursive: true})
+  }
+}
