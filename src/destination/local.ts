@@ -32,25 +32,34 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
     return full
   }
 
+  const check = async (): Promise<void> => {
+    const dir = file ? path.dirname(file) : root!
+    try {
+      await mkdir(dir, {recursive: true})
+      await access(dir, constants.W_OK)
+    } catch (error) {
+      throw fsError(error, dir, 'not-writable')
+    }
+
+    if (file) {
+      const st = await stat(file).catch(() => {})
+      if (st?.isDirectory()) {
+        throw new PbmError('not-writable', `${file} is a folder, not a file.`, {hint: 'Give a file name, or use a folder as the destination.'})
+      }
+    }
+  }
+
+  let ready: Promise<void> | undefined
   return {
     kind: 'local',
     describe: pathOf,
 
-    async preflight() {
-      const dir = file ? path.dirname(file) : root!
-      try {
-        await mkdir(dir, {recursive: true})
-        await access(dir, constants.W_OK)
-      } catch (error) {
-        throw fsError(error, dir, 'not-writable')
-      }
-
-      if (file) {
-        const st = await stat(file).catch(() => {})
-        if (st?.isDirectory()) {
-          throw new PbmError('not-writable', `${file} is a folder, not a file.`, {hint: 'Give a file name, or use a folder as the destination.'})
-        }
-      }
+    preflight() {
+      ready ??= check()
+      ready.catch(() => {
+        ready = undefined
+      })
+      return ready
     },
 
     async inspect(key) {

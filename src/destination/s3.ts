@@ -76,34 +76,44 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
     ...(options.storageClass ? {StorageClass: options.storageClass} : {}),
   } as Record<string, string>
 
+  const preflight = async (signal?: AbortSignal): Promise<void> => {
+    // A multipart upload that is created and aborted proves the bucket exists and that we may write
+    // into it (with the chosen encryption and storage class), and leaves no object behind. HeadBucket
+    // would need s3:ListBucket, which a write-only backup policy may not grant.
+    const {AbortMultipartUploadCommand, CreateMultipartUploadCommand} = await import('@aws-sdk/client-s3')
+    const s3 = await client()
+    const probeKey = `${prefix}.pbm-preflight-${randomBytes(6).toString('hex')}`
+    let uploadId: string | undefined
+    try {
+      const created = await s3.send(
+        new CreateMultipartUploadCommand({Bucket: bucket, Key: probeKey, ContentType: 'application/octet-stream', ...sseParams}),
+        {abortSignal: signal},
+      )
+      uploadId = created.UploadId
+    } catch (error) {
+      throw s3Error(error, {bucket, endpoint, region: options.region}, 'preflight-failed')
+    }
+
+    try {
+      await s3.send(new AbortMultipartUploadCommand({Bucket: bucket, Key: probeKey, UploadId: uploadId}))
+    } catch (error) {
+      // s3rver answers 405; some policies lack s3:AbortMultipartUpload. The probe holds no data.
+      debug('preflight: abort of the probe upload failed: %s', (error as Error).message)
+    }
+  }
+
+  let ready: Promise<void> | undefined
   return {
     kind: 's3',
     describe: (key) => `s3://${bucket}/${keyOf(key)}`,
 
-    async preflight(signal) {
-      // A multipart upload that is created and aborted proves the bucket exists and that we may write
-      // into it (with the chosen encryption and storage class), and leaves no object behind. HeadBucket
-      // would need s3:ListBucket, which a write-only backup policy may not grant.
-      const {AbortMultipartUploadCommand, CreateMultipartUploadCommand} = await import('@aws-sdk/client-s3')
-      const s3 = await client()
-      const probeKey = `${prefix}.pbm-preflight-${randomBytes(6).toString('hex')}`
-      let uploadId: string | undefined
-      try {
-        const created = await s3.send(
-          new CreateMultipartUploadCommand({Bucket: bucket, Key: probeKey, ContentType: 'application/octet-stream', ...sseParams}),
-          {abortSignal: signal},
-        )
-        uploadId = created.UploadId
-      } catch (error) {
-        throw s3Error(error, {bucket, endpoint, region: options.region}, 'preflight-failed')
-      }
-
-      try {
-        await s3.send(new AbortMultipartUploadCommand({Bucket: bucket, Key: probeKey, UploadId: uploadId}))
-      } catch (error) {
-        // s3rver answers 405; some policies lack s3:AbortMultipartUpload. The probe holds no data.
-        debug('preflight: abort of the probe upload failed: %s', (error as Error).message)
-      }
+    /** Once per destination object: later calls answer from the first success. */
+    preflight(signal) {
+      ready ??= preflight(signal)
+      ready.catch(() => {
+        ready = undefined
+      })
+      return ready
     },
 
     async inspect(key, signal) {

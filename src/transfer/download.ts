@@ -106,17 +106,20 @@ export class ResumableDownload {
 
       if (this.total === undefined) return // no length known: the server's end is the end
       if (this.offset >= this.total) return
-      await this.failed(`connection ended early at ${formatBytes(this.offset)} of ${formatBytes(this.total)}`)
+      await this.failed(`connection ended early at ${formatBytes(this.offset)} of ${formatBytes(this.total)}`, undefined, 'truncated')
       this.resumes++
     }
   }
 
   /** Count a failure, give up past the budget, else wait the backoff and tell the UI. */
-  private async failed(what: string, cause?: unknown): Promise<void> {
+  private async failed(what: string, cause?: unknown, code = 'download-failed'): Promise<void> {
     this.failures++
     const reason = cause ? `: ${redact(String((cause as Error).message ?? cause))}` : ''
     if (this.failures > this.retries) {
-      throw new PbmError('download-failed', `Download failed (${what}${reason}) after ${this.retries} retries.`, {cause})
+      throw new PbmError(code, `Download failed (${what}${reason}) after ${this.retries} retries.`, {
+        cause,
+        hint: code === 'truncated' ? 'The server keeps ending the archive early; try again later.' : undefined,
+      })
     }
 
     const delay = Math.min(8000, this.backoffMs * 2 ** (this.failures - 1)) * (0.8 + Math.random() * 0.4)

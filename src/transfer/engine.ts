@@ -72,11 +72,13 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
   })
   const results: DestinationResult[] = destinations.map((d) => ({location: d.describe(key), status: 'transferred'}))
 
-  // 1. Idempotency: look at each destination before downloading anything.
+  // 1. Each destination can take the archive (preflight is once per destination object), and
+  //    idempotency: look at what each already has, before downloading anything.
+  progress.set('checking')
+  await withAbort(signal, Promise.all(destinations.map((d) => d.preflight(signal))))
   let todo = destinations.map((_d, i) => i)
   let knownMd5 = ''
   if (!job.force) {
-    progress.set('checking')
     const existing = await withAbort(signal, Promise.all(destinations.map((d) => d.inspect(key, signal))))
     const unsure: number[] = []
     todo = []
