@@ -1,0 +1,107 @@
+import {chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import { type Sandbox, } from '../../../sandbox/index.js'
+import {Terminus, type TerminusOptions} from '../../../src/terminus/index.js'
+
+
+
+/** An adapter pointed at a sandbox's `terminus`. */
+export function terminusFor(sb: Sandbox, options: TerminusOptions = {}): Terminus {
+  return new Terminus({bin: sb.terminusPath, ...options, env: {...sb.env, ...options.env}})
+}
+
+/** Catch the rejection of a promise that must fail, to assert on the error. */
+export async function failure(promise: Promise<unknown>): Promise<Error & {code?: string; hint?: string; terminusMessage?: string}> {
+  try {
+    await promise
+  } catch (error) {
+    return error as Error & {code?: string}
+  }
+
+  throw new Error('expected the call to fail, but it succeeded')
+}
+
+export interface RecordedCall {
+  pid: string
+  start: number
+  end?: number
+  cwd: string
+  args: string[]
+}
+
+/**
+ * A `terminus` that records each call (start and end times, working directory, arguments) and then
+ * runs the sandbox's: what the adapter really spawned, seen from outside it.
+ */
+export class CallRecorder {
+  readonly bin: string
+  private readonly dir: string
+  private readonly logFile: string
+
+  constructor(sb: Sandbox) {
+    this.dir = mkdtempSync(path.join(tmpdir(), 'pbm-recorder-'))
+    this.logFile = path.join(this.dir, 'calls.log')
+    writeFileSync(this.logFile, '')
+    this.bin = path.join(this.dir, 'terminus')
+    writeFileSync(
+      this.bin,
+      [
+        '#!/bin/sh',
+        `log=${JSON.stringify(this.logFile)}`,
+        // One line per event; arguments are NUL-free, so tabs are a safe separator here.
+        String.raw`tab=$(printf '\t')`,
+        'line="start $$ $(date +%s%N) $PWD"',
+        'for a in "$@"; do line="$line$tab$a"; done',
+        String.raw`printf '%s\n' "$line" >> "$log"`,
+        `${JSON.stringify(sb.terminusPath)} "$@"`,
+        'rc=$?',
+        'echo "end $$ $(date +%s%N)" >> "$log"',
+        'exit $rc',
+        '',
+      ].join('\n'),
+    )
+    chmodSync(this.bin, 0o755)
+  }
+
+  calls(): RecordedCall[] {
+    const calls = new Map<string, RecordedCall>()
+    for (const line of readFileSync(this.logFile, 'utf8').split('\n').filter(Boolean)) {
+      const [head, ...args] = line.split('\t')
+      const [event, pid, ns, ...cwd] = head.split(' ')
+      if (event === 'start') calls.set(pid, {pid, start: Number(BigInt(ns) / 1_000_000n), cwd: cwd.join(' '), args})
+      else {
+        const call = calls.get(pid)
+        if (call) call.end = Number(BigInt(ns) / 1_000_000n)
+      }
+    }
+
+    return [...calls.values()]
+  }
+
+  /** The most calls that were running at the same moment. */
+  maxOverlap(filter: (call: RecordedCall) => boolean = () => true): number {
+    const events = this.calls()
+      .filter((call) => filter(call))
+      .flatMap((call) => [
+        {t: call.start, d: 1},
+        {t: call.end ?? Number.POSITIVE_INFINITY, d: -1},
+      ])
+      .sort((a, b) => a.t - b.t || a.d - b.d)
+    let running = 0
+    let max = 0
+    for (const e of events) {
+      running += e.d
+      max = Math.max(max, running)
+    }
+
+    return max
+  }
+
+  close(): void {
+    rmSync(this.dir, {force: true, recursive: true})
+  }
+}
+
+export {createSandbox, type Sandbox, type SandboxSpec} from '../../../sandbox/index.js'
