@@ -126,6 +126,8 @@ async function run(argv, env, io) {
   /** @type {Record<string, string|true>} */
   const opts = {}
   let version = false
+  /** @type {string[]} */
+  const unknown = []
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--') {
@@ -152,12 +154,12 @@ async function run(argv, env, io) {
       } else if (FLAGS.has(name)) {
         // ignored
       } else {
-        box(`The "--${name}" option does not exist.`)
+        unknown.push(`--${name}`)
       }
     } else if (a.startsWith('-') && a.length > 1) {
       const name = a.slice(1)
       if (name === 'V') version = true
-      else if (!FLAGS.has(name) && ![...name].every((c) => FLAGS.has(c))) box(`The "-${name[0]}" option does not exist.`)
+      else if (!FLAGS.has(name) && ![...name].every((c) => FLAGS.has(c))) unknown.push(`-${name[0]}`)
     } else {
       positionals.push(a)
     }
@@ -193,6 +195,7 @@ async function run(argv, env, io) {
   }
 
   const synopsis = /** @type {Record<string,string>} */ (SYNOPSIS)[command]
+  if (unknown.length > 0) box(`The "${unknown[0]}" option does not exist.`, {command: synopsis})
   for (const name of Object.keys(opts)) {
     if (!ALLOWED[command].includes(name)) box(`The "--${name}" option does not exist.`, {command: synopsis})
   }
