@@ -17,6 +17,8 @@ export interface DownloadOptions {
   signal: AbortSignal
   /** Consecutive failures without progress before giving up (default 5). */
   retries?: number
+  /** Resumes in all before giving up, even when each made progress (default 20 x retries). */
+  maxResumes?: number
   /** First backoff delay in ms (default 250), doubled per consecutive failure, capped at 8 s. */
   backoffMs?: number
   /** A connection that delivers nothing for this long is dropped and resumed (default 60 s). */
@@ -43,6 +45,8 @@ export class ResumableDownload {
   resumes = 0
   urlRefreshes = 0
   private failures = 0
+  private lastDropAt = -1
+  private readonly maxResumes: number
   private refreshes = 0
   private url?: string
   private readonly retries: number
@@ -53,6 +57,7 @@ export class ResumableDownload {
     this.retries = options.retries ?? 5
     this.backoffMs = options.backoffMs ?? 250
     this.stallTimeoutMs = options.stallTimeoutMs ?? 60_000
+    this.maxResumes = options.maxResumes ?? Math.max(20, 20 * this.retries)
   }
 
   /** Learn the exact size (and announced hashes) with a one-byte request, without downloading. */
@@ -97,8 +102,11 @@ export class ResumableDownload {
       } catch (error) {
         if (this.options.signal.aborted) throw new InterruptedError()
         if (error instanceof PbmError) throw error
-        await this.failed(`connection dropped at ${formatBytes(this.offset)}`, error)
-        this.resumes++
+        // Dropped again and again at the same byte: the server's copy ends there.
+        const code = this.failures > 0 && this.offset === this.lastDropAt ? 'truncated' : 'download-failed'
+        this.lastDropAt = this.offset
+        await this.failed(`connection dropped at ${formatBytes(this.offset)}`, error, code)
+        this.resume()
         continue
       } finally {
         res.destroy()
@@ -106,8 +114,18 @@ export class ResumableDownload {
 
       if (this.total === undefined) return // no length known: the server's end is the end
       if (this.offset >= this.total) return
+      this.lastDropAt = this.offset
       await this.failed(`connection ended early at ${formatBytes(this.offset)} of ${formatBytes(this.total)}`, undefined, 'truncated')
-      this.resumes++
+      this.resume()
+    }
+  }
+
+  private resume(): void {
+    this.resumes++
+    if (this.resumes > this.maxResumes) {
+      throw new PbmError('download-failed', `Download failed: the connection dropped ${this.resumes} times.`, {
+        hint: 'The network or the archive server is unstable; try again later.',
+      })
     }
   }
 

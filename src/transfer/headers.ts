@@ -11,7 +11,7 @@ export interface GoogHash {
  * `X-Goog-Hash: crc32c=n03x6A==,md5=Ojk9c3dhfxgoKVVHYwFbHQ==` (Node joins repeated headers with
  * ", "). Unknown or malformed entries are ignored.
  */
-export function parseGoogHash(header: string | string[] | undefined): GoogHash {
+export function parseGoogHash(header?: string | string[]): GoogHash {
   const out: GoogHash = {}
   if (header === undefined) return out
   const text = Array.isArray(header) ? header.join(',') : header
@@ -37,7 +37,7 @@ export interface ContentRange {
 }
 
 /** `Content-Range: bytes 100-199/1000` (or `bytes 0-0/*`); undefined when malformed. */
-export function parseContentRange(header: string | undefined): ContentRange | undefined {
+export function parseContentRange(header?: string): ContentRange | undefined {
   if (!header) return undefined
   const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(header)
   if (!m) return undefined
@@ -50,13 +50,13 @@ export function parseContentRange(header: string | undefined): ContentRange | un
 }
 
 /** `Content-Range: bytes *\/1000` (a 416 answer): the total. */
-export function parseUnsatisfiedRange(header: string | undefined): number | undefined {
+export function parseUnsatisfiedRange(header?: string): number | undefined {
   const m = header ? /^\s*bytes\s+\*\/(\d+)\s*$/i.exec(header) : null
   return m ? Number(m[1]) : undefined
 }
 
 /** A non-negative integer Content-Length, or undefined. */
-export function parseContentLength(header: string | undefined): number | undefined {
+export function parseContentLength(header?: string): number | undefined {
   if (header === undefined || !/^\s*\d+\s*$/.test(header)) return undefined
   const n = Number(header)
   return Number.isSafeInteger(n) ? n : undefined

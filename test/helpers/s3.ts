@@ -173,6 +173,10 @@ export interface RecordingProxy {
   openUploads(): UploadRecord[]
   /** Answer the next `times` requests of `op` with `status` (an S3 XML error) instead of forwarding. */
   inject(fault: {op: S3Operation; status: number; times?: number; code?: string}): void
+  /** Drop the faults not yet used up. */
+  clearFaults(): void
+  /** Forget recorded requests and uploads. */
+  reset(): void
   close(): Promise<void>
 }
 
@@ -283,6 +287,13 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
     openUploads: () => [...uploads.values()].filter((u) => !u.ended),
     inject(fault) {
       faults.push({op: fault.op, status: fault.status, times: fault.times ?? 1, code: fault.code ?? (fault.status >= 500 ? 'InternalError' : 'AccessDenied')})
+    },
+    clearFaults() {
+      faults.length = 0
+    },
+    reset() {
+      requests.length = 0
+      uploads.clear()
     },
     async close() {
       server.closeAllConnections()

@@ -1,0 +1,135 @@
+import {expect} from 'chai'
+import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {createLocalDestination, createS3Destination, type Destination} from '../../../src/destination/index.js'
+import {PbmError} from '../../../src/errors.js'
+import {type RecordingProxy, S3RVER_CREDENTIALS, type S3Server, startRecordingProxy, startS3rver} from '../../helpers/s3.js'
+
+const META = {site: 'alpha', env: 'live', element: 'code', folder: '1_backup', file: 'a.tar.gz'} as const
+
+async function failure(p: Promise<unknown>): Promise<PbmError> {
+  try {
+    await p
+  } catch (error) {
+    expect(error).to.be.instanceOf(PbmError)
+    return error as PbmError
+  }
+
+  expect.fail('expected a failure')
+}
+
+describe('destinations', function () {
+  this.timeout(30_000)
+
+  describe('S3 (s3rver behind the recording proxy)', () => {
+    let s3: S3Server
+    let proxy: RecordingProxy
+    const dest = (o: Partial<Parameters<typeof createS3Destination>[0]> = {}): Destination =>
+      createS3Destination({bucket: 'pbm-dest', prefix: 'pre/', endpoint: proxy.endpoint, credentials: S3RVER_CREDENTIALS, ...o})
+
+    before(async () => {
+      s3 = await startS3rver()
+      proxy = await startRecordingProxy(s3.endpoint)
+      await s3.createBucket('pbm-dest')
+    })
+
+    after(async () => {
+      await proxy?.close()
+      await s3?.stop()
+    })
+
+    afterEach(() => expect(proxy.openUploads()).to.deep.equal([]))
+
+    it('describes keys as s3:// URLs with the prefix', () => {
+      expect(dest().describe('alpha/live/a.tar.gz')).to.equal('s3://pbm-dest/pre/alpha/live/a.tar.gz')
+    })
+
+    it('preflight leaves no object behind and runs once per destination', async () => {
+      const d = dest()
+      await d.preflight()
+      await d.preflight()
+      expect(await s3.listKeys('pbm-dest')).to.deep.equal([])
+      expect(proxy.requests.filter((r) => r.op === 'CreateMultipartUpload')).to.have.length(1)
+      expect(proxy.uploads().every((u) => u.ended === 'aborted')).to.equal(true)
+    })
+
+    it('preflight names the problem: missing bucket, bad credentials, unreachable endpoint', async () => {
+      expect((await failure(dest({bucket: 'nope-nope'}).preflight())).code).to.equal('no-such-bucket')
+      const bad = await failure(dest({credentials: {accessKeyId: 'X', secretAccessKey: 'Y'}}).preflight())
+      expect(bad.code).to.equal('bad-credentials')
+      expect(bad.hint).to.match(/AWS_PROFILE|--profile/)
+      const down = await failure(dest({endpoint: 'http://127.0.0.1:9', maxAttempts: 1}).preflight())
+      expect(down.code).to.equal('endpoint-unreachable')
+    })
+
+    it('preflight maps AccessDenied', async () => {
+      proxy.inject({op: 'CreateMultipartUpload', status: 403, code: 'AccessDenied'})
+      expect((await failure(dest().preflight())).code).to.equal('access-denied')
+    })
+
+    it('refuses an invalid bucket name at once', () => {
+      expect(() => createS3Destination({bucket: 'Bad_Bucket'})).to.throw(PbmError, /not a valid S3 bucket name/)
+    })
+
+    it('inspect tells missing, foreign and pbm-complete objects apart', async () => {
+      const d = dest()
+      expect(await d.inspect('x/none.tar.gz')).to.equal(undefined)
+      await s3.putObject('pbm-dest', 'pre/x/foreign.tar.gz', 'abc')
+      expect(await d.inspect('x/foreign.tar.gz')).to.deep.equal({size: 3, md5: undefined, complete: false, folder: undefined})
+      const sink = await d.open('x/ours.tar.gz', {...META, size: 4, md5: 'f'.repeat(32)}, new AbortController().signal)
+      await sink.write(Buffer.from('data'))
+      await sink.commit()
+      expect(await d.inspect('x/ours.tar.gz')).to.deep.equal({size: 4, md5: 'f'.repeat(32), complete: true, folder: '1_backup'})
+    })
+
+    it('an aborted sink stores nothing', async () => {
+      const d = dest({partSize: 5 * 1024 * 1024})
+      const sink = await d.open('x/aborted.tar.gz', META, new AbortController().signal)
+      for (let i = 0; i < 12; i++) await sink.write(Buffer.alloc(1024 * 1024, i))
+      await sink.abort()
+      expect(await s3.listKeys('pbm-dest', 'pre/x/aborted')).to.deep.equal([])
+      expect(proxy.uploads().filter((u) => u.path.endsWith('aborted.tar.gz')).map((u) => u.ended)).to.deep.equal(['aborted'])
+    })
+  })
+
+  describe('local', () => {
+    let tmp: string
+
+    before(async () => {
+      tmp = await mkdtemp(path.join(tmpdir(), 'pbm-local-'))
+    })
+
+    after(() => rm(tmp, {recursive: true, force: true}))
+
+    it('writes .partial, renames on commit, deletes on abort', async () => {
+      const d = createLocalDestination({root: path.join(tmp, 'a')})
+      await d.preflight()
+      const sink = await d.open('s/e/f.tar.gz', META, new AbortController().signal)
+      await sink.write(Buffer.from('hello'))
+      expect(await readdir(path.join(tmp, 'a/s/e'))).to.deep.equal(['f.tar.gz.partial'])
+      await sink.commit()
+      expect(await readdir(path.join(tmp, 'a/s/e'))).to.deep.equal(['f.tar.gz'])
+      expect(await readFile(path.join(tmp, 'a/s/e/f.tar.gz'), 'utf8')).to.equal('hello')
+      expect(await d.inspect('s/e/f.tar.gz')).to.deep.equal({size: 5, complete: false})
+
+      const other = await d.open('s/e/g.tar.gz', META, new AbortController().signal)
+      await other.write(Buffer.from('x'))
+      await other.abort()
+      expect(await readdir(path.join(tmp, 'a/s/e'))).to.deep.equal(['f.tar.gz'])
+    })
+
+    it('preflight refuses a folder it cannot create', async () => {
+      await writeFile(path.join(tmp, 'plain-file'), 'x')
+      const err = await failure(createLocalDestination({root: path.join(tmp, 'plain-file', 'sub')}).preflight())
+      expect(err.code).to.equal('not-writable')
+    })
+
+    it('refuses keys that leave the root', () => {
+      const d = createLocalDestination({root: tmp})
+      expect(() => d.describe('../x.tar.gz')).to.throw(PbmError)
+      expect(() => d.describe('/etc/x.tar.gz')).to.throw(PbmError)
+    })
+  })
+})

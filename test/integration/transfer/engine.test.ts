@@ -1,0 +1,402 @@
+import {expect} from 'chai'
+import {execFile} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {promisify} from 'node:util'
+
+import type {Sandbox, SandboxArchive} from '../../../sandbox/index.js'
+
+import {createSandbox} from '../../../sandbox/index.js'
+import {createLocalDestination, createS3Destination, type Destination, META} from '../../../src/destination/index.js'
+import {PbmError} from '../../../src/errors.js'
+import {type Progress, transferArchive, type TransferJob, } from '../../../src/transfer/index.js'
+import {type RecordingProxy, S3RVER_CREDENTIALS, type S3Server, startRecordingProxy, startS3rver} from '../../helpers/s3.js'
+
+const BUCKET = 'pbm-engine'
+const MiB = 1024 * 1024
+
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
+
+async function failure(p: Promise<unknown>): Promise<PbmError> {
+  try {
+    await p
+  } catch (error) {
+    expect(error).to.be.instanceOf(PbmError)
+    return error as PbmError
+  }
+
+  expect.fail('expected a failure')
+}
+
+/** Every file under dir, relative. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch(() => [])
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort()
+}
+
+describe('transfer engine (sandbox archive server + s3rver)', function () {
+  this.timeout(60_000)
+  let sb: Sandbox
+  let s3: S3Server
+  let proxy: RecordingProxy
+  let tmp: string
+  let big: SandboxArchive // 12 MB code archive: multipart with 5 MiB parts
+  let files: SandboxArchive
+  let db: SandboxArchive
+  let n = 0
+  let prefix: string
+  let urlCalls: number
+
+  before(async () => {
+    ;[sb, s3] = await Promise.all([
+      createSandbox({
+        sites: [
+          {
+            name: 'alpha',
+            envs: [{name: 'live', backups: [{date: '2024-05-01T03:12:44Z', sizes: {code: 12e6, files: 3e6, database: 2e6}}]}],
+          },
+        ],
+      }),
+      startS3rver(),
+    ])
+    proxy = await startRecordingProxy(s3.endpoint)
+    await s3.createBucket(BUCKET)
+    tmp = await mkdtemp(path.join(tmpdir(), 'pbm-engine-'))
+    const byElement = (el: string) => sb.archives().find((a) => a.element === el)!
+    big = byElement('code')
+    files = byElement('files')
+    db = byElement('database')
+  })
+
+  after(async () => {
+    await proxy?.close()
+    await s3?.stop()
+    await sb?.close()
+    if (tmp) await rm(tmp, {recursive: true, force: true})
+  })
+
+  beforeEach(() => {
+    n++
+    prefix = `t${n}/`
+    sb.clearFaults()
+    sb.resetStats()
+    proxy.clearFaults()
+    urlCalls = 0
+  })
+
+  afterEach(() => {
+    // Whatever happened in the test, no multipart upload may be left open.
+    expect(proxy.openUploads()).to.deep.equal([])
+  })
+
+  const s3Dest = (opts: {bucket?: string; credentials?: typeof S3RVER_CREDENTIALS} = {}) =>
+    createS3Destination({
+      bucket: opts.bucket ?? BUCKET,
+      prefix,
+      endpoint: proxy.endpoint,
+      credentials: opts.credentials ?? S3RVER_CREDENTIALS,
+      partSize: 5 * MiB,
+      queueSize: 2,
+    })
+  const localDir = () => path.join(tmp, `t${n}`)
+  const keyOf = (a: SandboxArchive) => `${a.site}/${a.env}/${a.file}`
+
+  function job(a: SandboxArchive, destinations: Destination[], extra: Partial<TransferJob> = {}): TransferJob {
+    return {
+      archive: {site: a.site, env: a.env, element: a.element, folder: a.folder, file: a.file},
+      key: keyOf(a),
+      async resolveUrl() {
+        urlCalls++
+        // The sandbox signs deterministically per second and revokes by signature: vary the expiry
+        // as a later real signing would.
+        return sb.url(a.file, {lifetimeSec: 3600 + urlCalls})
+      },
+      destinations,
+      backoffMs: 10,
+      ...extra,
+    }
+  }
+
+  async function expectInS3(a: SandboxArchive) {
+    const got = await s3.getObject(BUCKET, prefix + keyOf(a))
+    expect(got, 'object stored').to.not.equal(undefined)
+    expect(got!.length).to.equal(a.size)
+    expect(md5(got!)).to.equal(a.md5)
+  }
+
+  async function expectLocal(a: SandboxArchive) {
+    const got = await readFile(path.join(localDir(), keyOf(a)))
+    expect(got.length).to.equal(a.size)
+    expect(md5(got)).to.equal(a.md5)
+    expect(await filesUnder(localDir())).to.deep.equal([keyOf(a)])
+  }
+
+  async function expectNothingStored(a: SandboxArchive) {
+    expect(await s3.listKeys(BUCKET, prefix)).to.deep.equal([])
+    expect(await filesUnder(localDir())).to.deep.equal([])
+    expect(a).to.be.ok
+  }
+
+  const uploadsOf = (a: SandboxArchive) => proxy.uploads().filter((u) => u.path === `/${BUCKET}/${prefix}${keyOf(a)}`)
+
+  it('streams a multipart archive to S3: stored bytes equal the source, with pbm metadata, in one pass', async () => {
+    const events: Progress[] = []
+    const r = await transferArchive(job(big, [s3Dest()], {onProgress: (p) => events.push(p), progressIntervalMs: 0}))
+    expect(r).to.deep.include({bytes: big.size, md5: big.md5, resumes: 0, urlRefreshes: 0})
+    expect(r.crc32c).to.equal(Buffer.from(big.crc32c, 'base64').toString('hex'))
+    expect(r.destinations).to.deep.equal([{location: `s3://${BUCKET}/${prefix}${keyOf(big)}`, status: 'transferred'}])
+    await expectInS3(big)
+    const head = await s3.headObject(BUCKET, prefix + keyOf(big))
+    expect(head!.metadata).to.deep.include({
+      [META.site]: 'alpha',
+      [META.env]: 'live',
+      [META.element]: 'code',
+      [META.folder]: big.folder,
+      [META.size]: String(big.size),
+      [META.md5]: big.md5,
+    })
+    expect(head!.metadata[META.verified]).to.include('md5')
+    expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['completed'])
+    expect(sb.stats(big.file).bytesServed).to.equal(big.size)
+    const phases = [...new Set(events.map((e) => e.phase))]
+    expect(phases).to.deep.equal(['checking', 'resolving', 'downloading', 'verifying', 'committing', 'done'])
+    expect(events.at(-1)).to.deep.include({bytes: big.size, total: big.size})
+  })
+
+  it('writes to a local folder through a .partial file', async () => {
+    const r = await transferArchive(job(db, [createLocalDestination({root: localDir()})]))
+    expect(r.destinations[0]).to.deep.equal({location: path.join(localDir(), keyOf(db)), status: 'transferred'})
+    await expectLocal(db)
+  })
+
+  it('writes to an exact file (pick --to FILE)', async () => {
+    const file = path.join(localDir(), 'here.sql.gz')
+    await transferArchive(job(db, [createLocalDestination({file})]))
+    expect(md5(await readFile(file))).to.equal(db.md5)
+    expect(await filesUnder(localDir())).to.deep.equal(['here.sql.gz'])
+  })
+
+  it('writes to S3 and a local folder at once from one download', async () => {
+    const r = await transferArchive(job(big, [s3Dest(), createLocalDestination({root: localDir()})]))
+    expect(r.destinations.map((d) => d.status)).to.deep.equal(['transferred', 'transferred'])
+    await expectInS3(big)
+    await expectLocal(big)
+    expect(sb.stats(big.file).requests).to.equal(1)
+  })
+
+  it('resumes a dropped connection where it stopped instead of starting over', async () => {
+    sb.setFault(big.file, {dropAfter: 7e6})
+    const notes: string[] = []
+    const r = await transferArchive(
+      job(big, [s3Dest(), createLocalDestination({root: localDir()})], {onProgress: (p) => p.note && notes.push(p.note)}),
+    )
+    expect(r.resumes).to.equal(1)
+    await expectInS3(big)
+    await expectLocal(big)
+    const stats = sb.stats(big.file)
+    expect(stats.requests).to.equal(2)
+    expect(stats.ranges).to.have.length(1)
+    expect(stats.ranges[0]).to.match(/^bytes=\d+-$/)
+    expect(stats.bytesServed).to.be.below(big.size + 2 * MiB)
+    expect(notes.join('\n')).to.match(/connection dropped at [\d.]+ MB/)
+    expect(notes.join('\n')).not.to.match(/Signature|\?/)
+  })
+
+  it('fetches a fresh URL when the URL expires mid-stream, and resumes at the same byte', async () => {
+    sb.setFault(big.file, {expireAfter: 6e6})
+    const r = await transferArchive(job(big, [s3Dest()]))
+    expect(r.urlRefreshes).to.equal(1)
+    expect(urlCalls).to.equal(2)
+    await expectInS3(big)
+    expect(sb.stats(big.file).bytesServed).to.be.below(big.size + 2 * MiB)
+  })
+
+  it('retries a 503 from the archive server', async () => {
+    sb.setFault(files.file, {status5xxOnce: 503})
+    const r = await transferArchive(job(files, [s3Dest()]))
+    expect(r.bytes).to.equal(files.size)
+    await expectInS3(files)
+    expect(sb.stats(files.file).statuses).to.deep.equal([503, 200])
+  })
+
+  it('gets its URL from the sandbox terminus (backup:get prints a signed URL)', async () => {
+    const run = promisify(execFile)
+    const r = await transferArchive(
+      job(db, [createLocalDestination({root: localDir()})], {
+        async resolveUrl() {
+          const {stdout} = await run(sb.terminusPath, ['backup:get', `${db.site}.${db.env}`, `--file=${db.file}`, '-n'], {
+            env: {...process.env, ...sb.env},
+          })
+          return stdout
+        },
+      }),
+    )
+    expect(r.md5).to.equal(db.md5)
+    await expectLocal(db)
+  })
+
+  it('fails a truncated archive: nothing under the final name, the multipart upload aborted', async () => {
+    sb.setFault(big.file, {truncateAt: 11e6, times: Infinity})
+    const err = await failure(transferArchive(job(big, [s3Dest(), createLocalDestination({root: localDir()})], {retries: 2})))
+    expect(err.code).to.equal('truncated')
+    await expectNothingStored(big)
+    expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
+  })
+
+  it('fails a corrupt archive: nothing under the final name, the multipart upload aborted', async () => {
+    sb.setFault(big.file, {corruptAt: 11e6})
+    const err = await failure(transferArchive(job(big, [s3Dest(), createLocalDestination({root: localDir()})])))
+    expect(err.code).to.be.oneOf(['corrupt', 'checksum-mismatch'])
+    await expectNothingStored(big)
+    expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
+    expect(proxy.requests.filter((r) => r.op === 'CompleteMultipartUpload' && r.path.includes(prefix))).to.deep.equal([])
+  })
+
+  it('retries an S3 error on one part', async () => {
+    proxy.inject({op: 'UploadPart', status: 500})
+    await transferArchive(job(big, [s3Dest()]))
+    await expectInS3(big)
+    const parts = proxy.requests.filter((r) => r.op === 'UploadPart' && r.path.includes(prefix))
+    const failed = parts.filter((p) => p.status === 500)
+    expect(failed).to.have.length(1)
+    expect(parts.some((p) => p.partNumber === failed[0].partNumber && p.status === 200)).to.equal(true)
+    expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['completed'])
+  })
+
+  it('fails with upload-failed when S3 keeps failing, aborting the upload and the local file', async () => {
+    proxy.inject({op: 'UploadPart', status: 500, times: 1000})
+    const err = await failure(transferArchive(job(big, [s3Dest(), createLocalDestination({root: localDir()})])))
+    expect(err.code).to.equal('upload-failed')
+    proxy.clearFaults()
+    await expectNothingStored(big)
+    expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
+  })
+
+  it('stops on cancellation mid-transfer and leaves nothing behind', async () => {
+    sb.setFault(big.file, {rateBytesPerSec: 5e6})
+    const controller = new AbortController()
+    let seen = 0
+    const p = transferArchive(
+      job(big, [s3Dest(), createLocalDestination({root: localDir()})], {
+        signal: controller.signal,
+        onProgress(pr) {
+          seen = pr.bytes
+          if (pr.bytes > 6 * MiB) controller.abort()
+        },
+        progressIntervalMs: 50,
+      }),
+    )
+    const err = await failure(p)
+    expect(err.code).to.equal('interrupted')
+    expect(err.exitCode).to.equal(130)
+    expect(seen).to.be.above(6 * MiB).and.below(big.size)
+    await expectNothingStored(big)
+    expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
+  })
+
+  it('skips on a re-run: S3 by its metadata without downloading, local by its exact size', async () => {
+    const dests = () => [s3Dest(), createLocalDestination({root: localDir()})]
+    await transferArchive(job(files, dests()))
+    sb.resetStats()
+    const r = await transferArchive(job(files, dests()))
+    expect(r.destinations.map((d) => [d.status, d.reason])).to.deep.equal([
+      ['skipped', 'already mirrored'],
+      ['skipped', 'same size already there'],
+    ])
+    expect(r.bytes).to.equal(0)
+    expect(r.md5).to.equal(files.md5)
+    // Only the one-byte probe that told the local file's size is right.
+    expect(sb.stats(files.file).ranges).to.deep.equal(['bytes=0-0'])
+    expect(sb.stats(files.file).bytesServed).to.be.at.most(1)
+
+    sb.resetStats()
+    const calls = urlCalls
+    const s3Only = await transferArchive(job(files, [s3Dest()]))
+    expect(s3Only.destinations[0].status).to.equal('skipped')
+    expect(sb.stats(files.file).requests).to.equal(0)
+    expect(urlCalls).to.equal(calls)
+  })
+
+  it('transfers only to the destination that lacks the archive', async () => {
+    await transferArchive(job(db, [createLocalDestination({root: localDir()})]))
+    sb.resetStats()
+    const r = await transferArchive(job(db, [s3Dest(), createLocalDestination({root: localDir()})]))
+    expect(r.destinations.map((d) => d.status)).to.deep.equal(['transferred', 'skipped'])
+    await expectInS3(db)
+    await expectLocal(db)
+  })
+
+  it('refuses to overwrite a different object, and overwrites it with force', async () => {
+    await s3.putObject(BUCKET, prefix + keyOf(files), 'something else')
+    const err = await failure(transferArchive(job(files, [s3Dest()])))
+    expect(err.code).to.equal('exists-different')
+    expect(err.hint).to.include('--force')
+    expect((await s3.getObject(BUCKET, prefix + keyOf(files)))!.toString()).to.equal('something else')
+    expect(sb.stats(files.file).bytesServed).to.be.at.most(1)
+
+    const r = await transferArchive(job(files, [s3Dest()], {force: true}))
+    expect(r.destinations[0].status).to.equal('transferred')
+    await expectInS3(files)
+  })
+
+  it('refuses to overwrite a different local file, and overwrites it with force', async () => {
+    const target = path.join(localDir(), keyOf(db))
+    await transferArchive(job(db, [createLocalDestination({root: localDir()})]))
+    await writeFile(target, 'short')
+    const err = await failure(transferArchive(job(db, [createLocalDestination({root: localDir()})])))
+    expect(err.code).to.equal('exists-different')
+    expect(await readFile(target, 'utf8')).to.equal('short')
+    await transferArchive(job(db, [createLocalDestination({root: localDir()})], {force: true}))
+    await expectLocal(db)
+  })
+
+  it('fails at preflight for a missing bucket, before any download', async () => {
+    const err = await failure(transferArchive(job(files, [s3Dest({bucket: 'no-such-bucket-here'})])))
+    expect(err.code).to.equal('no-such-bucket')
+    expect(urlCalls).to.equal(0)
+    expect(sb.stats(files.file).requests).to.equal(0)
+  })
+
+  it('fails at preflight for bad credentials, before any download', async () => {
+    const err = await failure(
+      transferArchive(job(files, [s3Dest({credentials: {accessKeyId: 'WRONG', secretAccessKey: 'WRONG'}})])),
+    )
+    expect(err.code).to.equal('bad-credentials')
+    expect(urlCalls).to.equal(0)
+    expect(sb.stats(files.file).requests).to.equal(0)
+  })
+
+  it('refuses a filename with / or .. from Terminus before anything is written', async () => {
+    for (const file of ['../alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz', 'x/alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz']) {
+      const j = job(big, [s3Dest(), createLocalDestination({root: localDir()})])
+      j.archive.file = file
+      const err = await failure(transferArchive(j))
+      expect(err.code).to.equal('unsafe-filename')
+    }
+
+    expect(urlCalls).to.equal(0)
+    await expectNothingStored(big)
+  })
+
+  it('refuses an archive whose extension does not match its element', async () => {
+    const j = job(db, [createLocalDestination({root: localDir()})])
+    j.archive.element = 'code'
+    expect((await failure(transferArchive(j))).code).to.equal('bad-extension')
+    expect(urlCalls).to.equal(0)
+  })
+
+  it('never lets the signed URL into an error', async () => {
+    sb.setFault(files.file, {dropAfter: 1000, times: Infinity})
+    const err = await failure(transferArchive(job(files, [createLocalDestination({root: localDir()})], {retries: 1})))
+    expect(err.code).to.equal('download-failed')
+    expect(err.message).to.match(/dropped 21 times/)
+    expect(`${err.message} ${err.hint ?? ''}`).not.to.match(/Signature|GoogleAccessId|Expires=/)
+    await expectNothingStored(files)
+  })
+})
+
+
+
+export {type TransferResult} from '../../../src/transfer/index.js'
