@@ -396,7 +396,3 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     await expectNothingStored(files)
   })
 })
-
-
-
-export {type TransferResult} from '../../../src/transfer/index.js'
