@@ -29,6 +29,8 @@ export interface RecordedCall {
   end?: number
   cwd: string
   args: string[]
+  /** The variables the adapter sets or passes through; `-` when unset. */
+  env: {TERMINUS_USER: string; TERMINUS_WORKFLOW_POLLING_DELAY_MS: string}
 }
 
 /**
@@ -52,7 +54,8 @@ export class CallRecorder {
         `log=${JSON.stringify(this.logFile)}`,
         // One line per event; arguments are NUL-free, so tabs are a safe separator here.
         String.raw`tab=$(printf '\t')`,
-        'line="start $$ $(date +%s%N) $PWD"',
+        // eslint-disable-next-line no-template-curly-in-string
+        'line="start $$ $(date +%s%N) ${TERMINUS_WORKFLOW_POLLING_DELAY_MS:--} ${TERMINUS_USER:--} $PWD"',
         'for a in "$@"; do line="$line$tab$a"; done',
         String.raw`printf '%s\n' "$line" >> "$log"`,
         `${JSON.stringify(sb.terminusPath)} "$@"`,
@@ -69,8 +72,16 @@ export class CallRecorder {
     const calls = new Map<string, RecordedCall>()
     for (const line of readFileSync(this.logFile, 'utf8').split('\n').filter(Boolean)) {
       const [head, ...args] = line.split('\t')
-      const [event, pid, ns, ...cwd] = head.split(' ')
-      if (event === 'start') calls.set(pid, {pid, start: Number(BigInt(ns) / 1_000_000n), cwd: cwd.join(' '), args})
+      const [event, pid, ns, pollingDelay, user, ...cwd] = head.split(' ')
+      if (event === 'start') {
+        calls.set(pid, {
+          pid,
+          start: Number(BigInt(ns) / 1_000_000n),
+          cwd: cwd.join(' '),
+          args,
+          env: {TERMINUS_WORKFLOW_POLLING_DELAY_MS: pollingDelay, TERMINUS_USER: user},
+        })
+      }
       else {
         const call = calls.get(pid)
         if (call) call.end = Number(BigInt(ns) / 1_000_000n)

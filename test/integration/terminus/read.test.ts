@@ -131,9 +131,14 @@ describe('terminus adapter against the sandbox: reading', () => {
   it('gets a freshly signed URL per call, for the element asked', async () => {
     const newestDb = sb.archives().find((a) => a.env === 'live' && a.folder.startsWith(String(Date.parse('2024-05-02T10:00:00Z') / 1000)))!
     const first = await terminus.backupUrl('alpha', 'live', {element: 'db'})
+    // Signatures cover the expiry time, in whole seconds: a later second signs a different URL.
+    await new Promise((resolve) => {
+      setTimeout(resolve, 1100)
+    })
     const second = await terminus.backupUrl('alpha', 'live', {element: 'database'})
     expect(new URL(first).pathname.endsWith(`/${newestDb.file}`)).to.equal(true)
     expect(second).not.to.equal(first)
+    expect(signedUrlExpiry(second)!.getTime()).to.be.greaterThan(signedUrlExpiry(first)!.getTime())
     const expires = signedUrlExpiry(first)!
     expect(expires.getTime()).to.be.within(Date.now() + 30 * 60_000, Date.now() + 2 * 3600_000)
     const response = await fetch(first)

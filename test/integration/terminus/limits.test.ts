@@ -1,0 +1,163 @@
+import {expect} from 'chai'
+import createDebug from 'debug'
+import {readdirSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {format} from 'node:util'
+
+import {CallRecorder, createSandbox, failure, type Sandbox, terminusFor} from './helpers.js'
+
+describe('terminus adapter against the sandbox: timeouts, aborts, limits, environment', () => {
+  let sb: Sandbox
+  let recorder: CallRecorder
+
+  before(async () => {
+    sb = await createSandbox({
+      sites: [{name: 'alpha', envs: ['live', 'test', 'dev'].map((name) => ({name, backups: [{date: '2024-05-01T03:12:44Z'}]}))}],
+    })
+  })
+
+  beforeEach(() => {
+    recorder = new CallRecorder(sb)
+  })
+
+  afterEach(() => {
+    recorder.close()
+    sb.setLatency(0)
+    sb.setCreateMs(0)
+  })
+
+  after(async () => {
+    await sb.close()
+  })
+
+  it('stops a call that takes longer than the timeout', async () => {
+    sb.setLatency(5000)
+    const started = Date.now()
+    const error = await failure(terminusFor(sb, {timeoutMs: 300}).listBackups('alpha', 'live'))
+    expect(error.code).to.equal('timeout')
+    expect(error.message).to.contain('backup:list').and.to.contain('300 ms')
+    expect(Date.now() - started).to.be.below(3000)
+  })
+
+  it('a per-call timeout overrides the adapter’s', async () => {
+    sb.setLatency(1000)
+    const terminus = terminusFor(sb, {timeoutMs: 60_000})
+    expect((await failure(terminus.listSites({timeoutMs: 300}))).code).to.equal('timeout')
+  })
+
+  it('stops a running call when its signal aborts, with the signal’s reason', async () => {
+    sb.setLatency(5000)
+    const controller = new AbortController()
+    const started = Date.now()
+    setTimeout(() => controller.abort(new Error('user pressed Ctrl-C')), 200)
+    const error = await failure(terminusFor(sb).listBackups('alpha', 'live', {signal: controller.signal}))
+    expect(error.message).to.equal('user pressed Ctrl-C')
+    expect(Date.now() - started).to.be.below(3000)
+  })
+
+  it('drops a queued call when its signal aborts, without running it', async () => {
+    sb.setLatency(600)
+    const terminus = terminusFor(sb, {bin: recorder.bin, concurrency: 1})
+    const controller = new AbortController()
+    const running = terminus.listSites()
+    const queued = terminus.listBackups('alpha', 'live', {signal: controller.signal})
+    controller.abort()
+    expect((await failure(queued)).name).to.equal('AbortError')
+    await running
+    expect(recorder.calls().map((c) => c.args[0])).to.deep.equal(['site:list'])
+  })
+
+  it('refuses to start with an already aborted signal', async () => {
+    const error = await failure(terminusFor(sb, {bin: recorder.bin}).whoami({signal: AbortSignal.abort()}))
+    expect(error.name).to.equal('AbortError')
+    expect(recorder.calls()).to.deep.equal([])
+  })
+
+  it('never runs more calls at once than its concurrency', async () => {
+    sb.setLatency(300)
+    const terminus = terminusFor(sb, {bin: recorder.bin, concurrency: 2})
+    const peak = {value: 0}
+    const sample = setInterval(() => {
+      peak.value = Math.max(peak.value, terminus.activeCalls)
+    }, 10)
+    try {
+      await Promise.all(
+        Array.from({length: 6}, (_, i) => terminus.listBackups('alpha', ['live', 'test', 'dev'][i % 3])),
+      )
+    } finally {
+      clearInterval(sample)
+    }
+
+    expect(recorder.calls()).to.have.length(6)
+    expect(recorder.maxOverlap()).to.equal(2)
+    expect(peak.value).to.equal(2)
+  })
+
+  it('limits backup:create apart, so long creates do not hold up lookups', async () => {
+    sb.setCreateMs(1500)
+    const terminus = terminusFor(sb, {bin: recorder.bin, concurrency: 1, createConcurrency: 2})
+    const creates = ['live', 'test', 'dev'].map((env) => terminus.createBackup('alpha', env))
+    await new Promise((resolve) => {
+      setTimeout(resolve, 300)
+    })
+    const lookupStarted = Date.now()
+    await terminus.listBackups('alpha', 'live')
+    expect(Date.now() - lookupStarted).to.be.below(1200)
+    await Promise.all(creates)
+    expect(recorder.maxOverlap((c) => c.args[0] === 'backup:create')).to.equal(2)
+  })
+
+  it('runs Terminus in an empty directory of its own, or the one given', async () => {
+    await terminusFor(sb, {bin: recorder.bin}).whoami()
+    const custom = tmpdir()
+    await terminusFor(sb, {bin: recorder.bin, cwd: custom}).whoami()
+    const [own, given] = recorder.calls()
+    expect(own.cwd).not.to.equal(process.cwd())
+    expect(path.dirname(own.cwd)).to.equal(path.resolve(tmpdir()))
+    expect(readdirSync(own.cwd)).to.deep.equal([])
+    expect(given.cwd).to.equal(custom)
+  })
+
+  it('passes TERMINUS_USER and other variables through', async () => {
+    const previous = process.env.TERMINUS_USER
+    process.env.TERMINUS_USER = 'from-env@example.com'
+    try {
+      await terminusFor(sb, {bin: recorder.bin}).whoami()
+      await terminusFor(sb, {bin: recorder.bin, env: {TERMINUS_USER: 'option@example.com'}}).whoami()
+    } finally {
+      if (previous === undefined) delete process.env.TERMINUS_USER
+      else process.env.TERMINUS_USER = previous
+    }
+
+    expect(recorder.calls().map((c) => c.env.TERMINUS_USER)).to.deep.equal(['from-env@example.com', 'option@example.com'])
+  })
+
+  it('logs each call under pbm:terminus with its exit code and duration, never a signed URL', async () => {
+    const lines: string[] = []
+    const originalLog = createDebug.log
+    const previouslyEnabled = createDebug.disable()
+    createDebug.enable('pbm:terminus')
+    createDebug.log = (...args: unknown[]) => {
+      lines.push(format(...args))
+    }
+
+    let url: string
+    try {
+      const terminus = terminusFor(sb)
+      url = await terminus.backupUrl('alpha', 'live', {element: 'db'})
+      await failure(terminus.listBackups('alpha', 'nope'))
+    } finally {
+      createDebug.log = originalLog
+      createDebug.disable()
+      if (previouslyEnabled) createDebug.enable(previouslyEnabled)
+    }
+
+    expect(lines).to.have.length(2)
+    expect(lines[0]).to.match(/pbm:terminus terminus backup:get --element=database -n --no-ansi -- alpha\.live -> 0 in \d+ ms/)
+    expect(lines[1]).to.match(/backup:list .* -> 1 in \d+ ms/)
+    const query = new URL(url).search
+    expect(query).to.contain('Signature')
+    for (const line of lines) expect(line).not.to.contain(query)
+  })
+})
