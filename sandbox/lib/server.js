@@ -55,7 +55,7 @@ export class ArchiveServer {
 
   /** @returns {Promise<string>} */
   async listen() {
-    await new Promise((resolve, reject) => {
+    await new Promise((/** @type {(v?: unknown) => void} */ resolve, reject) => {
       this.server.once('error', reject)
       this.server.listen(0, '127.0.0.1', () => resolve())
     })
@@ -66,7 +66,7 @@ export class ArchiveServer {
 
   async close() {
     for (const s of this.sockets) s.destroy()
-    await new Promise((resolve) => {
+    await new Promise((/** @type {(v?: unknown) => void} */ resolve) => {
       this.server.close(() => resolve())
     })
   }
@@ -312,7 +312,7 @@ function split(b, n) {
 
 /** @param {http.ServerResponse} res */
 function waitDrain(res) {
-  return new Promise((resolve) => {
+  return new Promise((/** @type {(v?: unknown) => void} */ resolve) => {
     const done = () => {
       res.off('drain', done)
       res.off('close', done)
@@ -328,7 +328,7 @@ function waitDrain(res) {
 async function flush(res) {
   const s = res.socket
   if (!s) return
-  await new Promise((resolve) => {
+  await new Promise((/** @type {(v?: unknown) => void} */ resolve) => {
     // An empty write's callback runs once the preceding data is handed to the kernel.
     s.write('', () => resolve())
   })

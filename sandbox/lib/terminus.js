@@ -584,7 +584,7 @@ export function renderBox(message, columns, o) {
 
 /** Like Terminus's Request::download: no status check, whatever the body is gets saved. @param {string} url @param {string} target */
 function download(url, target) {
-  return new Promise((resolve, reject) => {
+  return new Promise((/** @type {(v?: unknown) => void} */ resolve, reject) => {
     http
       .get(url, (res) => {
         const out = fs.createWriteStream(target)

@@ -31,6 +31,10 @@ const spec: SandboxSpec = {
   ],
 }
 
+// Parsed Terminus JSON: shapes are what the tests check.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Row = Record<string, any>
+
 const boxRe = (message: string) => new RegExp(`^\\n(?:In \\S+ line \\d+:\\n)? +\\n  ${escape(message)} +\\n +\\n\\n`)
 
 function escape(s: string): string {
@@ -98,8 +102,8 @@ describe('sandbox terminus stand-in', () => {
       const r = await terminus(sb, ['site:list', '--format=json', '-n'])
       expect(r.exitCode).to.equal(0)
       const data = JSON.parse(r.stdout)
-      expect(Object.values(data).map((s: any) => s.name)).to.deep.equal(['alpha', 'beta', 'gamma'])
-      for (const [id, s] of Object.entries<any>(data)) {
+      expect(Object.values<Row>(data).map((s) => s.name)).to.deep.equal(['alpha', 'beta', 'gamma'])
+      for (const [id, s] of Object.entries<Row>(data)) {
         expect(s.id).to.equal(id)
         expect(id).to.match(/^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/)
         expect(Object.keys(s)).to.deep.equal(['name', 'id', 'plan_name', 'framework', 'region', 'owner', 'created', 'memberships', 'frozen'])
@@ -107,19 +111,19 @@ describe('sandbox terminus stand-in', () => {
         expect(s.frozen).to.be.a('boolean')
       }
 
-      const beta = Object.values<any>(data).find((s) => s.name === 'beta')
+      const beta = Object.values<Row>(data).find((s) => s.name === 'beta')
       expect(beta).to.include({framework: 'wordpress', plan_name: 'Performance Small', frozen: true})
       expect(r.stdout).to.match(/^{\n {4}"/)
     })
 
     it('org:site:list lists the org sites with comma-joined tags, and filters by --tag', async () => {
       const all = JSON.parse((await terminus(sb, ['org:site:list', '--format=json', '--', 'agency'])).stdout)
-      expect(Object.values<any>(all).map((s) => s.name)).to.deep.equal(['alpha', 'gamma'])
-      const alpha = Object.values<any>(all)[0]
+      expect(Object.values<Row>(all).map((s) => s.name)).to.deep.equal(['alpha', 'gamma'])
+      const alpha = Object.values<Row>(all)[0]
       expect(Object.keys(alpha)).to.deep.equal(['name', 'id', 'plan_name', 'framework', 'owner', 'created', 'tags', 'frozen'])
       expect(alpha.tags).to.equal('nightly,vip')
       const tagged = JSON.parse((await terminus(sb, ['org:site:list', 'agency', '--tag', 'nightly', '--format=json'])).stdout)
-      expect(Object.values<any>(tagged).map((s) => s.name)).to.deep.equal(['alpha'])
+      expect(Object.values<Row>(tagged).map((s) => s.name)).to.deep.equal(['alpha'])
       const none = await terminus(sb, ['org:site:list', 'agency', '--tag=nope', '--format=json'])
       expect(none.stdout).to.equal('[]\n')
       expect(none.exitCode).to.equal(0)
@@ -156,7 +160,7 @@ describe('sandbox terminus stand-in', () => {
         '1714446000_automated_database',
         '1400000000_backup_database',
       ])
-      for (const [id, b] of Object.entries<any>(data)) {
+      for (const [id, b] of Object.entries<Row>(data)) {
         expect(Object.keys(b)).to.deep.equal(['file', 'size', 'date', 'expiry', 'initiator'])
         expect(b.date).to.be.a('number')
         expect(Number.isInteger(b.date)).to.equal(false)
