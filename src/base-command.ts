@@ -14,7 +14,7 @@ export const EXIT_CODES_HELP = `Exit codes: 0 everything done (or already there)
  * (with and without --json), NO_COLOR, and one AbortSignal that Ctrl-C fires.
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
-  static baseFlags = {
+  static override baseFlags = {
     terminus: Flags.string({
       env: 'PBM_TERMINUS',
       helpGroup: 'GLOBAL',
@@ -28,7 +28,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       summary: 'Never prompt: use flags and environment variables only; a missing choice is a usage error.',
     }),
   }
-static enableJsonFlag = true
+  static override enableJsonFlag = true
 protected args!: Interfaces.InferredArgs<T['args']>
   protected flags!: BaseFlags<T>
   /** Fired by the first Ctrl-C; everything long-running takes it. */

@@ -16,7 +16,7 @@ export function formatBytes(bytes: number): string {
   return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${UNITS[unit]}`
 }
 
-export function formatRate(bytesPerSecond: number | undefined): string {
+export function formatRate(bytesPerSecond?: number): string {
   if (bytesPerSecond === undefined || !Number.isFinite(bytesPerSecond)) return '-'
   return `${formatBytes(Math.round(bytesPerSecond))}/s`
 }

@@ -38,7 +38,7 @@ describe('plan: selectBackups (backup:pick)', () => {
   })
 
   it('takes archives by exact filename or catalog ID, once each', () => {
-    const db = list.find((b) => b.folder.startsWith('1714644000') && b.element === 'database')
+    const db = list.find((b) => b.folder.startsWith('1714644000') && b.element === 'database')!
     const chosen = selectBackups(list, {files: [db.file, db.id, 'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz']})
     expect(chosen.map((b) => b.file)).to.deep.equal([db.file, 'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz'])
   })
