@@ -14,18 +14,18 @@ export const destinationFlags = {
     env: 'PBM_BUCKET',
     helpGroup: 'DESTINATION',
     helpValue: 'NAME|s3://BUCKET/PREFIX',
-    summary: 'S3 bucket to mirror into (env: PBM_BUCKET).',
+    summary: 'S3 bucket to mirror into.',
   }),
   endpoint: Flags.string({
     env: 'PBM_ENDPOINT',
     helpGroup: 'DESTINATION',
     helpValue: 'URL',
-    summary: 'S3-compatible endpoint (MinIO, R2, B2, ...); also AWS_ENDPOINT_URL_S3 (env: PBM_ENDPOINT).',
+    summary: 'S3-compatible endpoint (MinIO, R2, B2, ...); AWS_ENDPOINT_URL_S3 works too.',
   }),
   prefix: Flags.string({
     env: 'PBM_PREFIX',
     helpGroup: 'DESTINATION',
-    summary: 'Key prefix inside the bucket; keys are <prefix><site>/<env>/<file> (env: PBM_PREFIX).',
+    summary: 'Key prefix inside the bucket; keys are <prefix><site>/<env>/<file>.',
   }),
   profile: Flags.string({
     env: 'PBM_PROFILE',
@@ -41,24 +41,24 @@ export const destinationFlags = {
     env: 'PBM_SSE',
     helpGroup: 'DESTINATION',
     options: ['AES256', 'aws:kms'] as const,
-    summary: 'Server-side encryption of the stored objects (env: PBM_SSE).',
+    summary: 'Server-side encryption of the stored objects.',
   })(),
   'sse-kms-key-id': Flags.string({
     dependsOn: ['sse'],
     env: 'PBM_SSE_KMS_KEY_ID',
     helpGroup: 'DESTINATION',
-    summary: 'KMS key for --sse aws:kms (env: PBM_SSE_KMS_KEY_ID).',
+    summary: 'KMS key for --sse aws:kms.',
   }),
   'storage-class': Flags.string({
     env: 'PBM_STORAGE_CLASS',
     helpGroup: 'DESTINATION',
-    summary: 'S3 storage class, e.g. STANDARD_IA, GLACIER_IR (env: PBM_STORAGE_CLASS).',
+    summary: 'S3 storage class, e.g. STANDARD_IA, GLACIER_IR.',
   }),
   to: Flags.string({
     env: 'PBM_TO',
     helpGroup: 'DESTINATION',
     helpValue: 'PATH',
-    summary: 'Local folder to mirror into (layout <site>/<env>/<file>) (env: PBM_TO).',
+    summary: 'Local folder to mirror into (layout <site>/<env>/<file>).',
   }),
 }
 
@@ -67,7 +67,7 @@ export const transferFlags = {
     default: 4,
     env: 'PBM_CONCURRENCY',
     min: 1,
-    summary: 'Archives transferred at the same time (env: PBM_CONCURRENCY).',
+    summary: 'Archives transferred at the same time.',
   }),
   'dry-run': Flags.boolean({summary: 'Print the plan and transfer nothing.'}),
   element: Flags.string({

@@ -45,12 +45,12 @@ static override flags = {
     all: Flags.boolean({
       env: 'PBM_ALL',
       helpGroup: 'BACKUP',
-      summary: 'Every listed backup not yet at the destination, not only the newest set (env: PBM_ALL).',
+      summary: 'Every listed backup not yet at the destination, not only the newest set.',
     }),
     create: Flags.boolean({
       env: 'PBM_CREATE',
       helpGroup: 'BACKUP',
-      summary: 'Create a backup first (terminus backup:create) and mirror what it made (env: PBM_CREATE).',
+      summary: 'Create a backup first (terminus backup:create) and mirror what it made.',
     }),
     'create-concurrency': Flags.integer({
       default: 8,
@@ -79,14 +79,14 @@ static override flags = {
       min: 1,
       summary: 'With --create: how long Pantheon keeps the new backup (Terminus default: 365).',
     }),
-    org: Flags.string({env: 'PBM_ORG', summary: 'Mirror every site of this organization (name or ID) (env: PBM_ORG).'}),
+    org: Flags.string({env: 'PBM_ORG', summary: 'Mirror every site of this organization (name or ID).'}),
     quiet: Flags.boolean({char: 'q', summary: 'Print only the summary and errors.'}),
     since: Flags.string({
       dependsOn: ['all'],
       env: 'PBM_SINCE',
       helpGroup: 'BACKUP',
       helpValue: 'DATE',
-      summary: 'With --all: only backups finished at or after this date or date-time (env: PBM_SINCE).',
+      summary: 'With --all: only backups finished at or after this date or date-time.',
     }),
     site: Flags.string({multiple: true, summary: 'A site to mirror; repeat for more (env: PBM_SITES).'}),
     tag: Flags.string({dependsOn: ['org'], env: 'PBM_TAG', summary: 'With --org: only sites with this tag.'}),

@@ -64,7 +64,7 @@ static override flags = {
       helpGroup: 'DESTINATION',
       helpValue: 'PATH',
       summary:
-        'Local folder (layout <site>/<env>/<file>), or, for one archive, a file path ending in its extension (env: PBM_TO).',
+        'Local folder (layout <site>/<env>/<file>), or, for one archive, a file path ending in its extension.',
     }),
   }
 static override summary = 'Choose any backup (newest, by date, or by filename) and transfer it to S3 or a folder.'
