@@ -227,6 +227,7 @@ export class ArchiveServer {
     const status = partial ? 206 : 200
     stats.statuses.push(status)
     res.writeHead(status, headers)
+    res.flushHeaders()
     if (req.method === 'HEAD') {
       res.end()
       return
