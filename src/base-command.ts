@@ -1,5 +1,6 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 import chalk from 'chalk'
+import {setMaxListeners} from 'node:events'
 
 import {EXIT, InterruptedError, PbmError, UsageError} from './errors.js'
 import {redact} from './redact.js'
@@ -49,6 +50,8 @@ protected args!: Interfaces.InferredArgs<T['args']>
     // chalk 5 does not honour NO_COLOR by itself.
     if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') chalk.level = 0
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+    // Every transfer, Terminus call and prompt listens on this one signal.
+    setMaxListeners(0, this.abort.signal)
     let interrupts = 0
     this.onSigint = () => {
       interrupts++

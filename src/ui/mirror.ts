@@ -1,6 +1,8 @@
 import type {Command} from '@oclif/core'
 import type {ListrTask} from 'listr2'
 
+import {setMaxListeners} from 'node:events'
+
 import type {Element} from '../catalog/types.js'
 import type {Terminus} from '../terminus/index.js'
 import type {Environment, Site} from '../terminus/types.js'
@@ -63,6 +65,7 @@ export async function mirrorTargets(options: {
   const started = Date.now()
   const failFast = new AbortController()
   const signal = AbortSignal.any([options.signal, failFast.signal])
+  setMaxListeners(0, signal)
   const {sites, targets} = await resolveTargets(terminus, options.targets, signal)
   const destinations = await openDestinations(options.destination, s3Settings(flags))
   const mode = chooseOutputMode({json: flags.json, quiet: flags.quiet})
@@ -73,6 +76,7 @@ export async function mirrorTargets(options: {
     onFailure(error) {
       if (flags['fail-fast']) failFast.abort(error)
     },
+    lineMode: mode.lineMode,
     progressEveryMs: mode.progressEveryMs,
     results: [],
     signal,

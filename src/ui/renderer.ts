@@ -8,13 +8,15 @@ export interface OutputMode {
   renderer: RendererName
   /** How often a running transfer's progress line may change: often when redrawn, rarely when appended. */
   progressEveryMs: number
+  /** Output is appended line by line (no redraws, no carriage returns). */
+  lineMode: boolean
 }
 
 export function chooseOutputMode(options: {json?: boolean; quiet?: boolean}, env = process.env, isTTY = Boolean(process.stdout.isTTY)): OutputMode {
-  if (options.json || options.quiet) return {progressEveryMs: Number.POSITIVE_INFINITY, renderer: 'silent'}
+  if (options.json || options.quiet) return {lineMode: true, progressEveryMs: Number.POSITIVE_INFINITY, renderer: 'silent'}
   const plain = !isTTY || Boolean(env.CI) || env.NODE_ENV === 'test' || env.TERM === 'dumb'
-  if (plain) return {progressEveryMs: lineProgressInterval(env), renderer: 'simple'}
-  return {progressEveryMs: 150, renderer: 'default'}
+  if (plain) return {lineMode: true, progressEveryMs: lineProgressInterval(env), renderer: 'simple'}
+  return {lineMode: false, progressEveryMs: 150, renderer: 'default'}
 }
 
 /** PBM_PROGRESS_INTERVAL (seconds) sets how often cron logs get a progress line; 5 s by default. */

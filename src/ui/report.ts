@@ -14,7 +14,7 @@ const STATUS_COLOUR: Record<ArchiveResult['status'], (text: string) => string> =
 /** The final table: what landed where, how big, with which verified checksum; failures with reasons. */
 export function formatResults(results: ArchiveResult[]): string {
   if (results.length === 0) return 'Nothing to transfer.'
-  const rows = results.map((r) => [
+  const rows = sortResults(results).map((r) => [
     STATUS_COLOUR[r.status](r.status),
     `${r.site}.${r.env}`,
     r.element,
@@ -26,7 +26,7 @@ export function formatResults(results: ArchiveResult[]): string {
     .filter((r) => r.status === 'failed')
     .map((r) => `${chalk.red('✖')} ${r.site}.${r.env} ${r.element} → ${r.location}: ${r.error?.message ?? 'failed'}`)
   const notes = results
-    .filter((r) => r.note && r.status !== 'failed')
+    .filter((r) => r.note && r.status === 'transferred')
     .map((r) => `  ${r.file}: ${r.note}`)
   return [table(rows, ['STATUS', 'SITE.ENV', 'ELEMENT', 'WHERE', 'SIZE', 'VERIFIED']), ...failures, ...notes].join('\n')
 }
@@ -39,4 +39,18 @@ export function formatSummary(summary: RunSummary): string {
   ]
   if (summary.planned) parts.push(`${summary.planned} planned`)
   return `${parts.join(', ')}; ${formatBytes(summary.bytes)} in ${formatDuration(summary.seconds)} (${formatRate(summary.bytesPerSecond)})`
+}
+
+const ELEMENT_ORDER = ['code', 'files', 'database']
+
+/** Stable order for people: by site.env, newest backup first, code/files/database, S3 before local. */
+export function sortResults(results: ArchiveResult[]): ArchiveResult[] {
+  return [...results].sort(
+    (a, b) =>
+      a.site.localeCompare(b.site) ||
+      a.env.localeCompare(b.env) ||
+      b.folder.localeCompare(a.folder) ||
+      ELEMENT_ORDER.indexOf(a.element) - ELEMENT_ORDER.indexOf(b.element) ||
+      b.destination.localeCompare(a.destination),
+  )
 }

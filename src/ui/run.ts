@@ -62,6 +62,7 @@ export async function transferPlanned(options: {
   const run: TransferRun = {
     destinations,
     force: flags.force,
+    lineMode: mode.lineMode,
     progressEveryMs: mode.progressEveryMs,
     results: [],
     signal,

@@ -26,6 +26,8 @@ export interface TransferRun {
   /** Runs fn when one of the --concurrency transfer slots is free. */
   slot: <T>(fn: () => Promise<T>) => Promise<T>
   progressEveryMs: number
+  /** Progress is appended as lines (cron, CI) rather than redrawn: each line must name its archive. */
+  lineMode: boolean
   results: ArchiveResult[]
   /** Called on the first failure (for --fail-fast). */
   onFailure?: (error: unknown) => void
@@ -48,7 +50,7 @@ export function archiveTask(item: PlannedArchive, run: TransferRun, title = item
             destinations: run.destinations,
             force: run.force,
             key: item.key,
-            onProgress: progressReporter(task, run.progressEveryMs),
+            onProgress: progressReporter(task, run, `${title} ${item.backup.file}`),
             resolveUrl: (signal) =>
               run.terminus.backupUrl(item.backup.site, item.backup.env, {
                 element: item.backup.element,
@@ -109,14 +111,25 @@ export function describeFailure(error: unknown): {code: string; message: string}
   return {code: 'failed', message: redact(error instanceof Error ? error.message : String(error))}
 }
 
-/** Progress into task.output: often when the renderer redraws, rarely when it appends lines. */
-function progressReporter(task: AnyTask, everyMs: number): (p: Progress) => void {
-  let last = 0
+/**
+ * Progress into task.output. Redrawn: every phase and byte count. Appended as lines: only notes
+ * (retries, resumes) and a byte count every few seconds, each line naming its archive, because the
+ * task's title and result lines already say when it starts and ends.
+ */
+function progressReporter(task: AnyTask, run: TransferRun, name: string): (p: Progress) => void {
+  let last = Date.now()
   let lastPhase = ''
   return (p) => {
     const now = Date.now()
-    const phaseChanged = p.phase !== lastPhase
-    if (!phaseChanged && now - last < everyMs && !p.note) return
+    if (run.lineMode) {
+      const due = p.phase === 'downloading' && now - last >= run.progressEveryMs
+      if (!p.note && !due) return
+      last = now
+      task.output = `${name}: ${describeProgress({...p, phase: p.note ? p.phase : 'downloading'})}`
+      return
+    }
+
+    if (p.phase === lastPhase && now - last < run.progressEveryMs && !p.note) return
     last = now
     lastPhase = p.phase
     task.output = describeProgress(p)
