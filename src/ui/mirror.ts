@@ -13,6 +13,7 @@ import {selectForMirror} from '../plan/select.js'
 import {formatSiteEnv, type SiteEnv} from '../plan/targets.js'
 import {createLimit} from '../util/limit.js'
 import {openDestinations} from './destinations.js'
+import {formatUtc} from './format.js'
 import {chooseOutputMode} from './renderer.js'
 import {formatResults, formatSummary} from './report.js'
 import {type ArchiveResult, baseOf, type RunSummary, summarize} from './results.js'
@@ -112,14 +113,13 @@ export async function mirrorTargets(options: {
                 return
               }
 
-              const before = Date.now()
               await terminus.createBackup(target.site, target.env, {
                 element: elements.length === 1 ? elements[0] : 'all',
                 keepForDays: flags['keep-for'],
                 signal,
                 timeoutMs: flags['create-timeout'] * 60_000,
               })
-              step.title = `create backup: done in ${Math.round((Date.now() - before) / 1000)}s`
+              step.title = 'create backup: done'
             },
             title: 'create backup',
           })
@@ -135,7 +135,7 @@ export async function mirrorTargets(options: {
               return
             }
 
-            step.title = `${chosen.length} archive(s) of ${chosen[0].folder}${flags.all ? ' and older' : ''}`
+            step.title = `${chosen.length} archive${chosen.length === 1 ? '' : 's'} of the backup of ${formatUtc(chosen[0].date)}${flags.all ? ' and older ones' : ''}`
             if (flags['dry-run']) {
               for (const backup of chosen) {
                 for (const d of destinations) {
@@ -155,7 +155,8 @@ export async function mirrorTargets(options: {
           title: 'list backups',
         })
 
-        return task.newListr(steps, {exitOnError: true})
+        // In order: list only after the create has finished.
+        return task.newListr(steps, {concurrent: false, exitOnError: true})
       },
       title: name,
     }

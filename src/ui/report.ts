@@ -16,7 +16,6 @@ export function formatResults(results: ArchiveResult[]): string {
   if (results.length === 0) return 'Nothing to transfer.'
   const rows = sortResults(results).map((r) => [
     STATUS_COLOUR[r.status](r.status),
-    `${r.site}.${r.env}`,
     r.element,
     r.location,
     r.bytes === undefined ? '' : formatBytes(r.bytes),
@@ -28,7 +27,7 @@ export function formatResults(results: ArchiveResult[]): string {
   const notes = results
     .filter((r) => r.note && r.status === 'transferred')
     .map((r) => `  ${r.file}: ${r.note}`)
-  return [table(rows, ['STATUS', 'SITE.ENV', 'ELEMENT', 'WHERE', 'SIZE', 'VERIFIED']), ...failures, ...notes].join('\n')
+  return [table(rows, ['STATUS', 'ELEMENT', 'WHERE', 'SIZE', 'VERIFIED']), ...failures, ...notes].join('\n')
 }
 
 export function formatSummary(summary: RunSummary): string {

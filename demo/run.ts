@@ -1,0 +1,112 @@
+/**
+ * `npm run demo`: the whole job on the built-in sandbox. Starts a fake Pantheon (three sites, one of
+ * them frozen) and a local S3 server, mirrors every site's dev and live with --create under the live
+ * task tree, then picks an older database backup by its filename into a local file, and prints where
+ * everything landed. Nothing here talks to the real Pantheon or AWS.
+ */
+import {execa} from 'execa'
+import {mkdir, rm} from 'node:fs/promises'
+import path from 'node:path'
+
+import {createSandbox} from '../sandbox/index.js'
+import {ROOT} from '../test/helpers/cli.js'
+import {S3RVER_ENV, startS3rver} from '../test/helpers/s3.js'
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
+
+const day = 86_400_000
+const at = (daysAgo: number) => new Date(Math.floor((Date.now() - daysAgo * day) / day) * day + 3 * 3_600_000).toISOString()
+const MB = 1_000_000
+const sets = (sizes: {code: number; database: number; files: number}) => [
+  {date: at(3), initiator: 'automated' as const, sizes},
+  {date: at(2), initiator: 'manual' as const, sizes},
+  {date: at(1), initiator: 'automated' as const, sizes},
+]
+
+const output = path.join(ROOT, 'demo-output')
+await rm(output, {force: true, recursive: true})
+await mkdir(output, {recursive: true})
+
+console.log('Starting the sandbox (a fake Pantheon) and a local S3 server...')
+const sandbox = await createSandbox({
+  createMs: 4000,
+  latencyMs: 300,
+  sites: [
+    {
+      envs: [
+        {backups: sets({code: 4 * MB, database: 12 * MB, files: 30 * MB}), name: 'live'},
+        {backups: sets({code: 4 * MB, database: 3 * MB, files: 5 * MB}), name: 'dev'},
+      ],
+      framework: 'drupal10',
+      name: 'alpha',
+    },
+    {
+      envs: [
+        {backups: sets({code: 2 * MB, database: 8 * MB, files: 20 * MB}), name: 'live'},
+        {backups: sets({code: 2 * MB, database: 1 * MB, files: 2 * MB}), name: 'dev'},
+      ],
+      framework: 'wordpress',
+      name: 'beta',
+    },
+    {envs: [{backups: sets({code: MB, database: MB, files: MB}), name: 'live'}], frozen: true, name: 'gamma'},
+  ],
+})
+const s3 = await startS3rver()
+const bucket = 'demo-backups'
+await s3.createBucket(bucket)
+
+// Make the transfers visible: a slower link for the big archives, and one dropped connection that pbm resumes.
+const stop = async () => {
+  await Promise.allSettled([sandbox.close(), s3.stop()])
+}
+
+const env = {
+  ...S3RVER_ENV,
+  ...sandbox.env,
+  AWS_CONFIG_FILE: '/dev/null',
+  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  PBM_ENDPOINT: s3.endpoint,
+  PBM_PROGRESS_INTERVAL: '1',
+  PBM_TERMINUS: sandbox.terminusPath,
+}
+const pbm = async (args: string[]) => {
+  console.log(`\n$ pbm ${args.join(' ')}\n`)
+  const result = await execa(process.execPath, [path.join(ROOT, 'bin', 'run.js'), ...args], {
+    cwd: output,
+    env,
+    reject: false,
+    stdio: 'inherit',
+  })
+  return result.exitCode
+}
+
+try {
+  // backup:create adds a new set for every site.env; throttle and fault the archives it will serve.
+  const throttle = () => {
+    for (const archive of sandbox.archives()) {
+      if (archive.size >= 20 * MB) sandbox.setFault(archive.file, {rateBytesPerSec: 12 * MB})
+    }
+  }
+
+  throttle()
+  const timer = setInterval(throttle, 500)
+  const mirrorExit = await pbm(['backup:mirror', '--site', 'alpha', '--site', 'beta', '--site', 'gamma', '--create', '--bucket', `s3://${bucket}/pantheon`, '--yes'])
+  clearInterval(timer)
+
+  // The oldest database backup of alpha.live, by its filename, as `terminus backup:list` shows it.
+  const [older] = sandbox
+    .archives()
+    .filter((a) => a.site === 'alpha' && a.env === 'live' && a.element === 'database')
+    .sort((a, b) => a.folder.localeCompare(b.folder))
+  sandbox.setFault(older.file, {dropAfter: 5 * MB})
+  const pickExit = await pbm(['backup:pick', 'alpha.live', '--file', older.file, '--to', path.join(output, 'alpha-live-older.sql.gz'), '--yes'])
+
+  console.log('\nWhere everything landed:')
+  for (const key of await s3.listKeys(bucket)) console.log(`  s3://${bucket}/${key}`)
+  console.log(`  ${path.join(output, 'alpha-live-older.sql.gz')}`)
+  console.log(`\nThe mirror ${mirrorExit === 0 ? 'succeeded' : `exited ${mirrorExit}`} (gamma is frozen: skipped with a note); the pick ${pickExit === 0 ? 'succeeded' : `exited ${pickExit}`}.`)
+  console.log('Run it again with the same sandbox and everything already mirrored would be skipped.')
+  process.exitCode = mirrorExit || pickExit
+} finally {
+  await stop()
+}
