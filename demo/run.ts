@@ -43,7 +43,7 @@ const sandbox = await createSandbox({
     {
       envs: [
         {backups: sets({code: 2 * MB, database: 8 * MB, files: 20 * MB}), name: 'live'},
-        {backups: sets({code: 2 * MB, database: 1 * MB, files: 2 * MB}), name: 'dev'},
+        {backups: sets({code: 2 * MB, database: MB, files: 2 * MB}), name: 'dev'},
       ],
       framework: 'wordpress',
       name: 'beta',
