@@ -6,6 +6,7 @@ import type {ArchiveMeta, Destination, ExistingObject, Sink} from './types.js'
 
 import {PbmError} from '../errors.js'
 import {checkKey} from './key.js'
+import {Waiter} from './wait.js'
 
 export type LocalDestinationOptions = {file: string; root?: undefined} | {file?: undefined; root: string}
 
@@ -99,20 +100,17 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
 class LocalSink implements Sink {
   private done = false
   private error?: PbmError
-  private readonly failed: Promise<never>
+  private readonly waiter = new Waiter()
 
   constructor(
     private readonly stream: WriteStream,
     private readonly partial: string,
     private readonly full: string,
   ) {
-    this.failed = new Promise<never>((_resolve, reject) => {
-      stream.on('error', (error) => {
-        this.error ??= fsError(error, partial, 'write-failed')
-        reject(this.error)
-      })
+    stream.on('error', (error) => {
+      this.error ??= fsError(error, partial, 'write-failed')
+      this.waiter.fail(this.error)
     })
-    this.failed.catch(() => {})
   }
 
   async abort(): Promise<void> {
@@ -131,13 +129,11 @@ class LocalSink implements Sink {
   async commit(): Promise<void> {
     if (this.error) throw this.error
     // flush: true makes the stream fsync before it closes.
-    await Promise.race([new Promise<void>((resolve) => {
-      this.stream.end(resolve)
-    }), this.failed])
+    const ended = this.waiter.once(this.stream, 'finish')
+    this.stream.end()
+    await ended
     if (!this.stream.closed) {
-      await Promise.race([new Promise<void>((resolve) => {
-      this.stream.once('close', () => resolve())
-    }), this.failed])
+      await this.waiter.once(this.stream, 'close')
     }
 
     try {
@@ -153,9 +149,7 @@ class LocalSink implements Sink {
   write(chunk: Buffer): Promise<void> | void {
     if (this.error) return Promise.reject(this.error)
     if (this.stream.write(chunk)) return
-    return Promise.race([new Promise<void>((resolve) => {
-      this.stream.once('drain', resolve)
-    }), this.failed])
+    return this.waiter.once(this.stream, 'drain')
   }
 }
 

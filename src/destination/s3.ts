@@ -9,6 +9,7 @@ import type {Destination, ExistingObject, Sink} from './types.js'
 import {PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {checkKey} from './key.js'
+import {Waiter} from './wait.js'
 
 const debug = createDebug('pbm:s3')
 
@@ -193,7 +194,7 @@ interface ErrorContext {
 class S3Sink implements Sink {
   private error?: PbmError
   private finished = false
-  private readonly failed: Promise<never>
+  private readonly waiter = new Waiter()
   private readonly settled: Promise<unknown>
 
   constructor(
@@ -206,14 +207,10 @@ class S3Sink implements Sink {
       () => {},
       () => {},
     )
-    this.failed = done.then(
-      () => new Promise<never>(() => {}),
-      (error: unknown) => {
-        this.error ??= s3Error(error, context, 'upload-failed')
-        throw this.error
-      },
-    )
-    this.failed.catch(() => {})
+    done.catch((error: unknown) => {
+      this.error ??= s3Error(error, context, 'upload-failed')
+      this.waiter.fail(this.error)
+    })
     body.on('error', () => {})
   }
 
@@ -229,16 +226,14 @@ class S3Sink implements Sink {
     if (this.error) throw this.error
     this.finished = true
     this.body.end()
-    await Promise.race([this.failed, this.settled])
+    await this.settled
     if (this.error) throw this.error
   }
 
   write(chunk: Buffer): Promise<void> | void {
     if (this.error) return Promise.reject(this.error)
     if (this.body.write(chunk)) return
-    return Promise.race([new Promise<void>((resolve) => {
-      this.body.once('drain', resolve)
-    }), this.failed])
+    return this.waiter.once(this.body, 'drain')
   }
 }
 

@@ -117,7 +117,6 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
   const verifier = new StreamVerifier(archive.file)
   const chunks = download.chunks()
   const sinks: Sink[] = []
-  const aborted = abortPromise(signal)
   try {
     let next = await chunks.next()
     progress.setTotal(download.total)
@@ -145,7 +144,7 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
         if (w) (waits ??= []).push(w)
       }
 
-      if (waits) await Promise.race([Promise.all(waits), aborted])
+      if (waits) await untilAborted(signal, waits.length === 1 ? waits[0] : Promise.all(waits))
       if (signal.aborted) throw new InterruptedError()
       progress.tick(download.offset)
       next = await chunks.next()
@@ -153,7 +152,7 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
 
     progress.tick(download.offset)
     progress.set('verifying')
-    const verified = await Promise.race([verifier.finish({hash: download.hash, total: download.total}), aborted])
+    const verified = await untilAborted(signal, verifier.finish({hash: download.hash, total: download.total}))
 
     progress.set('committing')
     const committed = await Promise.allSettled(sinks.map((s) => s.commit()))
@@ -177,6 +176,33 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
     if (error instanceof PbmError) throw error
     throw new PbmError('transfer-failed', `Transfer of ${archive.file} failed: ${redact(String((error as Error)?.message ?? error))}`, {cause: error})
   }
+}
+
+/** `work`, or an InterruptedError as soon as the signal aborts; leaves no listener behind. */
+function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {})
+    return Promise.reject(new InterruptedError())
+  }
+
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => {})
+      reject(new InterruptedError())
+    }
+
+    signal.addEventListener('abort', onAbort, {once: true})
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
 }
 
 function abortPromise(signal: AbortSignal): Promise<never> {

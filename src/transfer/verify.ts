@@ -2,6 +2,7 @@ import {crc32c} from '@node-rs/crc32'
 import {createHash} from 'node:crypto'
 import zlib from 'node:zlib'
 
+import {Waiter} from '../destination/wait.js'
 import {PbmError} from '../errors.js'
 import {crcHex, type GoogHash} from './headers.js'
 
@@ -27,23 +28,16 @@ export class StreamVerifier {
   private readonly head: number[] = []
   private readonly gunzip: zlib.Gunzip
   private error?: PbmError
-  private readonly failed: Promise<never>
-  private readonly ended: Promise<void>
+  private readonly waiter = new Waiter()
 
   constructor(private readonly file: string) {
     this.gunzip = zlib.createGunzip({chunkSize: 256 * 1024})
     this.gunzip.on('data', (out: Buffer) => {
       this.inflated += out.length
     })
-    this.failed = new Promise<never>((_resolve, reject) => {
-      this.gunzip.on('error', (error: Error & {code?: string}) => {
-        this.error ??= gzipError(file, error, this.bytes)
-        reject(this.error)
-      })
-    })
-    this.failed.catch(() => {})
-    this.ended = new Promise<void>((resolve) => {
-      this.gunzip.on('end', () => resolve())
+    this.gunzip.on('error', (error: Error & {code?: string}) => {
+      this.error ??= gzipError(file, error, this.bytes)
+      this.waiter.fail(this.error)
     })
   }
 
@@ -63,8 +57,9 @@ export class StreamVerifier {
       throw new PbmError('truncated', `${this.file} is too short to be a gzip archive (${this.bytes} bytes).`)
     }
 
+    const ended = this.waiter.once(this.gunzip, 'end')
     this.gunzip.end()
-    await Promise.race([this.ended, this.failed])
+    await ended
     const md5 = this.md5.digest('hex')
     const crc = crcHex(this.crc)
     if (expected.hash.md5 && expected.hash.md5 !== md5) {
@@ -85,9 +80,7 @@ export class StreamVerifier {
     this.md5.update(chunk)
     this.crc = crc32c(chunk, this.crc)
     if (this.gunzip.write(chunk)) return
-    return Promise.race([new Promise<void>((resolve) => {
-      this.gunzip.once('drain', () => resolve())
-    }), this.failed])
+    return this.waiter.once(this.gunzip, 'drain')
   }
 
   private checkMagic(chunk: Buffer): void {

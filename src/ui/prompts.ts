@@ -3,7 +3,7 @@ import {checkbox, confirm, input, search, select} from '@inquirer/prompts'
 import type {BackupSet, Element} from '../catalog/types.js'
 import type {Environment, Site} from '../terminus/types.js'
 
-import {formatBytes, formatExpiry, formatLocal, formatUtc} from './format.js'
+import {formatExpiry, formatLocal, formatUtc} from './format.js'
 
 /**
  * The interactive questions of backup:pick and backup:mirror. Only ever called when a person is at a
@@ -67,7 +67,8 @@ export async function askEnvironment(site: string, envs: Environment[], signal?:
 
 /** One line a set: "2024-05-01 03:12:44 UTC (05:12 local)  manual     code 12.1 MB, files 1.2 GB, db 40 MB  expires in 5 days" */
 export function describeSet(set: BackupSet, now = new Date()): string {
-  const elements = set.backups.map((b) => `${b.element === 'database' ? 'db' : b.element} ${formatBytes(b.sizeBytes)}`)
+  // Terminus reports sizes in MB with one decimal: show them as it does rather than pretend precision.
+  const elements = set.backups.map((b) => `${b.element === 'database' ? 'db' : b.element} ${b.sizeText}`)
   const local = formatLocal(set.date).slice(11)
   const expiry = formatExpiry(set.expiry, now)
   return `${formatUtc(set.date)} (${local} local)  ${set.initiator.padEnd(9)}  ${elements.join(', ')}${expiry ? `  ${expiry}` : ''}`
@@ -87,7 +88,7 @@ export async function askBackupSet(sets: BackupSet[], signal?: AbortSignal): Pro
 export async function askElements(set: BackupSet, signal?: AbortSignal): Promise<Element[]> {
   return checkbox<Element>(
     {
-      choices: set.backups.map((b) => ({checked: true, name: `${b.element}  ${b.file}  ${b.sizeText}`, value: b.element})),
+      choices: set.backups.map((b) => ({checked: true, name: `${b.element}  ${b.file}  ${b.sizeText}`, short: b.element, value: b.element})),
       message: 'Elements',
       required: true,
     },

@@ -194,7 +194,7 @@ function describePlan(backups: Backup[], destination: DestinationChoice): string
   ].filter(Boolean)
   return [
     '',
-    `${backups.length} archive(s), about ${formatBytes(total)}, to ${to.join(' and ')}:`,
+    `${backups.length} archive${backups.length === 1 ? '' : 's'}, about ${formatBytes(total)}, to ${to.join(' and ')}:`,
     ...backups.map((b) => `  ${b.element.padEnd(8)} ${b.file}  ${b.sizeText}`),
     '',
   ].join('\n')
