@@ -144,7 +144,7 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
         if (w) (waits ??= []).push(w)
       }
 
-      if (waits) await untilAborted(signal, waits.length === 1 ? waits[0] : Promise.all(waits))
+      if (waits) await untilAborted(signal, Promise.all(waits))
       if (signal.aborted) throw new InterruptedError()
       progress.tick(download.offset)
       next = await chunks.next()
@@ -205,19 +205,9 @@ function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
   })
 }
 
-function abortPromise(signal: AbortSignal): Promise<never> {
-  const p = new Promise<never>((_resolve, reject) => {
-    if (signal.aborted) reject(new InterruptedError())
-    signal.addEventListener('abort', () => reject(new InterruptedError()), {once: true})
-  })
-  p.catch(() => {})
-  return p
-}
-
 async function withAbort<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
-  work.catch(() => {})
   try {
-    return await Promise.race([work, abortPromise(signal)])
+    return await untilAborted(signal, work)
   } catch (error) {
     if (signal.aborted || isAbortError(error)) throw new InterruptedError()
     throw error
