@@ -91,6 +91,14 @@ export async function mirrorTargets(options: {
   const targetTask = (target: SiteEnv): ListrTask => {
     const name = formatSiteEnv(target)
     const record = (result: Omit<TargetResult, 'env' | 'site'>) => targetResults.push({...target, ...result})
+    // A failing step's error does not reach this task's promise (listr2 handles subtasks itself):
+    // record it here, or the target would vanish from the results and the run would exit 0.
+    const fail = (error: unknown): never => {
+      record({error: describeFailure(error), status: 'failed'})
+      if (!isAbortError(error)) run.onFailure?.(error)
+      throw error
+    }
+
     return {
       async task(_ctx, task) {
         const skip = await reasonToSkip(target, sites, envsOf).catch((error: unknown) => {
@@ -118,7 +126,7 @@ export async function mirrorTargets(options: {
                 keepForDays: flags['keep-for'],
                 signal,
                 timeoutMs: flags['create-timeout'] * 60_000,
-              })
+              }).catch(fail)
               step.title = 'create backup: done'
             },
             title: 'create backup',
@@ -127,7 +135,7 @@ export async function mirrorTargets(options: {
 
         steps.push({
           async task(_c, step) {
-            const backups = await terminus.listBackups(target.site, target.env, {signal})
+            const backups = await terminus.listBackups(target.site, target.env, {signal}).catch(fail)
             const chosen = selectForMirror(backups, {all: flags.all, elements, since: flags.since})
             if (chosen.length === 0) {
               step.skip(`no ${elements.join('/')} backups to mirror`)
