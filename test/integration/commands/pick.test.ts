@@ -147,6 +147,7 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
           name: 'alpha',
         },
         {envs: [{backups: [{date: daysAgo(2)}], name: 'live'}], name: 'bravo'},
+        {envs: [{backups: [{date: daysAgo(10), keepForDays: 3}], name: 'live'}], name: 'stale'},
         {
           envs: [
             {
@@ -416,6 +417,7 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
       atGarbage: () => ({args: ['backup:pick', 'alpha.live', '--at', 'last tuesday', '--bucket', bucket]}),
       badTarget: () => ({args: ['backup:pick', 'alpha', '--latest', '--bucket', bucket]}),
       badTargetJson: () => ({args: ['backup:pick', 'alpha', '--latest', '--bucket', bucket, '--json']}),
+      expired: () => ({args: ['backup:pick', 'stale.live', '--latest', '--bucket', bucket]}),
       dryRun: () => ({args: ['backup:pick', 'bravo.live', '--latest', '--bucket', DRY_BUCKET, '--to', dryDir(), '--dry-run']}),
       dryRunJson: () => ({args: ['backup:pick', 'bravo.live', '--latest', '--bucket', DRY_BUCKET, '--to', dryDir(), '--dry-run', '--json']}),
       missingBucket: () => ({args: ['backup:pick', 'bravo.live', '--latest', '--bucket', 'no-such-bucket', '--prefix', 'nothing']}),
@@ -494,6 +496,17 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
       expect(get('noBackupsJson').exitCode).to.equal(1)
       expect(out.error.code).to.equal('no-backups')
       expect(out.error.hint).to.include('terminus backup:create alpha.dev')
+    })
+
+    it('an expired backup: exit 1, says so and suggests a newer one, nothing downloaded', () => {
+      const result = get('expired')
+      expect(result.exitCode).to.equal(1)
+      expectNoStackTrace(result)
+      const old = world.sandbox.archives().filter((a) => a.site === 'stale')
+      expect(old).to.have.length(3)
+      expect(errorText(result)).to.include('expired').and.include('--latest')
+      expect(old.some((a) => errorText(result).includes(a.file)), 'names the archive').to.equal(true)
+      for (const archive of old) expect(requests(archive.file), archive.file).to.equal(0)
     })
 
     it('unknown file: exit 1, names the nearest filenames', () => {
