@@ -92,7 +92,7 @@ protected args!: Interfaces.InferredArgs<T['args']>
         error: {
           code: pbm?.code ?? (mapped.oclif.exit === EXIT.usage ? 'usage' : 'failed'),
           exitCode: process.exitCode,
-          hint: pbm?.hint,
+          hint: pbm?.hint === undefined ? undefined : redact(pbm.hint),
           message: redact(mapped.message),
         },
       })

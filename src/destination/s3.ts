@@ -2,14 +2,12 @@ import type {S3Client} from '@aws-sdk/client-s3'
 
 import createDebug from 'debug'
 import {randomBytes} from 'node:crypto'
-import {PassThrough} from 'node:stream'
 
 import type {Destination, ExistingObject, Sink} from './types.js'
 
 import {PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {checkKey} from './key.js'
-import {Waiter} from './wait.js'
 
 const debug = createDebug('pbm:s3')
 
@@ -144,7 +142,6 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
     },
 
     async open(key, meta, signal) {
-      const {Upload} = await import('@aws-sdk/lib-storage')
       const s3 = await client()
       let partSize = options.partSize ?? DEFAULT_PART_SIZE
       if (meta.size !== undefined) partSize = Math.max(partSize, Math.ceil(meta.size / (MAX_PARTS - 1)))
@@ -161,26 +158,19 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
       if (meta.md5) Metadata[META.md5] = meta.md5
       if (meta.crc32c) Metadata[META.crc32c] = meta.crc32c
 
-      // The body does not end until the engine has verified the whole archive: lib-storage completes
-      // the multipart upload (or sends the single PutObject) only when its body ends, so nothing
-      // becomes visible before verification. Destroying the body makes lib-storage abort the upload.
-      const body = new PassThrough({highWaterMark: 256 * 1024})
-      const upload = new Upload({
-        client: s3,
-        params: {
-          Bucket: bucket,
-          Key: keyOf(key),
-          Body: body,
-          ContentType: 'application/gzip',
-          Metadata,
-          ...sseParams,
-        },
+      // With the SDK's default (WHEN_SUPPORTED, real AWS), every part carries a CRC32 that S3 checks
+      // and the upload is created for it, as lib-storage does; WHEN_REQUIRED (custom endpoints) sends none.
+      const checksums = (await s3.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED'
+      return new MultipartSink({
+        s3,
+        commands: await import('@aws-sdk/client-s3'),
+        params: {Bucket: bucket, Key: keyOf(key), ContentType: 'application/gzip', Metadata, ...sseParams},
         partSize,
-        queueSize: options.queueSize ?? DEFAULT_QUEUE_SIZE,
-        leavePartsOnError: false,
+        queueSize: Math.max(1, options.queueSize ?? DEFAULT_QUEUE_SIZE),
+        checksums,
+        context: {bucket, endpoint, region: options.region},
+        signal,
       })
-      const context = {bucket, endpoint, region: options.region}
-      return new S3Sink(body, upload.done(), context, signal)
     },
   }
 }
@@ -191,49 +181,223 @@ interface ErrorContext {
   region?: string
 }
 
-class S3Sink implements Sink {
-  private error?: PbmError
-  private finished = false
-  private readonly waiter = new Waiter()
-  private readonly settled: Promise<unknown>
+interface SinkOptions {
+  s3: S3Client
+  commands: typeof import('@aws-sdk/client-s3')
+  params: {Bucket: string; Key: string; ContentType: string; Metadata: Record<string, string>} & Record<string, unknown>
+  partSize: number
+  queueSize: number
+  checksums: boolean
+  context: ErrorContext
+  signal: AbortSignal
+}
 
-  constructor(
-    private readonly body: PassThrough,
-    done: Promise<unknown>,
-    context: ErrorContext,
-    _signal: AbortSignal,
-  ) {
-    this.settled = done.then(
-      () => {},
-      () => {},
-    )
-    done.catch((error: unknown) => {
-      this.error ??= s3Error(error, context, 'upload-failed')
-      this.waiter.fail(this.error)
-    })
-    body.on('error', () => {})
+interface UploadedPart {
+  PartNumber: number
+  ETag: string
+  ChecksumCRC32?: string
+}
+
+/**
+ * SigV4 without the SHA-256 pass over each part: `x-amz-content-sha256: UNSIGNED-PAYLOAD`, which S3
+ * accepts over https and http alike and which the SDK itself sends for every streamed body. The
+ * signer keeps a value it finds in that header. Integrity: TLS on https; the engine's own MD5/CRC32C
+ * of the source; with WHEN_SUPPORTED (real AWS) a CRC32 per part that S3 checks.
+ */
+function unsignedPayload(command: {middlewareStack: {add: (...args: never[]) => void}}): void {
+  const middleware =
+    (next: (args: {request: unknown}) => Promise<unknown>) =>
+    (args: {request: unknown}): Promise<unknown> => {
+      const {headers} = args.request as {headers?: Record<string, string>}
+      if (headers) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD'
+      return next(args)
+    }
+
+  ;(command.middlewareStack.add as (m: unknown, o: object) => void)(middleware, {step: 'build', name: 'pbmUnsignedPayload', override: true})
+}
+
+/**
+ * A multipart upload written from a fixed pool of part buffers (at most queueSize + 1, allocated as
+ * needed and reused): incoming chunks are copied into the part being filled; a full part goes out as
+ * UploadPart while the next one fills; when every buffer is busy, write() returns a promise
+ * (backpressure). Nothing is visible before commit(), which the engine calls only after verification:
+ * an archive of one part goes out as a single PutObject then, a multipart upload is completed then.
+ * A failed part is retried by the SDK (maxAttempts, with backoff); after that, and on abort(), the
+ * multipart upload is aborted once the parts in flight have stopped.
+ */
+class MultipartSink implements Sink {
+  private allocated = 0
+  private readonly controller = new AbortController()
+  private current?: Buffer
+  private error?: PbmError
+  private filled = 0
+  private readonly free: Buffer[] = []
+  private readonly inFlight = new Set<Promise<void>>()
+  private readonly maxBuffers: number
+  private partNumber = 0
+  private readonly parts: UploadedPart[] = []
+  private state: 'aborted' | 'committing' | 'done' | 'open' = 'open'
+  private uploadId?: Promise<string | undefined>
+  private waiter?: {resolve: () => void; reject: (error: Error) => void}
+
+  constructor(private readonly o: SinkOptions) {
+    this.maxBuffers = o.queueSize + 1
   }
 
   async abort(): Promise<void> {
-    if (this.finished) return
-    this.finished = true
-    // lib-storage sees its body fail, waits for parts in flight and sends AbortMultipartUpload.
-    this.body.destroy(new Error('pbm: transfer aborted'))
-    await this.settled
+    if (this.state === 'aborted' || this.state === 'done') return
+    this.state = 'aborted'
+    this.controller.abort()
+    this.fail(new PbmError('interrupted', 'upload aborted'))
+    await Promise.allSettled([...this.inFlight])
+    this.release()
+    const uploadId = await this.uploadId?.catch(() => {})
+    if (!uploadId) return
+    const {Bucket, Key} = this.o.params
+    try {
+      await this.o.s3.send(new this.o.commands.AbortMultipartUploadCommand({Bucket, Key, UploadId: uploadId}))
+    } catch (error) {
+      debug('abort of upload %s failed: %s', uploadId, (error as Error).message)
+    }
   }
 
   async commit(): Promise<void> {
     if (this.error) throw this.error
-    this.finished = true
-    this.body.end()
-    await this.settled
-    if (this.error) throw this.error
+    this.state = 'committing'
+    try {
+      if (this.partNumber === 0) {
+        await this.putObject()
+      } else {
+        if (this.filled > 0) this.dispatch()
+        while (this.inFlight.size > 0) await Promise.all([...this.inFlight])
+        if (this.error) throw this.error
+        await this.complete()
+      }
+    } catch (error) {
+      this.error ??= s3Error(error, this.o.context, 'upload-failed')
+      this.state = 'committing'
+      await this.abort()
+      throw this.error
+    }
+
+    this.state = 'done'
+    this.release()
   }
 
   write(chunk: Buffer): Promise<void> | void {
     if (this.error) return Promise.reject(this.error)
-    if (this.body.write(chunk)) return
-    return this.waiter.once(this.body, 'drain')
+    let offset = 0
+    while (offset < chunk.length) {
+      this.current ??= this.take()
+      if (!this.current) {
+        const rest = chunk.subarray(offset)
+        return new Promise<void>((resolve, reject) => {
+          this.waiter = {resolve, reject}
+        }).then(() => this.write(rest))
+      }
+
+      const n = chunk.copy(this.current, this.filled, offset)
+      this.filled += n
+      offset += n
+      if (this.filled === this.o.partSize) this.dispatch()
+    }
+  }
+
+  private async complete(): Promise<void> {
+    const uploadId = await this.uploadId!
+    const {Bucket, Key} = this.o.params
+    this.parts.sort((a, b) => a.PartNumber - b.PartNumber)
+    await this.o.s3.send(
+      new this.o.commands.CompleteMultipartUploadCommand({Bucket, Key, UploadId: uploadId, MultipartUpload: {Parts: this.parts}}),
+      {abortSignal: this.controller.signal},
+    )
+  }
+
+  private create(): Promise<string | undefined> {
+    this.uploadId ??= this.o.s3
+      .send(
+        // Not cancelled by abort(): an upload the server created must be known, to be aborted.
+        new this.o.commands.CreateMultipartUploadCommand({...this.o.params, ...(this.o.checksums ? {ChecksumAlgorithm: 'CRC32'} : {})}),
+      )
+      .then((r) => {
+        if (!r.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId.')
+        return r.UploadId
+      })
+    return this.uploadId
+  }
+
+  /** Send the part being filled; its buffer goes back to the pool once the part is stored. */
+  private dispatch(): void {
+    const buffer = this.current!
+    const body = buffer.subarray(0, this.filled)
+    const partNumber = ++this.partNumber
+    this.current = undefined
+    this.filled = 0
+    if (partNumber > MAX_PARTS) {
+      this.fail(new PbmError('upload-failed', `The archive needs more than ${MAX_PARTS} parts of ${this.o.partSize} bytes.`))
+      return
+    }
+
+    const sent: Promise<void> = this.uploadPart(partNumber, body).then(
+      () => {
+        this.inFlight.delete(sent)
+        if (this.state === 'aborted') return
+        this.free.push(buffer)
+        const w = this.waiter
+        this.waiter = undefined
+        w?.resolve()
+      },
+      (error: unknown) => {
+        this.inFlight.delete(sent)
+        this.fail(s3Error(error, this.o.context, 'upload-failed'))
+      },
+    )
+    this.inFlight.add(sent)
+  }
+
+  private fail(error: PbmError): void {
+    this.error ??= error
+    const w = this.waiter
+    this.waiter = undefined
+    w?.reject(this.error)
+  }
+
+  private async putObject(): Promise<void> {
+    const body = this.current ? this.current.subarray(0, this.filled) : Buffer.alloc(0)
+    const command = new this.o.commands.PutObjectCommand({...this.o.params, Body: body, ContentLength: body.length})
+    unsignedPayload(command)
+    await this.o.s3.send(command, {abortSignal: this.controller.signal})
+  }
+
+  private release(): void {
+    this.current = undefined
+    this.free.length = 0
+  }
+
+  private take(): Buffer | undefined {
+    const buffer = this.free.pop()
+    if (buffer) return buffer
+    if (this.allocated >= this.maxBuffers) return
+    this.allocated++
+    return Buffer.allocUnsafeSlow(this.o.partSize)
+  }
+
+  private async uploadPart(partNumber: number, body: Buffer): Promise<void> {
+    const uploadId = await this.create()
+    const {Bucket, Key} = this.o.params
+    const command = new this.o.commands.UploadPartCommand({
+      Bucket,
+      Key,
+      UploadId: uploadId,
+      PartNumber: partNumber,
+      Body: body,
+      ContentLength: body.length,
+      ...(this.o.checksums ? {ChecksumAlgorithm: 'CRC32'} : {}),
+    })
+    unsignedPayload(command)
+    const r = await this.o.s3.send(command, {abortSignal: this.controller.signal})
+    if (!r.ETag) throw new Error(`UploadPart ${partNumber} answered without an ETag.`)
+    this.parts.push({PartNumber: partNumber, ETag: r.ETag, ...(r.ChecksumCRC32 ? {ChecksumCRC32: r.ChecksumCRC32} : {})})
   }
 }
 

@@ -155,10 +155,18 @@ export async function mirrorTargets(options: {
               return
             }
 
-            return step.newListr(
-              chosen.map((backup) => archiveTask({backup, key: archiveKey(backup)}, run, backup.element)),
-              {concurrent: true, exitOnError: false},
-            )
+            // Run the archives here rather than return them, so that this site.env shows as failed
+            // (not as done) in the tree when one of its archives failed.
+            await step
+              .newListr(
+                chosen.map((backup) => archiveTask({backup, key: archiveKey(backup)}, run, backup.element)),
+                {concurrent: true, exitOnError: false},
+              )
+              .run()
+            const failed = chosen.filter((b) => run.results.some((r) => r.file === b.file && r.status === 'failed'))
+            if (failed.length > 0) {
+              throw new PbmError('archives-failed', `${failed.length} of ${chosen.length} archives failed`)
+            }
           },
           title: 'list backups',
         })

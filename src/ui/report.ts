@@ -22,7 +22,7 @@ export function formatResults(results: ArchiveResult[]): string {
     r.md5 ? `md5 ${r.md5}` : '',
   ])
   const failures = results
-    .filter((r) => r.status === 'failed')
+    .filter((r) => r.status === 'failed' && r.error?.code !== 'interrupted')
     .map((r) => `${chalk.red('✖')} ${r.site}.${r.env} ${r.element} → ${r.location}: ${r.error?.message ?? 'failed'}`)
   const notes = results
     .filter((r) => r.note && r.status === 'transferred')
@@ -36,6 +36,7 @@ export function formatSummary(summary: RunSummary): string {
     `${summary.skipped} skipped`,
     `${summary.failed} failed`,
   ]
+  if (summary.interrupted) parts[2] = `${summary.failed} failed (${summary.interrupted} interrupted: nothing of them was kept)`
   if (summary.planned) parts.push(`${summary.planned} planned`)
   return `${parts.join(', ')}; ${formatBytes(summary.bytes)} in ${formatDuration(summary.seconds)} (${formatRate(summary.bytesPerSecond)})`
 }

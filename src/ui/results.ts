@@ -22,6 +22,8 @@ export interface RunSummary {
   transferred: number
   skipped: number
   failed: number
+  /** Of the failed ones, those stopped by Ctrl-C rather than by an error. */
+  interrupted: number
   planned: number
   bytes: number
   seconds: number
@@ -39,6 +41,7 @@ export function summarize(results: ArchiveResult[], seconds: number): RunSummary
     bytes,
     bytesPerSecond: seconds > 0 ? Math.round(bytes / seconds) : 0,
     failed: count('failed'),
+    interrupted: results.filter((r) => r.error?.code === 'interrupted').length,
     planned: count('planned'),
     seconds: Math.round(seconds * 10) / 10,
     skipped: count('skipped'),

@@ -66,7 +66,8 @@ export function archiveTask(item: PlannedArchive, run: TransferRun, title = item
           for (const [i, dest] of result.destinations.entries()) {
             run.results.push({
               ...baseOf(item.backup),
-              bytes: result.bytes,
+              // A skipped archive was not downloaded: no byte count to report.
+              bytes: dest.status === 'skipped' && result.bytes === 0 ? undefined : result.bytes,
               destination: run.destinations[i].kind,
               location: dest.location,
               md5: result.md5,

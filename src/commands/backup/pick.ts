@@ -14,6 +14,7 @@ import {type BackupChoice, hasBackupChoice, narrowToElements, selectBackups} fro
 import {formatSiteEnv, parseSiteEnv, type SiteEnv} from '../../plan/targets.js'
 import {formatBytes} from '../../ui/format.js'
 import * as ask from '../../ui/prompts.js'
+import {summarize} from '../../ui/results.js'
 import {type PickResult, transferPlanned} from '../../ui/run.js'
 import {openTerminus} from '../../ui/terminus.js'
 
@@ -93,7 +94,11 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
 
     if (this.interactive && !flags['dry-run']) {
       this.log(describePlan(planned.map((p) => p.backup), destination))
-      if (!(await ask.askConfirm('Transfer now?', signal))) throw new UsageError('Cancelled: nothing was transferred.')
+      if (!(await ask.askConfirm('Transfer now?', signal))) {
+        // Saying no is an answer, not a failure.
+        this.log('Cancelled: nothing was transferred.')
+        return {archives: [], summary: summarize([], 0)}
+      }
     }
 
     return transferPlanned({
