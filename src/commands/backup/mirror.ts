@@ -14,7 +14,7 @@ import {openTerminus} from '../../ui/terminus.js'
 
 export default class Mirror extends BaseCommand<typeof Mirror> {
   static override args = {
-    targets: Args.string({description: 'Site environments to mirror, as <site>.<env>; as many as you like', required: false}),
+    'site.env': Args.string({description: 'Site environments to mirror, as <site>.<env>; give as many as you like', required: false}),
   }
 static override description = `The "pantheon-backup-to-s3.sh" script of Pantheon's guide, done right: for every site × environment × element, optionally create a backup first (--create), then stream the newest backup set (or with --all every listed backup) into S3 and/or a local folder. Transfers run in parallel (--concurrency), Terminus calls under their own limits, every archive is verified, and a re-run only transfers what is missing. One failing site never stops the others.
 

@@ -20,7 +20,7 @@ import {openTerminus} from '../../ui/terminus.js'
 
 export default class Pick extends BaseCommand<typeof Pick> {
   static override args = {
-    target: Args.string({description: 'Site and environment, as in Terminus: <site>.<env>', required: false}),
+    'site.env': Args.string({description: 'Site and environment, as in Terminus: <site>.<env>', required: false}),
   }
 static override description = `Lists the backups of a site environment (\`terminus backup:list\`), lets you choose one set — the newest, the newest at or before a date, or any archive by its filename, older ones too — and streams the chosen archives from Pantheon to S3 and/or a local folder, verified (size, MD5/CRC32C, gzip integrity) and resumable, under their Pantheon filenames with the right extension.
 
@@ -163,7 +163,7 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
   }
 
   private async chooseTarget(terminus: ReturnType<typeof openTerminus>, signal: AbortSignal): Promise<SiteEnv> {
-    if (this.args.target) return parseSiteEnv(this.args.target)
+    if (this.args['site.env']) return parseSiteEnv(this.args['site.env'])
     if (!this.interactive) {
       throw new UsageError('Which site? The SITE.ENV argument is missing.', 'Add it, for example: pbm backup:pick mysite.live')
     }
