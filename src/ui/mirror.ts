@@ -68,7 +68,7 @@ export async function mirrorTargets(options: {
   const signal = AbortSignal.any([options.signal, failFast.signal])
   setMaxListeners(0, signal)
   const {sites, targets} = await resolveTargets(terminus, options.targets, signal)
-  const destinations = await openDestinations(options.destination, s3Settings(flags))
+  const destinations = openDestinations(options.destination, s3Settings(flags))
   const mode = chooseOutputMode({json: flags.json, quiet: flags.quiet})
   const targetResults: TargetResult[] = []
   const run: TransferRun = {

@@ -48,7 +48,7 @@ export async function transferPlanned(options: {
 }): Promise<PickResult> {
   const {command, flags, planned, signal} = options
   const started = Date.now()
-  const destinations = await openDestinations(options.destination, s3Settings(flags), options.fileTarget)
+  const destinations = openDestinations(options.destination, s3Settings(flags), options.fileTarget)
   if (options.dryRun) {
     const archives = planned.flatMap(({backup, key}) =>
       destinations.map((d) => ({...baseOf(backup), destination: d.kind, location: d.describe(key), status: 'planned' as const})),
