@@ -124,6 +124,7 @@ export async function mirrorTargets(options: {
               await terminus.createBackup(target.site, target.env, {
                 element: elements.length === 1 ? elements[0] : 'all',
                 keepForDays: flags['keep-for'],
+                pollingDelayMs: politePolling(),
                 signal,
                 timeoutMs: flags['create-timeout'] * 60_000,
               }).catch(fail)
@@ -296,4 +297,12 @@ function memoize<T>(fn: (key: string) => Promise<T>): (key: string) => Promise<T
 
     return hit
   }
+}
+
+/**
+ * Terminus polls a backup workflow every 5 s; many creates at once would poll Pantheon's API hard, so
+ * mirror asks for every 10 s unless the user set TERMINUS_WORKFLOW_POLLING_DELAY_MS themselves.
+ */
+function politePolling(env = process.env): number | undefined {
+  return env.TERMINUS_WORKFLOW_POLLING_DELAY_MS ? undefined : 10_000
 }
