@@ -73,7 +73,14 @@ async function bench(): Promise<void> {
   const envs = ['dev', 'live']
   const archiveCount = sites.length * envs.length * 3
 
-  await execa('npx', ['tsc', '-b'], {cwd: ROOT, stdio: 'inherit'})
+  // pbm runs from dist/, like an installed CLI: build it first.
+  const build = await execa('npx', ['tsc', '-b'], {cwd: ROOT, reject: false, stdio: 'inherit'})
+  if (build.exitCode !== 0) {
+    console.error(`bench/mirror: the build (npx tsc -b) failed with exit ${build.exitCode}; nothing was measured.`)
+    process.exitCode = 1
+    return
+  }
+
   const email = 'bench@example.com'
   const yesterday = new Date(Date.now() - 86_400_000).toISOString()
   const sandbox = await createSandbox({
