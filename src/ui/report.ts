@@ -11,23 +11,32 @@ const STATUS_COLOUR: Record<ArchiveResult['status'], (text: string) => string> =
   transferred: chalk.green,
 }
 
-/** The final table: what landed where, how big, with which verified checksum; failures with reasons. */
-export function formatResults(results: ArchiveResult[]): string {
+/**
+ * The final table: what landed where, how big, with which verified checksum; failures with reasons.
+ * When the terminal is too narrow for whole MD5s, they are shortened (--json always has them whole).
+ */
+export function formatResults(results: ArchiveResult[], width = process.stdout.columns ?? 0): string {
   if (results.length === 0) return 'Nothing to transfer.'
-  const rows = sortResults(results).map((r) => [
-    STATUS_COLOUR[r.status](r.status),
-    r.element,
-    r.location,
-    r.bytes === undefined ? '' : formatBytes(r.bytes),
-    r.md5 ? `md5 ${r.md5}` : '',
-  ])
+  const build = (md5Length: number) =>
+    table(
+      sortResults(results).map((r) => [
+        STATUS_COLOUR[r.status](r.status),
+        r.element,
+        r.location,
+        r.bytes === undefined ? '' : formatBytes(r.bytes),
+        r.md5 ? `md5 ${md5Length < r.md5.length ? `${r.md5.slice(0, md5Length)}…` : r.md5}` : '',
+      ]),
+      ['STATUS', 'ELEMENT', 'WHERE', 'SIZE', 'VERIFIED'],
+    )
+  const full = build(32)
+  const fits = width <= 0 || full.split('\n').every((line) => line.length <= width)
   const failures = results
     .filter((r) => r.status === 'failed' && r.error?.code !== 'interrupted')
     .map((r) => `${chalk.red('✖')} ${r.site}.${r.env} ${r.element} → ${r.location}: ${r.error?.message ?? 'failed'}`)
   const notes = results
     .filter((r) => r.note && r.status === 'transferred')
     .map((r) => `  ${r.file}: ${r.note}`)
-  return [table(rows, ['STATUS', 'ELEMENT', 'WHERE', 'SIZE', 'VERIFIED']), ...failures, ...notes].join('\n')
+  return [fits ? full : build(8), ...failures, ...notes].join('\n')
 }
 
 export function formatSummary(summary: RunSummary): string {

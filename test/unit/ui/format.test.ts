@@ -11,6 +11,7 @@ import {
   table,
 } from '../../../src/ui/format.js'
 import {chooseOutputMode} from '../../../src/ui/renderer.js'
+import {formatResults} from '../../../src/ui/report.js'
 
 describe('ui: format', () => {
   it('formats bytes in decimal units like Terminus', () => {
@@ -77,5 +78,35 @@ describe('ui: output mode', () => {
   it('appends progress lines every 5 s by default, or as PBM_PROGRESS_INTERVAL says', () => {
     expect(chooseOutputMode({}, {}, false).progressEveryMs).to.equal(5000)
     expect(chooseOutputMode({}, {PBM_PROGRESS_INTERVAL: '1'}, false).progressEveryMs).to.equal(1000)
+  })
+})
+
+describe('ui: result table', () => {
+  const row = {
+    bytes: 3_000_000,
+    destination: 's3' as const,
+    element: 'code',
+    env: 'live',
+    file: 'alpha_live_2026-11-25T03-00-00_UTC_code.tar.gz',
+    folder: '1795575600_automated',
+    location: 's3://my-backups/alpha/live/alpha_live_2026-11-25T03-00-00_UTC_code.tar.gz',
+    md5: '393fc956af5166d507c07efadf4fb7ec',
+    site: 'alpha',
+    status: 'transferred' as const,
+  }
+
+  it('shows whole MD5s when they fit, shortened ones when the terminal is narrow', () => {
+    expect(formatResults([row], 0)).to.include('md5 393fc956af5166d507c07efadf4fb7ec')
+    const narrow = formatResults([row], 140)
+    expect(narrow).to.include('md5 393fc956…')
+    expect(narrow.split('\n').every((line) => line.length <= 140)).to.equal(true)
+  })
+
+  it('lists failures with their reasons, but not the archives that Ctrl-C stopped', () => {
+    const failed = {...row, bytes: undefined, error: {code: 'corrupt', message: 'gzip data is corrupt'}, md5: undefined, status: 'failed' as const}
+    const stopped = {...failed, element: 'files', error: {code: 'interrupted', message: 'Interrupted.'}}
+    const text = formatResults([failed, stopped], 0)
+    expect(text).to.include('✖ alpha.live code → s3://my-backups/alpha/live/alpha_live_2026-11-25T03-00-00_UTC_code.tar.gz: gzip data is corrupt')
+    expect(text).not.to.include('Interrupted.')
   })
 })
