@@ -6,12 +6,16 @@
  *
  * One sandbox archive server (in this process) and one s3rver (a child). Each measured run is its own
  * child process (bundled with esbuild when available, so the tsx loader does not count in its RSS):
- *   download-only  GET the URL, discard;  upload-only  lib-storage Upload of the same bytes from a file;
+ *   download-only  GET the URL, discard;
+ *   upload-only    the same bytes from a file, twice: with lib-storage (the SDK's way: SHA-256 of every
+ *                  part for SigV4) and with pbm's own S3 sink (no download, no verification);
  *   pbm            transferArchive() to S3 with full verification (MD5, CRC32C, inflate, length).
- * The limit is min(download-only, upload-only); the target is pbm >= 0.9 of it and peak RSS <= 128 MB.
+ * The limit is min(download-only, the faster upload-only); the target is pbm >= 0.9 of it and peak
+ * RSS <= 128 MB. `--runs N` repeats everything N times (the ratio is always against the limit measured
+ * in the same run) and prints the spread; the machine is shared, so one run proves little.
  */
 import {spawn} from 'node:child_process'
-import {createWriteStream} from 'node:fs'
+import {createWriteStream, readdirSync, readFileSync} from 'node:fs'
 import {mkdir, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -21,6 +25,7 @@ import {parseArgs} from 'node:util'
 import {createSandbox} from '../sandbox/index.js'
 import {startS3rver} from '../test/helpers/s3.js'
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const {values} = parseArgs({
   options: {
@@ -28,6 +33,12 @@ const {values} = parseArgs({
     'part-size': {type: 'string', default: '8'},
     'node-options': {type: 'string', default: ''},
     queue: {type: 'string', default: '4'},
+    runs: {type: 'string', default: '1'},
+    // For profiling: only these child modes (download,upload,upload-pbm,pbm); no ratio without all.
+    modes: {type: 'string', default: 'download,upload,upload-pbm,pbm'},
+    'cpu-prof': {type: 'string'},
+    // Extra node flags for the measured children only, e.g. "--trace-gc".
+    'child-args': {type: 'string', default: ''},
   },
 })
 const sizes = values.sizes.split(',').map(Number)
@@ -64,11 +75,41 @@ interface Measured {
   bytes: number
   maxRssMB: number
   cpuSec: number
+  /** CPU seconds of s3rver and of this process (the sandbox archive server) during the run. */
+  s3rverCpuSec?: number
+  sandboxCpuSec?: number
 }
 
-function run(cmd: string[], config: object): Promise<Measured> {
+/** CPU seconds used so far by a process (Linux /proc; undefined elsewhere). */
+function cpuOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {}
+}
+
+/** s3rver runs as a child of this process. */
+function findS3rver(): number | undefined {
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')
+        if (Number(stat[1]) === process.pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('s3rver')) return Number(d)
+      } catch {}
+    }
+  } catch {}
+}
+
+function runChild(cmd: string[], config: object): Promise<Measured> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cmd, {
+    const {mode} = (config as {mode: string})
+    const prof = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, `--cpu-prof-name=${mode}-${Date.now()}.cpuprofile`] : []
+    const extra = values['child-args'].split(' ').filter(Boolean)
+    const s3Before = cpuOf(s3rverPid)
+    const selfBefore = process.cpuUsage()
+    const child = spawn(process.execPath, [...prof, ...extra, ...cmd], {
       env: {
         ...process.env,
         NODE_OPTIONS: values['node-options'],
@@ -82,15 +123,51 @@ function run(cmd: string[], config: object): Promise<Measured> {
       out += d.toString()
     })
     child.on('exit', (code) => {
-      if (code === 0) resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Measured)
+      const lines = out.trim().split('\n')
+      if (lines.length > 1) console.error(lines.slice(0, -1).join('\n'))
+      const s3After = cpuOf(s3rverPid)
+      const self = process.cpuUsage(selfBefore)
+      if (code === 0) {
+        resolve({
+          ...(JSON.parse(lines.at(-1)!) as Measured),
+          s3rverCpuSec: s3After === undefined || s3Before === undefined ? undefined : s3After - s3Before,
+          sandboxCpuSec: (self.user + self.system) / 1e6,
+        })
+      }
+
       else reject(new Error(`${(config as {mode: string}).mode} child exited ${code}: ${out}`))
     })
   })
 }
 
+async function writeSource(archiveFile: string, file: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const ws = createWriteStream(file)
+    ws.on('error', reject)
+    ws.on('finish', () => resolve())
+    ;(async () => {
+      for (const chunk of sandbox.bytes(archiveFile)) {
+        if (!ws.write(chunk)) {
+          await new Promise<void>((r) => {
+            ws.once('drain', () => r())
+          })
+        }
+      }
+
+      ws.end()
+    })().catch(reject)
+  })
+}
+
+function addRow(tag: string, name: string, m: Measured, ratio: string): void {
+  rows.push([tag, name, (m.ms / 1000).toFixed(2), mbps(m).toFixed(1), ratio, m.maxRssMB.toFixed(0), cpu(m), others(m)])
+}
+
 const mbps = (m: Measured) => m.bytes / MB / (m.ms / 1000)
 const cpu = (m: Measured) => `${m.cpuSec.toFixed(1)}`
+const others = (m: Measured) => `${m.s3rverCpuSec?.toFixed(1) ?? '?'} / ${m.sandboxCpuSec?.toFixed(1) ?? '?'}`
 
+const rows: string[][] = []
 const sandbox = await createSandbox({
   sites: [
     {
@@ -105,64 +182,62 @@ const sandbox = await createSandbox({
   ],
 })
 const s3 = await startS3rver()
+const s3rverPid = findS3rver()
 await s3.createBucket('bench')
 const tmp = await mkdtemp(path.join(tmpdir(), 'pbm-bench-'))
 const cmd = await childCommand()
-const rows: string[][] = []
-let first: {limit: number; pbm: number} | undefined
+const ratios: number[] = []
+const rss = new Map<string, number[]>()
+const runs = Number(values.runs)
+const modes = new Set(values.modes.split(','))
+const skipped: Measured = {ms: Number.NaN, bytes: 0, maxRssMB: 0, cpuSec: 0}
+const run1 = (cmd: string[], config: Record<string, unknown> & {mode: string}): Promise<Measured> => (modes.has(config.mode) ? runChild(cmd, config) : Promise.resolve(skipped))
 try {
-  for (const [i, archive] of sandbox.archives().entries()) {
-    const base = {
-      endpoint: s3.endpoint,
-      bucket: 'bench',
-      partSize,
-      queueSize,
-      archive: {site: archive.site, env: archive.env, element: archive.element, folder: archive.folder, file: archive.file},
-    }
-    const label = `${(archive.size / 1e9).toFixed(0)} GB`
-    console.error(`[${label}] hashing the archive in the sandbox (first access)...`)
-    if (!archive.md5) throw new Error('no md5')
-    if (i === 0) {
-      // Limits, measured on the first archive only.
-      const file = path.join(tmp, 'source.bin')
-      await new Promise<void>((resolve, reject) => {
-        const ws = createWriteStream(file)
-        ws.on('error', reject)
-        ws.on('finish', () => resolve())
-        ;(async () => {
-          for (const chunk of sandbox.bytes(archive.file)) {
-            if (!ws.write(chunk)) {
-              await new Promise<void>((r) => {
-                ws.once('drain', () => r())
-              })
-            }
-          }
+  for (let run = 1; run <= runs; run++) {
+    let limit: number | undefined
+    for (const [i, archive] of sandbox.archives().entries()) {
+      const base = {
+        endpoint: s3.endpoint,
+        bucket: 'bench',
+        partSize,
+        queueSize,
+        archive: {site: archive.site, env: archive.env, element: archive.element, folder: archive.folder, file: archive.file},
+      }
+      const label = `${(archive.size / 1e9).toFixed(0)} GB`
+      const tag = runs > 1 ? `${label} #${run}` : label
+      console.error(`[${tag}] hashing the archive in the sandbox (first access)...`)
+      if (!archive.md5) throw new Error('no md5')
+      if (i === 0) {
+        // Limits, measured on the first archive only.
+        const file = path.join(tmp, 'source.bin')
+        await writeSource(archive.file, file)
+        console.error(`[${tag}] download-only...`)
+        const down = await run1(cmd, {...base, mode: 'download', url: sandbox.url(archive.file), key: 'x'})
+        console.error(`[${tag}] upload-only (lib-storage)...`)
+        const up = await run1(cmd, {...base, mode: 'upload', file, key: `upload-only/${archive.file}`})
+        console.error(`[${tag}] upload-only (pbm's S3 sink)...`)
+        const upPbm = await run1(cmd, {...base, mode: 'upload-pbm', file, key: `upload-pbm/${archive.file}`})
+        await rm(file)
+        console.error(`[${tag}] pbm...`)
+        const pbm = await run1(cmd, {...base, mode: 'pbm', url: sandbox.url(archive.file), key: `pbm/${archive.file}`})
+        limit = Math.min(mbps(down), Math.max(mbps(up), mbps(upPbm)))
+        if (Number.isFinite(mbps(pbm) / limit)) ratios.push(mbps(pbm) / limit)
+        addRow(tag, 'download-only (limit part)', down, '')
+        addRow(tag, 'upload-only, lib-storage', up, '')
+        addRow(tag, 'upload-only, pbm sink', upPbm, '')
+        addRow(tag, 'pbm (verified)', pbm, (mbps(pbm) / limit).toFixed(3))
+        rss.set(label, [...(rss.get(label) ?? []), pbm.maxRssMB])
+      } else {
+        console.error(`[${tag}] pbm...`)
+        const pbm = await run1(cmd, {...base, mode: 'pbm', url: sandbox.url(archive.file), key: `pbm/${archive.file}`})
+        addRow(tag, 'pbm (verified)', pbm, limit ? (mbps(pbm) / limit).toFixed(3) : '')
+        rss.set(label, [...(rss.get(label) ?? []), pbm.maxRssMB])
+      }
 
-          ws.end()
-        })().catch(reject)
-      })
-      console.error(`[${label}] download-only...`)
-      const down = await run(cmd, {...base, mode: 'download', url: sandbox.url(archive.file), key: 'x'})
-      console.error(`[${label}] upload-only...`)
-      const up = await run(cmd, {...base, mode: 'upload', file, key: `upload-only/${archive.file}`})
-      await rm(file)
-      console.error(`[${label}] pbm...`)
-      const pbm = await run(cmd, {...base, mode: 'pbm', url: sandbox.url(archive.file), key: `pbm/${archive.file}`})
-      const limit = Math.min(mbps(down), mbps(up))
-      first = {limit, pbm: mbps(pbm)}
-      rows.push(
-        [label, 'download-only (limit part)', (down.ms / 1000).toFixed(2), mbps(down).toFixed(1), '', down.maxRssMB.toFixed(0), cpu(down)],
-        [label, 'upload-only (limit part)', (up.ms / 1000).toFixed(2), mbps(up).toFixed(1), '', up.maxRssMB.toFixed(0), cpu(up)],
-        [label, 'pbm (verified)', (pbm.ms / 1000).toFixed(2), mbps(pbm).toFixed(1), (mbps(pbm) / limit).toFixed(3), pbm.maxRssMB.toFixed(0), cpu(pbm)],
-      )
-    } else {
-      console.error(`[${label}] pbm...`)
-      const pbm = await run(cmd, {...base, mode: 'pbm', url: sandbox.url(archive.file), key: `pbm/${archive.file}`})
-      rows.push([label, 'pbm (verified)', (pbm.ms / 1000).toFixed(2), mbps(pbm).toFixed(1), first ? (mbps(pbm) / first.limit).toFixed(3) : '', pbm.maxRssMB.toFixed(0), cpu(pbm)])
+      if (!modes.has('pbm')) continue
+      const stored = await s3.headObject('bench', `pbm/${archive.file}`)
+      if (stored?.size !== archive.size || stored.metadata['pbm-md5'] !== archive.md5) throw new Error(`pbm stored a wrong object for ${label}`)
     }
-
-    const stored = await s3.headObject('bench', `pbm/${archive.file}`)
-    if (stored?.size !== archive.size || stored.metadata['pbm-md5'] !== archive.md5) throw new Error(`pbm stored a wrong object for ${label}`)
   }
 } finally {
   await s3.stop()
@@ -170,10 +245,18 @@ try {
   await rm(tmp, {recursive: true, force: true})
 }
 
-const header = ['archive', 'run', 'seconds', 'MB/s', 'ratio to limit', 'peak RSS MB', 'CPU s']
+const header = ['archive', 'run', 'seconds', 'MB/s', 'ratio to limit', 'peak RSS MB', 'CPU s', 'CPU s3rver / sandbox']
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
 const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ')
+const spread = (xs: number[], digits: number) =>
+  xs.length > 1 ? `median ${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}, ${xs.length} runs)` : xs[0].toFixed(digits)
 console.log(`part size ${partSize / 1024 / 1024} MiB, queue ${queueSize}, node ${process.version}`)
 console.log(line(header))
 for (const r of rows) console.log(line(r))
-if (first) console.log(`limit ${first.limit.toFixed(1)} MB/s; pbm ${(first.pbm / first.limit).toFixed(3)} of it (target >= 0.9); RSS target <= 128 MB`)
+if (ratios.length > 0) console.log(`pbm / min(download-only, faster upload-only): ${spread(ratios, 3)} (target >= 0.9)`)
+for (const [label, xs] of rss) console.log(`pbm peak RSS ${label}: ${spread(xs, 0)} MB (target <= 128)`)
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
