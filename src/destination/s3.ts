@@ -184,7 +184,7 @@ interface ErrorContext {
 interface SinkOptions {
   s3: S3Client
   commands: typeof import('@aws-sdk/client-s3')
-  params: {Bucket: string; Key: string; ContentType: string; Metadata: Record<string, string>} & Record<string, unknown>
+  params: Record<string, unknown> & {Bucket: string; Key: string; ContentType: string; Metadata: Record<string, string>}
   partSize: number
   queueSize: number
   checksums: boolean
@@ -204,16 +204,20 @@ interface UploadedPart {
  * signer keeps a value it finds in that header. Integrity: TLS on https; the engine's own MD5/CRC32C
  * of the source; with WHEN_SUPPORTED (real AWS) a CRC32 per part that S3 checks.
  */
-function unsignedPayload(command: {middlewareStack: {add: (...args: never[]) => void}}): void {
-  const middleware =
-    (next: (args: {request: unknown}) => Promise<unknown>) =>
-    (args: {request: unknown}): Promise<unknown> => {
-      const {headers} = args.request as {headers?: Record<string, string>}
-      if (headers) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD'
-      return next(args)
-    }
+const unsignedPayloadMiddleware =
+  (next: (args: {request: unknown}) => Promise<unknown>) =>
+  (args: {request: unknown}): Promise<unknown> => {
+    const {headers} = args.request as {headers?: Record<string, string>}
+    if (headers) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD'
+    return next(args)
+  }
 
-  ;(command.middlewareStack.add as (m: unknown, o: object) => void)(middleware, {step: 'build', name: 'pbmUnsignedPayload', override: true})
+function unsignedPayload(command: {middlewareStack: {add: (...args: never[]) => void}}): void {
+  ;(command.middlewareStack.add as (m: unknown, o: object) => void)(unsignedPayloadMiddleware, {
+    step: 'build',
+    name: 'pbmUnsignedPayload',
+    override: true,
+  })
 }
 
 /**
@@ -249,7 +253,7 @@ class MultipartSink implements Sink {
     this.state = 'aborted'
     this.controller.abort()
     this.fail(new PbmError('interrupted', 'upload aborted'))
-    await Promise.allSettled([...this.inFlight])
+    await Promise.allSettled(this.inFlight)
     this.release()
     const uploadId = await this.uploadId?.catch(() => {})
     if (!uploadId) return
@@ -269,7 +273,7 @@ class MultipartSink implements Sink {
         await this.putObject()
       } else {
         if (this.filled > 0) this.dispatch()
-        while (this.inFlight.size > 0) await Promise.all([...this.inFlight])
+        while (this.inFlight.size > 0) await Promise.all(this.inFlight)
         if (this.error) throw this.error
         await this.complete()
       }

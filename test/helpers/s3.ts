@@ -156,6 +156,8 @@ export interface RecordedRequest {
   status: number
   /** True when the proxy answered instead of s3rver (an injected fault or an emulated abort). */
   injected?: boolean
+  /** The x-amz-content-sha256 header the client sent (the SigV4 payload hash, or UNSIGNED-PAYLOAD). */
+  contentSha256?: string
 }
 
 export interface UploadRecord {
@@ -203,6 +205,8 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
     const uploadId = url.searchParams.get('uploadId') ?? undefined
     if (uploadId) rec.uploadId = uploadId
     if (url.searchParams.has('partNumber')) rec.partNumber = Number(url.searchParams.get('partNumber'))
+    const sha = req.headers['x-amz-content-sha256']
+    if (typeof sha === 'string') rec.contentSha256 = sha
     requests.push(rec)
 
     const fault = faults.find((f) => f.op === op && f.times > 0)

@@ -84,6 +84,20 @@ describe('destinations', function () {
       expect(await d.inspect('x/ours.tar.gz')).to.deep.equal({size: 4, md5: 'f'.repeat(32), complete: true, folder: '1_backup'})
     })
 
+    it('writes parts from its buffer pool byte-exact, signed without a payload hash, and completes only on commit', async () => {
+      const d = dest({partSize: 5 * 1024 * 1024, queueSize: 2})
+      const sink = await d.open('x/pool.tar.gz', META, new AbortController().signal)
+      const chunks = Array.from({length: 23}, (_, i) => Buffer.alloc(700 * 1024 + i, i))
+      for (const c of chunks) await sink.write(c)
+      expect(await s3.listKeys('pbm-dest', 'pre/x/pool')).to.deep.equal([])
+      await sink.commit()
+      const parts = proxy.requests.filter((r) => r.op === 'UploadPart' && r.path.endsWith('pool.tar.gz'))
+      expect(parts.map((p) => p.partNumber)).to.deep.equal([1, 2, 3, 4])
+      expect(parts.every((p) => p.contentSha256 === 'UNSIGNED-PAYLOAD' && p.status === 200)).to.equal(true)
+      expect(await s3.getObject('pbm-dest', 'pre/x/pool.tar.gz')).to.deep.equal(Buffer.concat(chunks))
+      expect(proxy.uploads().filter((u) => u.path.endsWith('pool.tar.gz')).map((u) => u.ended)).to.deep.equal(['completed'])
+    })
+
     it('an aborted sink stores nothing', async () => {
       const d = dest({partSize: 5 * 1024 * 1024})
       const sink = await d.open('x/aborted.tar.gz', META, new AbortController().signal)
