@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import type {Element} from './catalog/types.js'
 
 import {normalizeElement} from './catalog/index.js'
+import {UsageError} from './errors.js'
 
 /**
  * Flags shared by backup:pick and backup:mirror. Every flag a cron job would set also reads an
@@ -97,4 +98,15 @@ export function listFlag(values: string[] | undefined, envName: string, env = pr
 export function elementsFrom(values: string[] | undefined, env = process.env): Element[] | undefined {
   const list = listFlag(values, 'PBM_ELEMENTS', env)
   return list ? [...new Set(list.map((v) => normalizeElement(v)))] : undefined
+}
+
+/** Destination flags that only mean something together: refuse them rather than ignore them. */
+export function checkDestinationFlags(flags: {bucket?: string; prefix?: string; sse?: string; 'sse-kms-key-id'?: string}): void {
+  if (flags.prefix && !flags.bucket) {
+    throw new UsageError('--prefix is a key prefix inside an S3 bucket, but no --bucket was given.', 'Add --bucket NAME, or put the prefix into --to DIR.')
+  }
+
+  if (flags['sse-kms-key-id'] && flags.sse !== 'aws:kms') {
+    throw new UsageError('--sse-kms-key-id goes with --sse aws:kms.', 'Add --sse aws:kms, or leave out the key.')
+  }
 }

@@ -3,7 +3,8 @@
  * prints or logs may contain either. Every message that could carry one goes through redact().
  */
 const URL_WITH_QUERY = /\b(https?:\/\/[^\s?"'<>]+)\?[^\s"'<>]*/g
-const TOKEN_FLAG = /(--machine-token[= ])\S+/g
+// A placeholder in advice (`--machine-token=<token>`) is not a token.
+const TOKEN_FLAG = /(--machine-token[= ])(?!<)\S+/g
 
 export function redact(text: string): string {
   return text.replaceAll(URL_WITH_QUERY, '$1?<redacted>').replaceAll(TOKEN_FLAG, '$1<redacted>')

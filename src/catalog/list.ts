@@ -1,5 +1,5 @@
 import {PbmError} from '../errors.js'
-import {elementFromSuffix, parseCatalogId, parseFilename} from './filename.js'
+import {elementFromSuffix, isSafeFilename, parseCatalogId, parseFilename} from './filename.js'
 import {parseSize} from './size.js'
 import {type Backup, type Element, type Initiator} from './types.js'
 
@@ -31,7 +31,10 @@ function backupFromEntry(site: string, env: string, id: string, value: unknown):
   if (value === null || typeof value !== 'object') return undefined
   const row = value as Record<string, unknown>
   const file = typeof row.file === 'string' ? row.file : undefined
-  if (!file) return undefined
+  // A name that could not be a file (a path, `..`, control characters that would also reach the
+  // terminal) is no Pantheon backup: leave it out before it is shown or becomes a key. The engine
+  // checks again before writing.
+  if (!file || !isSafeFilename(file)) return undefined
 
   const fromId = parseCatalogId(id)
   const fromName = parseFilename(file)

@@ -1,6 +1,6 @@
 import type {Backup, BackupSet, Element} from '../catalog/types.js'
 
-import {findBackup, groupIntoSets, nearestFilenames, newestSet, parseDateInput, setAtOrBefore} from '../catalog/index.js'
+import {ELEMENTS, findBackup, groupIntoSets, nearestFilenames, newestSet, parseDateInput} from '../catalog/index.js'
 import {PbmError} from '../errors.js'
 
 /** How the user said which backup: at most one of these ways is used, in this order. */
@@ -16,8 +16,10 @@ export function hasBackupChoice(choice: BackupChoice): boolean {
 
 /**
  * The archives one `backup:pick` transfers. `--file` names archives (exact filename or catalog ID, as
- * Terminus takes them) and transfers just those; `--at` and `--latest` name a whole set, which
- * `elements` then narrows.
+ * Terminus takes them) and transfers just those. `--latest` and `--at` without `--element` take a whole
+ * set (the newest, or the newest finished at or before the date); with `--element`, the newest archive
+ * of each element, as `terminus backup:get --element` does, so a newer db-only set does not hide the
+ * last code and files.
  */
 export function selectBackups(backups: Backup[], choice: BackupChoice, elements?: Element[]): Backup[] {
   if (choice.files?.length) {
@@ -29,19 +31,39 @@ export function selectBackups(backups: Backup[], choice: BackupChoice, elements?
     return dedupe(picked)
   }
 
-  const sets = groupIntoSets(backups)
-  const set = choice.at ? setAtOrBefore(sets, choice.at) : newestSet(sets)
-  if (!set) {
-    const first = backups[0]
-    const where = first ? `${first.site}.${first.env}` : 'this environment'
-    throw new PbmError(
-      'no-backups',
-      choice.at ? `No backup of ${where} finished at or before ${choice.at.toISOString()}.` : `No backups of ${where}.`,
-      {hint: choice.at ? 'Pick a later --at date, or --latest.' : undefined},
-    )
+  const cutoff = choice.at?.getTime() ?? Number.POSITIVE_INFINITY
+  const eligible = backups.filter((b) => b.date.getTime() <= cutoff)
+  if (elements?.length) {
+    const chosen = newestPerElement(eligible, elements)
+    const missing = elements.filter((el) => !chosen.some((b) => b.element === el))
+    if (missing.length > 0) throw noBackups(backups, choice, missing)
+    return chosen
   }
 
-  return narrowToElements(set, elements)
+  const set = newestSet(groupIntoSets(eligible))
+  if (!set) throw noBackups(backups, choice)
+  return set.backups
+}
+
+/** The newest archive of each wanted element, in the order code, files, database. */
+export function newestPerElement(backups: Backup[], elements: Element[]): Backup[] {
+  const newest = new Map<Element, Backup>()
+  for (const set of groupIntoSets(backups.filter((b) => elements.includes(b.element)))) {
+    for (const backup of set.backups) if (!newest.has(backup.element)) newest.set(backup.element, backup)
+  }
+
+  return ELEMENTS.filter((el) => newest.has(el)).map((el) => newest.get(el) as Backup)
+}
+
+function noBackups(backups: Backup[], choice: BackupChoice, missing?: Element[]): PbmError {
+  const first = backups[0]
+  const where = first ? `${first.site}.${first.env}` : 'this environment'
+  const what = missing ? `${missing.join(' or ')} backup` : 'backup'
+  return new PbmError(
+    'no-backups',
+    choice.at ? `No ${what} of ${where} finished at or before ${choice.at.toISOString()}.` : `No ${what} of ${where}.`,
+    {hint: choice.at ? 'Pick a later --at date, or --latest.' : `Create one with: terminus backup:create ${where}`},
+  )
 }
 
 /** The archives of a set for the wanted elements; asking for an element the set lacks is an error. */
@@ -62,9 +84,10 @@ export function narrowToElements(set: BackupSet, elements?: Element[]): Backup[]
 }
 
 /**
- * What `backup:mirror` takes from one site.env: by default the newest set; with `all`, every listed
- * archive (finished at or after `since`). Only the wanted elements; a set that lacks one is not an error
- * here (Pantheon makes db-only sets).
+ * What `backup:mirror` takes from one site.env: by default the newest archive of each wanted element
+ * (what the seed script's `terminus backup:get --element` took; after --create, the new set); with
+ * `all`, every listed archive (finished at or after `since`). An element with no backup at all is not
+ * an error here.
  */
 export function selectForMirror(
   backups: Backup[],
@@ -78,7 +101,7 @@ export function selectForMirror(
       .filter((b) => b.date.getTime() >= since)
   }
 
-  return newestSet(groupIntoSets(wanted))?.backups ?? []
+  return newestPerElement(wanted, options.elements)
 }
 
 function unknownFile(backups: Backup[], name: string): PbmError {

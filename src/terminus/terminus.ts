@@ -159,9 +159,15 @@ export class Terminus {
       file: options.file,
       limit: this.callLimit,
     })
-    const url = stdout.trim()
-    if (!/^https?:\/\/\S+$/.test(url)) {
-      throw new TerminusError('failed', `terminus backup:get ${siteEnv} printed something other than a URL: ${truncate(url)}`)
+    // PHP notices and deprecations can land on stdout before the URL: take the last line that is one.
+    const url = stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .reverse()
+      .find((line) => /^https?:\/\/\S+$/.test(line))
+    if (!url) {
+      // Whatever it printed may hold a URL's path (site ID, folder): say what it was, not what it said.
+      throw new TerminusError('failed', `terminus backup:get ${siteEnv} printed no URL (${stdout.length} characters of other output).`)
     }
 
     return url

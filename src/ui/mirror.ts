@@ -74,8 +74,9 @@ export async function mirrorTargets(options: {
   const run: TransferRun = {
     destinations,
     force: flags.force,
-    onFailure(error) {
-      if (flags['fail-fast']) failFast.abort(error)
+    onFailure() {
+      // The failure itself is recorded where it happened; everything stopped because of it is "interrupted".
+      if (flags['fail-fast'] && !failFast.signal.aborted) failFast.abort(new InterruptedError('Not finished: stopped by --fail-fast.'))
     },
     lineMode: mode.lineMode,
     progressEveryMs: mode.progressEveryMs,

@@ -5,7 +5,7 @@ import type {Destination} from '../destination/index.js'
 import type {Terminus} from '../terminus/index.js'
 import type {Progress} from '../transfer/index.js'
 
-import {isAbortError, PbmError} from '../errors.js'
+import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {transferArchive} from '../transfer/index.js'
 import {formatBytes, formatDuration, formatRate, progressBar} from './format.js'
@@ -24,7 +24,7 @@ export interface TransferRun {
   force: boolean
   signal: AbortSignal
   /** Runs fn when one of the --concurrency transfer slots is free. */
-  slot: <T>(fn: () => Promise<T>) => Promise<T>
+  slot: <T>(fn: () => Promise<T>, signal?: AbortSignal) => Promise<T>
   progressEveryMs: number
   /** Progress is appended as lines (cron, CI) rather than redrawn: each line must name its archive. */
   lineMode: boolean
@@ -41,11 +41,12 @@ export function archiveTask(item: PlannedArchive, run: TransferRun, title = item
   return {
     async task(_ctx, task) {
       task.title = `${title}: waiting for a transfer slot`
-      await run.slot(async () => {
-        if (run.signal.aborted) throw run.signal.reason ?? new Error('Interrupted')
-        task.title = `${title}: ${item.backup.file}`
-        try {
-          const result = await transferArchive({
+      try {
+        const result = await run.slot(async () => {
+          // The run may have been stopped while this archive waited for its slot.
+          if (run.signal.aborted) throw run.signal.reason ?? new InterruptedError()
+          task.title = `${title}: ${item.backup.file}`
+          return transferArchive({
             archive: item.backup,
             destinations: run.destinations,
             force: run.force,
@@ -59,51 +60,52 @@ export function archiveTask(item: PlannedArchive, run: TransferRun, title = item
               }),
             signal: run.signal,
           })
-          const notes = [
-            result.resumes ? `resumed ${result.resumes}x` : '',
-            result.urlRefreshes ? `URL refreshed ${result.urlRefreshes}x` : '',
-          ].filter(Boolean)
-          for (const [i, dest] of result.destinations.entries()) {
-            run.results.push({
-              ...baseOf(item.backup),
-              // A skipped archive was not downloaded: no byte count to report.
-              bytes: dest.status === 'skipped' && result.bytes === 0 ? undefined : result.bytes,
-              destination: run.destinations[i].kind,
-              location: dest.location,
-              md5: result.md5,
-              note: [dest.reason, ...notes].filter(Boolean).join('; ') || undefined,
-              status: dest.status,
-            })
-          }
-
-          const allSkipped = result.destinations.every((d) => d.status === 'skipped')
-          task.title = allSkipped
-            ? `${title}: ${item.backup.file} already mirrored, skipped`
-            : `${title}: ${item.backup.file} ${formatBytes(result.bytes)} verified (md5 ${result.md5})`
-          if (allSkipped) task.skip(task.title)
-        } catch (error) {
-          const failure = describeFailure(error)
-          for (const dest of run.destinations) {
-            run.results.push({
-              ...baseOf(item.backup),
-              destination: dest.kind,
-              error: failure,
-              location: dest.describe(item.key),
-              status: 'failed',
-            })
-          }
-
-          if (!isAbortError(error)) run.onFailure?.(error)
-          task.title = `${title}: ${item.backup.file} failed`
-          throw new Error(failure.message)
+        }, run.signal)
+        const notes = [
+          result.resumes ? `resumed ${result.resumes}x` : '',
+          result.urlRefreshes ? `URL refreshed ${result.urlRefreshes}x` : '',
+        ].filter(Boolean)
+        for (const [i, dest] of result.destinations.entries()) {
+          run.results.push({
+            ...baseOf(item.backup),
+            // A skipped archive was not downloaded: no byte count to report.
+            bytes: dest.status === 'skipped' && result.bytes === 0 ? undefined : result.bytes,
+            destination: run.destinations[i].kind,
+            location: dest.location,
+            md5: result.md5 || undefined,
+            note: [dest.reason, ...notes].filter(Boolean).join('; ') || undefined,
+            status: dest.status,
+          })
         }
-      })
+
+        const allSkipped = result.destinations.every((d) => d.status === 'skipped')
+        task.title = allSkipped
+          ? `${title}: ${item.backup.file} skipped (${result.destinations[0]?.reason ?? 'already there'})`
+          : `${title}: ${item.backup.file} ${formatBytes(result.bytes)} verified (md5 ${result.md5})`
+        if (allSkipped) task.skip(task.title)
+      } catch (error) {
+        const failure = describeFailure(error)
+        for (const dest of run.destinations) {
+          run.results.push({
+            ...baseOf(item.backup),
+            destination: dest.kind,
+            error: failure,
+            location: dest.describe(item.key),
+            status: 'failed',
+          })
+        }
+
+        if (!isAbortError(error)) run.onFailure?.(error)
+        task.title = `${title}: ${item.backup.file} ${failure.code === 'interrupted' ? 'not finished' : 'failed'}`
+        throw new Error(failure.message)
+      }
     },
     title,
   }
 }
 
 export function describeFailure(error: unknown): {code: string; message: string} {
+  if (error instanceof InterruptedError) return {code: 'interrupted', message: error.message}
   if (isAbortError(error)) return {code: 'interrupted', message: 'Interrupted.'}
   if (error instanceof PbmError) {
     return {code: error.code, message: redact(error.hint ? `${error.message} ${error.hint}` : error.message)}

@@ -24,3 +24,11 @@ describe('redact', () => {
     expect(redactUrl('http://127.0.0.1:9/a/b?Signature=x')).to.equal('http://127.0.0.1:9/a/b?<redacted>')
   })
 })
+
+describe('redact: advice', () => {
+  it('keeps a placeholder in a hint readable', () => {
+    expect(redact('Log in once with: terminus auth:login --machine-token=<token>')).to.equal(
+      'Log in once with: terminus auth:login --machine-token=<token>',
+    )
+  })
+})

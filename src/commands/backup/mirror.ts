@@ -4,7 +4,7 @@ import path from 'node:path'
 import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
 import {ELEMENTS} from '../../catalog/index.js'
 import {UsageError} from '../../errors.js'
-import {destinationFlags, elementsFrom, listFlag, transferFlags} from '../../flags.js'
+import {checkDestinationFlags, destinationFlags, elementsFrom, listFlag, transferFlags} from '../../flags.js'
 import {type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {parseSinceInput} from '../../plan/select.js'
 import {expandTargets, type SiteEnv} from '../../plan/targets.js'
@@ -71,7 +71,10 @@ static override flags = {
       multiple: true,
       summary: 'Environment of each --site; repeat for more [default: dev, live] (env: PBM_ENVS).',
     }),
-    'fail-fast': Flags.boolean({summary: 'Stop at the first failure (in-flight transfers are aborted cleanly).'}),
+    'fail-fast': Flags.boolean({
+      env: 'PBM_FAIL_FAST',
+      summary: 'Stop at the first failure (in-flight transfers are aborted cleanly).',
+    }),
     'keep-for': Flags.integer({
       env: 'PBM_KEEP_FOR',
       helpGroup: 'BACKUP',
@@ -80,7 +83,7 @@ static override flags = {
       summary: 'With --create: how long Pantheon keeps the new backup (Terminus default: 365).',
     }),
     org: Flags.string({env: 'PBM_ORG', summary: 'Mirror every site of this organization (name or ID).'}),
-    quiet: Flags.boolean({char: 'q', summary: 'Print only the summary and errors.'}),
+    quiet: Flags.boolean({char: 'q', env: 'PBM_QUIET', summary: 'Print only the summary and errors.'}),
     since: Flags.string({
       dependsOn: ['all'],
       env: 'PBM_SINCE',
@@ -110,8 +113,10 @@ static override summary = 'Mirror the newest (or all) backups of many sites and 
     })
     const elements = elementsFrom(flags.element) ?? [...ELEMENTS]
     const since = flags.since === undefined ? undefined : parseSinceInput(flags.since)
-    const targets = await this.chooseTargets(terminus, signal)
+    checkDestinationFlags(flags)
+    // Before any Terminus call or question: a run without a destination cannot do anything.
     const destination = this.chooseDestination()
+    const targets = await this.chooseTargets(terminus, signal)
 
     return mirrorTargets({
       command: this,
@@ -141,6 +146,11 @@ static override summary = 'Mirror the newest (or all) backups of many sites and 
     const explicit = (argv as string[]).filter(Boolean)
     const envs = listFlag(flags.env, 'PBM_ENVS') ?? ['dev', 'live']
     let sites = listFlag(flags.site, 'PBM_SITES') ?? []
+    const withEnv = sites.find((site) => site.includes('.'))
+    if (withEnv) {
+      throw new UsageError(`--site takes a site name, not "${withEnv}".`, `Give ${withEnv} as an argument (pbm backup:mirror ${withEnv}), or use --site with --env.`)
+    }
+
     if (flags.org) {
       if (explicit.length > 0 || sites.length > 0) throw new UsageError('Give either --org or sites, not both.')
       return {envs, org: flags.org, tag: flags.tag}

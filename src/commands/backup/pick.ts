@@ -7,7 +7,7 @@ import type {Backup, Element} from '../../catalog/types.js'
 import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
 import {groupIntoSets, parseDateInput} from '../../catalog/index.js'
 import {PbmError, UsageError} from '../../errors.js'
-import {destinationFlags, elementsFrom, transferFlags} from '../../flags.js'
+import {checkDestinationFlags, destinationFlags, elementsFrom, transferFlags} from '../../flags.js'
 import {archiveKey, type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {checkFileTarget, looksLikeFilePath} from '../../plan/local-target.js'
 import {type BackupChoice, hasBackupChoice, narrowToElements, selectBackups} from '../../plan/select.js'
@@ -73,6 +73,14 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
   public async run(): Promise<PickResult> {
     const {flags} = this
     const {signal} = this.abort
+    const choice: BackupChoice = {
+      at: flags.at === undefined ? undefined : parseDateInput(flags.at),
+      files: flags.file,
+      latest: flags.latest,
+    }
+    const elements = elementsFrom(flags.element)
+    checkDestinationFlags(flags)
+    this.checkNothingToAsk(choice)
     const terminus = openTerminus(flags.terminus)
     const target = await this.chooseTarget(terminus, signal)
     const where = formatSiteEnv(target)
@@ -83,8 +91,7 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
       })
     }
 
-    const elements = elementsFrom(flags.element)
-    const chosen = await this.chooseBackups(backups, elements, signal)
+    const chosen = await this.chooseBackups(backups, choice, elements, signal)
     checkNotExpired(chosen)
 
     const fileTarget = await this.isFileTarget(flags.to)
@@ -113,13 +120,12 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
     })
   }
 
-  private async chooseBackups(backups: Backup[], elements: Element[] | undefined, signal: AbortSignal): Promise<Backup[]> {
-    const {flags} = this
-    const choice: BackupChoice = {
-      at: flags.at === undefined ? undefined : parseDateInput(flags.at),
-      files: flags.file,
-      latest: flags.latest,
-    }
+  private async chooseBackups(
+    backups: Backup[],
+    choice: BackupChoice,
+    elements: Element[] | undefined,
+    signal: AbortSignal,
+  ): Promise<Backup[]> {
     if (hasBackupChoice(choice)) {
       const selected = selectBackups(backups, choice, choice.files?.length ? undefined : elements)
       // With --file, --element still narrows (and must match) what the names chose.
@@ -132,13 +138,6 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
       return selected
     }
 
-    if (!this.interactive) {
-      throw new UsageError(
-        'Which backup? Without a terminal pbm does not guess.',
-        'Add --latest, --at DATE, or --file NAME (the filename from `terminus backup:list`).',
-      )
-    }
-
     const set = await ask.askBackupSet(groupIntoSets(backups), signal)
     if (elements?.length) return narrowToElements(set, elements)
     const asked = set.backups.length > 1 ? await ask.askElements(set, signal) : set.backups.map((b) => b.element)
@@ -149,10 +148,6 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
     const {flags} = this
     let {bucket, to} = flags
     if (!bucket && !to) {
-      if (!this.interactive) {
-        throw new UsageError('Where to? No destination was given.', 'Add --bucket NAME (or s3://bucket/prefix) and/or --to PATH.')
-      }
-
       ;({bucket, to} = await ask.askDestination({bucket, to}, signal))
     }
 
@@ -164,13 +159,32 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
 
   private async chooseTarget(terminus: ReturnType<typeof openTerminus>, signal: AbortSignal): Promise<SiteEnv> {
     if (this.args['site.env']) return parseSiteEnv(this.args['site.env'])
-    if (!this.interactive) {
-      throw new UsageError('Which site? The SITE.ENV argument is missing.', 'Add it, for example: pbm backup:pick mysite.live')
-    }
-
     const site = await ask.askSite(await terminus.listSites({signal}), signal)
     const env = await ask.askEnvironment(site, await terminus.listEnvironments(site, {signal}), signal)
     return {env, site}
+  }
+
+  /**
+   * Without a person to ask, every choice must be in the flags: say which is missing before any
+   * Terminus call, so a cron job fails in milliseconds, not after listing backups.
+   */
+  private checkNothingToAsk(choice: BackupChoice): void {
+    if (this.interactive) return
+    if (!this.args['site.env']) {
+      throw new UsageError('Which site? The SITE.ENV argument is missing.', 'Add it, for example: pbm backup:pick mysite.live')
+    }
+
+    parseSiteEnv(this.args['site.env'])
+    if (!hasBackupChoice(choice)) {
+      throw new UsageError(
+        'Which backup? Without a terminal pbm does not guess.',
+        'Add --latest, --at DATE, or --file NAME (the filename from `terminus backup:list`).',
+      )
+    }
+
+    if (!this.flags.bucket && !this.flags.to) {
+      throw new UsageError('Where to? No destination was given.', 'Add --bucket NAME (or s3://bucket/prefix) and/or --to PATH.')
+    }
   }
 
   /** `--to` names a file when it is not an existing folder and its name ends like an archive. */

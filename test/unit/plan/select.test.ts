@@ -30,11 +30,21 @@ describe('plan: selectBackups (backup:pick)', () => {
       .with.property('code', 'no-backups')
   })
 
-  it('narrows a set to the --element asked for, and fails when the set lacks it', () => {
+  it('takes the newest archive of each --element, so a newer db-only set does not hide code', () => {
     expect(selectBackups(list, {latest: true}, ['database']).map((b) => b.element)).to.deep.equal(['database'])
-    expect(() => selectBackups(list, {at: new Date('2024-05-02T12:00:00Z')}, ['code']))
-      .to.throw(PbmError, /has no code archive \(it has: database\)/)
-      .with.property('code', 'missing-element')
+    const atNoon = new Date('2024-05-02T12:00:00Z')
+    const chosen = selectBackups(list, {at: atNoon}, ['code', 'database'])
+    expect(chosen.map((b) => b.file)).to.deep.equal([
+      'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz',
+      'alpha_live_2024-05-02T10-00-00_UTC_database.sql.gz',
+    ])
+  })
+
+  it('fails with no-backups naming the element when none was made before --at', () => {
+    const dbOnly = backups('alpha', 'live', [{date: '2024-05-02T10:00:00Z', elements: ['database']}])
+    expect(() => selectBackups(dbOnly, {latest: true}, ['code']))
+      .to.throw(PbmError, /^No code backup of alpha\.live\.$/)
+      .with.property('code', 'no-backups')
   })
 
   it('takes archives by exact filename or catalog ID, once each', () => {
@@ -87,6 +97,15 @@ describe('plan: selectForMirror (backup:mirror)', () => {
     expect(since.map((b) => b.date.toISOString().slice(0, 10))).to.deep.equal(['2024-05-03', '2024-05-02'])
   })
 
+  it('takes the newest archive of each element, like the seed script, when the newest set is db-only', () => {
+    const mixed = backups('alpha', 'live', [{date: '2024-05-01T03:00:00Z'}, {date: '2024-05-02T03:00:00Z', elements: ['database']}])
+    expect(selectForMirror(mixed, {elements: ['code', 'files', 'database']}).map((b) => b.file)).to.deep.equal([
+      'alpha_live_2024-05-01T03-00-00_UTC_code.tar.gz',
+      'alpha_live_2024-05-01T03-00-00_UTC_files.tar.gz',
+      'alpha_live_2024-05-02T03-00-00_UTC_database.sql.gz',
+    ])
+  })
+
   it('is empty, not an error, when there are no backups', () => {
     expect(selectForMirror([], {elements: ['code']})).to.deep.equal([])
   })
@@ -96,5 +115,19 @@ describe('plan: parseSinceInput', () => {
   it('reads a bare date as the start of that day (UTC) and a date-time to the second', () => {
     expect(parseSinceInput('2024-05-02').toISOString()).to.equal('2024-05-02T00:00:00.000Z')
     expect(parseSinceInput('2024-05-02T10:20:30Z').toISOString()).to.equal('2024-05-02T10:20:30.000Z')
+  })
+})
+
+const listEntry = (file: string) => ({date: 1_714_533_290.1, expiry: null, file, initiator: 'manual', size: '0.1MB'})
+
+describe('catalog: names that cannot be files never reach a plan', () => {
+  it('leaves out list entries whose filename is a path, a dot name or holds control characters', async () => {
+    const {backupsFromList} = await import('../../../src/catalog/index.js')
+    const list = backupsFromList('alpha', 'live', {
+      '1714533164_backup_code': listEntry('../../etc/alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz'),
+      '1714533164_backup_database': listEntry('alpha_live_2024-05-01T03-12-44_UTC_database.sql.gz'),
+      '1714533164_backup_files': listEntry('alpha_live_\u001B[2J_UTC_files.tar.gz'),
+    })
+    expect(list.map((b) => b.file)).to.deep.equal(['alpha_live_2024-05-01T03-12-44_UTC_database.sql.gz'])
   })
 })
