@@ -2,7 +2,7 @@ import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 import chalk from 'chalk'
 import {setMaxListeners} from 'node:events'
 
-import {EXIT, InterruptedError, PbmError, UsageError} from './errors.js'
+import {EXIT, InterruptedError, PbmError} from './errors.js'
 import {redact} from './redact.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -121,8 +121,4 @@ export function toCliError(error: unknown): Errors.CLIError {
 /** The prompts of `@inquirer/prompts` reject with ExitPromptError on Ctrl-C and AbortPromptError when its signal fires. */
 export function isPromptExit(error: unknown): boolean {
   return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')
-}
-
-export function usage(message: string, hint?: string): UsageError {
-  return new UsageError(message, hint)
 }

@@ -130,3 +130,15 @@ export function parseSinceInput(text: string): Date {
   const end = parseDateInput(trimmed)
   return new Date(Math.floor(end.getTime() / 1000) * 1000)
 }
+
+/** Pantheon no longer keeps a backup past its expiry: refuse it with advice rather than fail mid-way. */
+export function checkNotExpired(backups: Backup[], now = Date.now()): void {
+  const expired = backups.find((b) => b.expiry && b.expiry.getTime() < now)
+  if (expired) {
+    throw new PbmError(
+      'expired',
+      `The backup ${expired.file} expired on ${expired.expiry?.toISOString()}: Pantheon no longer keeps it.`,
+      {hint: 'Choose a newer backup (--latest), or create one with terminus backup:create.'},
+    )
+  }
+}

@@ -1,5 +1,7 @@
 import chalk from 'chalk'
 
+import type {Backup} from '../catalog/types.js'
+import type {DestinationChoice} from '../plan/destination.js'
 import type {ArchiveResult, RunSummary} from './results.js'
 
 import {formatBytes, formatDuration, formatRate, table} from './format.js'
@@ -62,4 +64,19 @@ export function sortResults(results: ArchiveResult[]): ArchiveResult[] {
       ELEMENT_ORDER.indexOf(a.element) - ELEMENT_ORDER.indexOf(b.element) ||
       b.destination.localeCompare(a.destination),
   )
+}
+
+/** The summary a person confirms before an interactive transfer: what, how big, where to. */
+export function describePlan(backups: Backup[], destination: DestinationChoice): string {
+  const total = backups.reduce((sum, b) => sum + b.sizeBytes, 0)
+  const to = [
+    destination.s3 ? `s3://${destination.s3.bucket}/${destination.s3.prefix}` : '',
+    destination.local ? destination.local.path : '',
+  ].filter(Boolean)
+  return [
+    '',
+    `${backups.length} archive${backups.length === 1 ? '' : 's'}, about ${formatBytes(total)}, to ${to.join(' and ')}:`,
+    ...backups.map((b) => `  ${b.element.padEnd(8)} ${b.file}  ${b.sizeText}`),
+    '',
+  ].join('\n')
 }

@@ -10,10 +10,10 @@ import {PbmError, UsageError} from '../../errors.js'
 import {checkDestinationFlags, destinationFlags, elementsFrom, transferFlags} from '../../flags.js'
 import {archiveKey, type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {checkFileTarget, looksLikeFilePath} from '../../plan/local-target.js'
-import {type BackupChoice, hasBackupChoice, narrowToElements, selectBackups} from '../../plan/select.js'
+import {type BackupChoice, checkNotExpired, hasBackupChoice, narrowToElements, selectBackups} from '../../plan/select.js'
 import {formatSiteEnv, parseSiteEnv, type SiteEnv} from '../../plan/targets.js'
-import {formatBytes} from '../../ui/format.js'
 import * as ask from '../../ui/prompts.js'
+import {describePlan} from '../../ui/report.js'
 import {summarize} from '../../ui/results.js'
 import {type PickResult, transferPlanned} from '../../ui/run.js'
 import {openTerminus} from '../../ui/terminus.js'
@@ -194,27 +194,4 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
     if (existing?.isDirectory()) return false
     return looksLikeFilePath(to)
   }
-}
-
-function checkNotExpired(backups: Backup[], now = Date.now()): void {
-  const expired = backups.find((b) => b.expiry && b.expiry.getTime() < now)
-  if (expired) {
-    throw new PbmError('expired', `The backup ${expired.file} expired on ${expired.expiry?.toISOString()}: Pantheon no longer keeps it.`, {
-      hint: 'Choose a newer backup (--latest), or create one with terminus backup:create.',
-    })
-  }
-}
-
-function describePlan(backups: Backup[], destination: DestinationChoice): string {
-  const total = backups.reduce((sum, b) => sum + b.sizeBytes, 0)
-  const to = [
-    destination.s3 ? `s3://${destination.s3.bucket}/${destination.s3.prefix}` : '',
-    destination.local ? destination.local.path : '',
-  ].filter(Boolean)
-  return [
-    '',
-    `${backups.length} archive${backups.length === 1 ? '' : 's'}, about ${formatBytes(total)}, to ${to.join(' and ')}:`,
-    ...backups.map((b) => `  ${b.element.padEnd(8)} ${b.file}  ${b.sizeText}`),
-    '',
-  ].join('\n')
 }
