@@ -5,12 +5,12 @@ import {setMaxListeners} from 'node:events'
 
 import type {Element} from '../catalog/types.js'
 import type {Terminus} from '../terminus/index.js'
-import type {Environment, Site} from '../terminus/types.js'
+import type {Site} from '../terminus/types.js'
 
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {archiveKey, type DestinationChoice} from '../plan/destination.js'
 import {selectForMirror} from '../plan/select.js'
-import {formatSiteEnv, type SiteEnv} from '../plan/targets.js'
+import {formatSiteEnv, type SiteEnv, skipReason} from '../plan/targets.js'
 import {createLimit} from '../util/limit.js'
 import {openDestinations} from './destinations.js'
 import {formatUtc} from './format.js'
@@ -102,7 +102,7 @@ export async function mirrorTargets(options: {
 
     return {
       async task(_ctx, task) {
-        const skip = await reasonToSkip(target, sites, envsOf).catch((error: unknown) => {
+        const skip = await envsOf(target.site).then((envs) => skipReason(target, sites.get(target.site), envs)).catch((error: unknown) => {
           record({error: describeFailure(error), status: 'failed'})
           run.onFailure?.(error)
           throw error
@@ -224,25 +224,6 @@ async function resolveTargets(
     sites: new Map(sites.map((s) => [s.name, s])),
     targets: sites.flatMap((site) => targets.envs.map((env) => ({env, site: site.name}))),
   }
-}
-
-/** Frozen sites and uninitialized environments are skipped with a note; an unknown env is a failure. */
-async function reasonToSkip(
-  target: SiteEnv,
-  sites: Map<string, Site>,
-  envsOf: (site: string) => Promise<Environment[]>,
-): Promise<string | undefined> {
-  if (sites.get(target.site)?.frozen) return 'the site is frozen'
-  const envs = await envsOf(target.site)
-  const env = envs.find((e) => e.name === target.env)
-  if (!env) {
-    throw new PbmError('unknown-env', `Could not find an environment identified by ${target.env}.`, {
-      hint: `${target.site} has: ${envs.map((e) => e.name).join(', ')}`,
-    })
-  }
-
-  if (!env.initialized) return 'the environment is not initialized'
-  return undefined
 }
 
 /** A target whose task finished without a record is mirrored (or failed, if one of its archives did). */
