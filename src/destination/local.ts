@@ -99,6 +99,7 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
 
 class LocalSink implements Sink {
   private done = false
+  private flushed?: Promise<void>
   private error?: PbmError
   private readonly waiter = new Waiter()
 
@@ -127,15 +128,7 @@ class LocalSink implements Sink {
   }
 
   async commit(): Promise<void> {
-    if (this.error) throw this.error
-    // flush: true makes the stream fsync before it closes.
-    const ended = this.waiter.once(this.stream, 'finish')
-    this.stream.end()
-    await ended
-    if (!this.stream.closed) {
-      await this.waiter.once(this.stream, 'close')
-    }
-
+    await this.flush()
     try {
       await rename(this.partial, this.full)
     } catch (error) {
@@ -144,6 +137,21 @@ class LocalSink implements Sink {
 
     this.done = true
     await syncDir(path.dirname(this.full))
+  }
+
+  /** Everything written and fsynced to the .partial file, which is closed. */
+  flush(): Promise<void> {
+    this.flushed ??= (async () => {
+      if (this.error) throw this.error
+      // flush: true makes the stream fsync before it closes.
+      const ended = this.waiter.once(this.stream, 'finish')
+      this.stream.end()
+      await ended
+      if (!this.stream.closed) {
+        await this.waiter.once(this.stream, 'close')
+      }
+    })()
+    return this.flushed
   }
 
   write(chunk: Buffer): Promise<void> | void {

@@ -272,9 +272,7 @@ class MultipartSink implements Sink {
       if (this.partNumber === 0) {
         await this.putObject()
       } else {
-        if (this.filled > 0) this.dispatch()
-        while (this.inFlight.size > 0) await Promise.all(this.inFlight)
-        if (this.error) throw this.error
+        await this.flush()
         await this.complete()
       }
     } catch (error) {
@@ -286,6 +284,15 @@ class MultipartSink implements Sink {
 
     this.state = 'done'
     this.release()
+  }
+
+  /** Every part uploaded (an archive that fits one part is sent by commit() as one PutObject). */
+  async flush(): Promise<void> {
+    if (this.error) throw this.error
+    if (this.partNumber === 0) return
+    if (this.filled > 0) this.dispatch()
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight)
+    if (this.error) throw this.error
   }
 
   write(chunk: Buffer): Promise<void> | void {

@@ -37,6 +37,13 @@ export interface ExistingObject {
 export interface Sink {
   /** Returns a promise when the sink wants the writer to wait (backpressure) or has failed. */
   write(chunk: Buffer): Promise<void> | void
+  /**
+   * Optional: wait until everything written is stored (every part uploaded, the file written and
+   * fsynced) without making it visible, and throw the sink's failure if any. The engine flushes every
+   * sink before it commits any, so that one destination's late failure does not leave the archive
+   * committed in another.
+   */
+  flush?(): Promise<void>
   /** Make the verified archive visible under its final name. */
   commit(): Promise<void>
   /** Throw the partial archive away (idempotent, never throws). */

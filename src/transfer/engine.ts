@@ -152,7 +152,11 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
 
     progress.tick(download.offset)
     progress.set('verifying')
+    // Sinks finish storing what they have (parts in flight, fsync) while the inflater finishes.
+    const flushed = Promise.allSettled(sinks.map((s) => s.flush?.()))
     const verified = await untilAborted(signal, verifier.finish({hash: download.hash, total: download.total}))
+    const flushFailure = (await untilAborted(signal, flushed)).find((f) => f.status === 'rejected')
+    if (flushFailure) throw (flushFailure as PromiseRejectedResult).reason
 
     progress.set('committing')
     const committed = await Promise.allSettled(sinks.map((s) => s.commit()))
