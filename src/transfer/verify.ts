@@ -40,7 +40,7 @@ export class StreamVerifier {
   private wake?: {resolve: () => void; reject: (error: Error) => void}
 
   constructor(private readonly file: string) {
-    this.gunzip = zlib.createGunzip({chunkSize: STAGE})
+    this.gunzip = zlib.createGunzip({chunkSize: 256 * 1024})
     this.gunzip.on('data', (out: Buffer) => {
       this.inflated += out.length
     })
