@@ -1,6 +1,8 @@
-import {constants, createWriteStream, type WriteStream} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {constants, createReadStream, createWriteStream, type WriteStream} from 'node:fs'
 import {access, mkdir, open, rename, stat, unlink} from 'node:fs/promises'
 import path from 'node:path'
+import {pipeline} from 'node:stream/promises'
 
 import type {ArchiveMeta, Destination, ExistingObject, Sink} from './types.js'
 
@@ -76,6 +78,20 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
         throw fsError(error, full, 'not-writable')
       }
+    },
+
+    /** MD5 of the file under the key, read in 1 MiB chunks. */
+    async hash(key, signal) {
+      const full = pathOf(key)
+      const md5 = createHash('md5')
+      try {
+        await pipeline(createReadStream(full, {highWaterMark: WRITE_BUFFER}), md5, {signal})
+      } catch (error) {
+        if (signal?.aborted) throw error
+        throw fsError(error, full, 'read-failed', 'read')
+      }
+
+      return md5.digest('hex')
     },
 
     async open(key: string, _meta: ArchiveMeta) {
@@ -168,13 +184,14 @@ async function syncDir(dir: string): Promise<void> {
   await fh.close().catch(() => {})
 }
 
-function fsError(error: unknown, where: string, fallback: string): PbmError {
+function fsError(error: unknown, where: string, fallback: string, verb: 'read' | 'write' = 'write'): PbmError {
   if (error instanceof PbmError) return error
   const {code} = (error as NodeJS.ErrnoException)
   switch (code) {
     case 'EACCES':
     case 'EPERM':
     case 'EROFS': {
+      if (verb === 'read') return new PbmError('not-readable', `Cannot read ${where} (${code}).`, {cause: error})
       return new PbmError('not-writable', `Cannot write to ${where} (${code}).`, {
         cause: error,
         hint: 'Choose a folder you can write to.',
@@ -192,7 +209,7 @@ function fsError(error: unknown, where: string, fallback: string): PbmError {
     }
 
     default: {
-      return new PbmError(fallback, `Cannot write ${where}: ${(error as Error).message}`, {cause: error})
+      return new PbmError(fallback, `Cannot ${verb} ${where}: ${(error as Error).message}`, {cause: error})
     }
   }
 }

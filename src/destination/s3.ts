@@ -121,11 +121,15 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
       try {
         const head = await s3.send(new HeadObjectCommand({Bucket: bucket, Key: keyOf(key)}), {abortSignal: signal})
         const meta = head.Metadata ?? {}
+        const recorded = meta[META.size]
         return {
           size: head.ContentLength ?? 0,
           md5: meta[META.md5],
+          // A malformed value becomes NaN, which matches no size: the object is then not trusted.
+          ...(recorded === undefined ? {} : {recordedSize: /^\d+$/.test(recorded) ? Number(recorded) : Number.NaN}),
           complete: meta[META.verified] !== undefined,
           folder: meta[META.folder],
+          ...(head.ETag ? {etag: head.ETag.replaceAll('"', '')} : {}),
         } satisfies ExistingObject
       } catch (error) {
         const status = (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode

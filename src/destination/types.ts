@@ -22,10 +22,17 @@ export interface ExistingObject {
   size: number
   /** The source MD5 (hex) that pbm recorded, if pbm stored it. */
   md5?: string
+  /** The source size that pbm recorded (`pbm-source-size`), if pbm stored it. */
+  recordedSize?: number
   /** True when the object carries pbm's completion metadata: written by pbm after full verification. */
   complete: boolean
   /** The backup folder recorded by pbm, if any. */
   folder?: string
+  /**
+   * S3: the ETag, without quotes. Only a plain MD5 (32 hex digits, no `-N` suffix) can be compared
+   * with the source's MD5; a multipart or SSE-KMS ETag says nothing about the content.
+   */
+  etag?: string
 }
 
 /**
@@ -58,5 +65,10 @@ export interface Destination {
   preflight(signal?: AbortSignal): Promise<void>
   /** What exists under the key, or undefined. */
   inspect(key: string, signal?: AbortSignal): Promise<ExistingObject | undefined>
+  /**
+   * Optional: the MD5 (hex) of what is stored under the key, read back in full (streaming). Local
+   * files have it; S3 relies on pbm's metadata or a plain-MD5 ETag instead of downloading the object.
+   */
+  hash?(key: string, signal?: AbortSignal): Promise<string>
   open(key: string, meta: ArchiveMeta, signal: AbortSignal): Promise<Sink>
 }

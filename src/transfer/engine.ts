@@ -6,7 +6,7 @@ import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {ResumableDownload} from './download.js'
 import {type Progress, ProgressReporter} from './progress.js'
-import {checkExtension, checkFilename} from './safety.js'
+import {checkExtension, checkFilename, judgeExisting, type SourceFacts} from './safety.js'
 import {StreamVerifier} from './verify.js'
 
 export interface TransferJob {
@@ -30,27 +30,64 @@ export interface TransferJob {
 
 export interface DestinationResult {
   location: string
-  status: 'skipped' | 'transferred'
+  status: 'failed' | 'skipped' | 'transferred'
+  /** Why it was skipped: 'already mirrored', 'same content, by ETag', 'same content (MD5 checked)'. */
   reason?: string
+  /** Only for status 'failed': what went wrong at this destination (message redacted, with the hint). */
+  error?: {code: string; message: string}
 }
 
 export interface TransferResult {
-  /** Bytes downloaded and verified (0 when every destination was skipped). */
+  /** Bytes downloaded and verified; when nothing was downloaded, the size of the archive already there. */
   bytes: number
-  /** MD5 of the archive (hex); for a skipped archive, the one pbm recorded, or ''. */
-  md5: string
+  /** MD5 of the archive (hex): verified while streaming, or for a skipped archive the one known (recorded by pbm or checked). */
+  md5?: string
   /** CRC32C of the archive, 8 hex digits. */
   crc32c?: string
   resumes: number
   urlRefreshes: number
+  /** One per job destination, in the same order, each telling what happened there. */
   destinations: DestinationResult[]
 }
 
 /**
+ * Thrown when no destination has the archive: every destination failed. `destinations` tells each
+ * one's own failure; code, message and hint are the first failure's.
+ */
+export class TransferError extends PbmError {
+  constructor(
+    readonly destinations: DestinationResult[],
+    first: PbmError,
+  ) {
+    super(first.code, first.message, {cause: first, exitCode: first.exitCode, hint: first.hint})
+    this.name = 'TransferError'
+  }
+}
+
+/** A failure that belongs to one sink (its index in the job's destinations). */
+class SinkFailure extends Error {
+  constructor(
+    readonly index: number,
+    readonly error: unknown,
+  ) {
+    super('sink failed')
+  }
+}
+
+/**
  * Stream one archive from its signed URL into every destination at once, verified end to end.
- * Whatever is under a final name afterwards is complete and verified; on any failure every sink is
- * aborted (no `.partial` file, no open multipart upload) and a PbmError is thrown, or an
- * InterruptedError when the signal aborted.
+ * Whatever is under a final name afterwards is complete and verified.
+ *
+ * Each destination gets its own outcome in `destinations[i]`: skipped (it already has the archive,
+ * checked, never assumed), failed (for instance `exists-different`: other content under the key and
+ * no `force`), or transferred. The archive is downloaded for the destinations that are free. Once
+ * bytes flow, the destinations being written succeed or fail together (any failure aborts every
+ * sink: no `.partial` file, no open multipart upload) until the commit, which is per destination: a
+ * destination whose commit failed is reported failed, the others transferred.
+ *
+ * Throws an InterruptedError when the signal aborted; a PbmError when the job itself is invalid or a
+ * preflight fails; a TransferError when every destination failed. Otherwise returns, even when some
+ * destinations failed.
  */
 export async function transferArchive(job: TransferJob): Promise<TransferResult> {
   const {archive, key, destinations} = job
@@ -71,55 +108,136 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
     onRetry: (note) => progress.set('retrying', note),
   })
   const results: DestinationResult[] = destinations.map((d) => ({location: d.describe(key), status: 'transferred'}))
+  const errors: Array<PbmError | undefined> = []
+  const fail = (i: number, error: unknown, because?: string): void => {
+    if (signal.aborted || isAbortError(error)) throw new InterruptedError()
+    const e = asPbmError(error, archive.file)
+    errors[i] = e
+    const message = because ? `Not stored, because ${because} failed: ${e.message}` : e.message
+    results[i] = {
+      location: results[i].location,
+      status: 'failed',
+      error: {code: e.code, message: redact(e.hint ? `${message} ${e.hint}` : message)},
+    }
+  }
 
-  // 1. Each destination can take the archive (preflight is once per destination object), and
-  //    idempotency: look at what each already has, before downloading anything.
+  // 1. Each destination can take the archive (preflight is once per destination object).
   progress.set('checking')
   await withAbort(signal, Promise.all(destinations.map((d) => d.preflight(signal))))
+
+  // 2. Idempotency: what each destination already has, before downloading anything.
   let todo = destinations.map((_d, i) => i)
-  let knownMd5 = ''
+  let known: {md5?: string; size: number} | undefined
+  /** Skipped by pbm's metadata before the source was known: checked against it if the download happens. */
+  const skippedUnprobed: Array<[number, ExistingObject]> = []
   if (!job.force) {
-    const existing = await withAbort(signal, Promise.all(destinations.map((d) => d.inspect(key, signal))))
-    const unsure: number[] = []
+    const inspected = await withAbort(signal, Promise.allSettled(destinations.map((d) => d.inspect(key, signal))))
     todo = []
-    for (const [i, e] of existing.entries()) {
-      if (!e) todo.push(i)
-      else if (e.complete) {
-        results[i] = {...results[i], status: 'skipped', reason: 'already mirrored'}
-        knownMd5 ||= e.md5 ?? ''
-      } else unsure.push(i)
+    const pending = new Map<number, ExistingObject>()
+    for (const [i, r] of inspected.entries()) {
+      if (r.status === 'rejected') fail(i, r.reason)
+      else if (r.value) pending.set(i, r.value)
+      else todo.push(i)
     }
 
-    if (unsure.length > 0) {
-      // The exact size, from a one-byte request, decides: same size is the same archive.
-      const size = await withAbort(signal, download.probe())
-      for (const i of unsure) {
-        const e = existing[i] as ExistingObject
-        if (size !== undefined && e.size === size) {
-          results[i] = {...results[i], status: 'skipped', reason: 'same size already there'}
-        } else {
-          throw new PbmError(
-            'exists-different',
-            `${results[i].location} already exists with different content (${e.size} bytes, the archive has ${size ?? 'an unknown number of'} bytes).`,
-            {hint: 'Use --force to overwrite it.'},
-          )
+    known = await judgeAll(pending)
+  }
+
+  async function judgeAll(pending: Map<number, ExistingObject>): Promise<typeof known> {
+    let source: SourceFacts = {probed: false}
+    let skippedAs: typeof known
+    const contentMd5 = new Map<number, string>()
+    while (pending.size > 0) {
+      const verdicts = [...pending].map(([i, e]) => {
+        const where = results[i].location
+        return {e, i, v: judgeExisting(e, source, {where, canHash: Boolean(destinations[i].hash), contentMd5: contentMd5.get(i)})}
+      })
+      if (verdicts.some(({v}) => v.action === 'probe')) {
+        // The exact size and the announced MD5, from a one-byte request.
+        try {
+          const size = await withAbort(signal, download.probe())
+          source = {probed: true, size, md5: download.hash.md5}
+          continue
+        } catch (error) {
+          // What needed the probe fails with it, and so does every destination still to write.
+          for (const {e, i, v} of verdicts) {
+            if (v.action === 'skip') skippedAs = skip(i, e, v.reason, source, skippedAs)
+            else fail(i, error)
+          }
+
+          for (const i of todo) fail(i, error)
+          todo = []
+          return skippedAs
+        }
+      }
+
+      const toHash: number[] = []
+      for (const {e, i, v} of verdicts) {
+        if (v.action === 'hash') {
+          toHash.push(i)
+          continue
+        }
+
+        pending.delete(i)
+        if (v.action === 'skip') skippedAs = skip(i, e, v.reason, source, skippedAs)
+        else if (v.action === 'refuse') fail(i, existsDifferent(v.message))
+      }
+
+      if (toHash.length > 0) {
+        progress.set('checking', 'hashing what is already there')
+        const hashed = await withAbort(signal, Promise.allSettled(toHash.map((i) => destinations[i].hash!(key, signal))))
+        for (const [n, h] of hashed.entries()) {
+          if (h.status === 'fulfilled') contentMd5.set(toHash[n], h.value)
+          else {
+            pending.delete(toHash[n])
+            fail(toHash[n], h.reason)
+          }
         }
       }
     }
+
+    return skippedAs
   }
 
-  if (todo.length === 0) {
-    progress.set('skipped')
-    return {bytes: 0, md5: knownMd5, resumes: 0, urlRefreshes: download.urlRefreshes, destinations: results}
+  /** Mark destination i skipped; what is known of the archive already there (the first one's, else this one's). */
+  function skip(i: number, e: ExistingObject, reason: string, source: SourceFacts, before: typeof known): NonNullable<typeof known> {
+    results[i] = {...results[i], status: 'skipped', reason}
+    if (!source.probed) skippedUnprobed.push([i, e])
+    // pbm's record, or (checked by ETag or hash) the source's MD5.
+    const md5 = e.md5 ?? (e.complete ? undefined : source.md5)
+    return {md5: before?.md5 ?? md5, size: before?.size ?? e.size}
   }
 
-  // 2. Stream into every sink at once, verifying as the bytes pass.
+  const finish = (extra: Partial<TransferResult> = {}): TransferResult => {
+    const failed = results.map((r, i) => (r.status === 'failed' ? errors[i] : undefined)).filter((e) => e !== undefined)
+    if (failed.length === results.length) throw new TransferError(results, failed[0])
+    const result: TransferResult = {
+      bytes: known?.size ?? 0,
+      ...(known?.md5 ? {md5: known.md5} : {}),
+      resumes: download.resumes,
+      urlRefreshes: download.urlRefreshes,
+      destinations: results,
+      ...extra,
+    }
+    progress.set(results.some((r) => r.status === 'transferred') ? 'done' : 'skipped')
+    return result
+  }
+
+  if (todo.length === 0) return finish()
+
+  // 3. Stream into every sink at once, verifying as the bytes pass.
   const verifier = new StreamVerifier(archive.file)
   const chunks = download.chunks()
   const sinks: Sink[] = []
   try {
     let next = await chunks.next()
     progress.setTotal(download.total)
+    const source: SourceFacts = {probed: true, size: download.total, md5: download.hash.md5}
+    for (const [i, e] of skippedUnprobed) {
+      const v = judgeExisting(e, source, {where: results[i].location, canHash: false})
+      if (v.action === 'refuse') fail(i, existsDifferent(v.message))
+    }
+
     const opened = await Promise.allSettled(
       todo.map((i) =>
         destinations[i].open(
@@ -130,8 +248,8 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
       ),
     )
     for (const o of opened) if (o.status === 'fulfilled') sinks.push(o.value)
-    const openFailure = opened.find((o) => o.status === 'rejected')
-    if (openFailure) throw (openFailure as PromiseRejectedResult).reason
+    const openFailure = opened.findIndex((o) => o.status === 'rejected')
+    if (openFailure !== -1) throw new SinkFailure(todo[openFailure], (opened[openFailure] as PromiseRejectedResult).reason)
 
     progress.set('downloading')
     while (!next.done) {
@@ -139,9 +257,9 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
       let waits: Array<Promise<void>> | undefined
       const v = verifier.update(chunk)
       if (v) waits = [v]
-      for (const sink of sinks) {
+      for (const [n, sink] of sinks.entries()) {
         const w = sink.write(chunk)
-        if (w) (waits ??= []).push(w)
+        if (w) (waits ??= []).push(w.catch(sinkFailure(todo[n])))
       }
 
       if (waits) await untilAborted(signal, Promise.all(waits))
@@ -155,31 +273,60 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
     // Sinks finish storing what they have (parts in flight, fsync) while the inflater finishes.
     const flushed = Promise.allSettled(sinks.map((s) => s.flush?.()))
     const verified = await untilAborted(signal, verifier.finish({hash: download.hash, total: download.total}))
-    const flushFailure = (await untilAborted(signal, flushed)).find((f) => f.status === 'rejected')
-    if (flushFailure) throw (flushFailure as PromiseRejectedResult).reason
+    const flushFailure = (await untilAborted(signal, flushed)).findIndex((f) => f.status === 'rejected')
+    if (flushFailure !== -1) {
+      const {reason} = ((await flushed)[flushFailure] as PromiseRejectedResult)
+      throw new SinkFailure(todo[flushFailure], reason)
+    }
 
+    // 4. Commit: per destination. One that fails is reported failed (its sink aborted), the others
+    //    hold the complete, verified archive and are reported transferred.
     progress.set('committing')
     const committed = await Promise.allSettled(sinks.map((s) => s.commit()))
-    const commitFailure = committed.find((c) => c.status === 'rejected')
-    if (commitFailure) throw (commitFailure as PromiseRejectedResult).reason
+    const failedCommits: number[] = []
+    for (const [n, c] of committed.entries()) {
+      if (c.status === 'rejected') {
+        failedCommits.push(n)
+        fail(todo[n], c.reason)
+      }
+    }
 
-    progress.set('done')
-    return {
+    await Promise.allSettled(failedCommits.map((n) => sinks[n].abort()))
+    return finish({
       bytes: verified.bytes,
       md5: verified.md5,
       crc32c: verified.crc32c,
       resumes: download.resumes,
       urlRefreshes: download.urlRefreshes,
-      destinations: results,
-    }
+    })
   } catch (error) {
+    if (error instanceof TransferError) throw error
     await chunks.return().catch(() => {})
     verifier.dispose()
     await Promise.allSettled(sinks.map((s) => s.abort()))
-    if (signal.aborted || isAbortError(error)) throw new InterruptedError()
-    if (error instanceof PbmError) throw error
-    throw new PbmError('transfer-failed', `Transfer of ${archive.file} failed: ${redact(String((error as Error)?.message ?? error))}`, {cause: error})
+    const cause = error instanceof SinkFailure ? error.error : error
+    if (signal.aborted || isAbortError(cause)) throw new InterruptedError()
+    // Every destination being written fails: the one at fault with its own error, the others because of it.
+    const culprit = error instanceof SinkFailure ? error.index : undefined
+    for (const i of todo) fail(i, cause, culprit === undefined || culprit === i ? undefined : results[culprit].location)
+    return finish()
   }
+}
+
+/** A rejection handler that tags the error with the sink's destination. */
+function sinkFailure(index: number): (error: unknown) => never {
+  return (error) => {
+    throw new SinkFailure(index, error)
+  }
+}
+
+function existsDifferent(message: string): PbmError {
+  return new PbmError('exists-different', message, {hint: 'Use --force to overwrite it.'})
+}
+
+function asPbmError(error: unknown, file: string): PbmError {
+  if (error instanceof PbmError) return error
+  return new PbmError('transfer-failed', `Transfer of ${file} failed: ${redact(String((error as Error)?.message ?? error))}`, {cause: error})
 }
 
 /** `work`, or an InterruptedError as soon as the signal aborts; leaves no listener behind. */

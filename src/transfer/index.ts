@@ -1,6 +1,6 @@
 export {ResumableDownload} from './download.js'
-export {type DestinationResult, transferArchive, type TransferJob, type TransferResult} from './engine.js'
+export {type DestinationResult, transferArchive, TransferError, type TransferJob, type TransferResult} from './engine.js'
 export {parseContentRange, parseGoogHash} from './headers.js'
 export type {Phase, Progress} from './progress.js'
-export {checkExtension, checkFilename, EXTENSIONS} from './safety.js'
+export {checkExtension, checkFilename, type ExistingVerdict, EXTENSIONS, judgeExisting, type SourceFacts} from './safety.js'
 export {StreamVerifier} from './verify.js'

@@ -1,4 +1,5 @@
 import type {Element} from '../catalog/types.js'
+import type {ExistingObject} from '../destination/types.js'
 
 import {printable} from '../destination/key.js'
 import {PbmError} from '../errors.js'
@@ -33,5 +34,88 @@ export function checkExtension(file: string, element: Element): void {
       'bad-extension',
       `${file} should end in ${want} for a ${element} archive${other ? `, not ${other}` : ''}; pbm never renames archives.`,
     )
+  }
+}
+
+/** What the archive server announced about the source, from a one-byte probe (`probed`), if it ran. */
+export interface SourceFacts {
+  probed: boolean
+  size?: number
+  /** hex */
+  md5?: string
+}
+
+/**
+ * What to do about an object already under the key: skip it (it is the archive), refuse to overwrite
+ * it (`exists-different`, unless forced), or learn more first: probe the source's size and MD5, or
+ * hash the stored content.
+ */
+export type ExistingVerdict =
+  | {action: 'hash'}
+  | {action: 'probe'}
+  | {action: 'refuse'; message: string}
+  | {action: 'skip'; reason: string}
+
+const PLAIN_MD5 = /^[\da-f]{32}$/i
+
+/**
+ * Decide whether what is stored is the archive, never by assumption:
+ * - pbm's completion metadata (with a recorded source size equal to the stored size) is trusted
+ *   without a probe; when the source was probed anyway, its size and MD5 must match the record;
+ * - anything else needs the source's MD5: equal to a plain-MD5 ETag (a single-part S3 object, not
+ *   `md5-N` nor SSE-KMS), or to the MD5 of the stored content (local files, hashed);
+ * - a different size, a different MD5, an ETag that says nothing, or a source without an announced
+ *   MD5 is `refuse`.
+ */
+export function judgeExisting(
+  existing: ExistingObject,
+  source: SourceFacts,
+  options: {where: string; canHash: boolean; contentMd5?: string},
+): ExistingVerdict {
+  const {where} = options
+  const sizeDiffers = (): ExistingVerdict => ({
+    action: 'refuse',
+    message: `${where} already exists with different content (${existing.size} bytes, the archive has ${source.size} bytes).`,
+  })
+  const trusted = existing.complete && (existing.recordedSize === undefined || existing.recordedSize === existing.size)
+  if (trusted) {
+    if (!source.probed) return {action: 'skip', reason: 'already mirrored'}
+    if (source.size !== undefined && source.size !== existing.size) return sizeDiffers()
+    if (source.md5 && existing.md5 && existing.md5.toLowerCase() !== source.md5) {
+      return {
+        action: 'refuse',
+        message: `${where} already exists with different content (pbm recorded MD5 ${existing.md5}, the archive's is ${source.md5}).`,
+      }
+    }
+
+    return {action: 'skip', reason: 'already mirrored'}
+  }
+
+  if (!source.probed) return {action: 'probe'}
+  if (source.size !== undefined && source.size !== existing.size) return sizeDiffers()
+  if (!source.md5) {
+    return {
+      action: 'refuse',
+      message: `${where} already exists (${existing.size} bytes) and could not be verified: the archive server announced no MD5 to compare it with.`,
+    }
+  }
+
+  const etag = existing.etag?.toLowerCase()
+  if (etag && PLAIN_MD5.test(etag) && etag === source.md5) return {action: 'skip', reason: 'same content, by ETag'}
+  if (options.canHash) {
+    if (options.contentMd5 === undefined) return {action: 'hash'}
+    if (options.contentMd5.toLowerCase() === source.md5) return {action: 'skip', reason: 'same content (MD5 checked)'}
+    return {
+      action: 'refuse',
+      message: `${where} already exists with different content (MD5 ${options.contentMd5}, the archive's is ${source.md5}).`,
+    }
+  }
+
+  return {
+    action: 'refuse',
+    message:
+      etag && PLAIN_MD5.test(etag)
+        ? `${where} already exists with different content (its ETag ${etag} is not the archive's MD5 ${source.md5}).`
+        : `${where} already exists without pbm's metadata and could not be verified (its ETag ${etag ?? '(none)'} is not a plain MD5).`,
   }
 }

@@ -1,4 +1,5 @@
 import {expect} from 'chai'
+import {createHash} from 'node:crypto'
 import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -77,11 +78,21 @@ describe('destinations', function () {
       const d = dest()
       expect(await d.inspect('x/none.tar.gz')).to.equal(undefined)
       await s3.putObject('pbm-dest', 'pre/x/foreign.tar.gz', 'abc')
-      expect(await d.inspect('x/foreign.tar.gz')).to.deep.equal({size: 3, md5: undefined, complete: false, folder: undefined})
+      // The ETag without its quotes: a plain MD5 for a single-part object.
+      expect(await d.inspect('x/foreign.tar.gz')).to.deep.equal({
+        size: 3,
+        md5: undefined,
+        complete: false,
+        folder: undefined,
+        etag: createHash('md5').update('abc').digest('hex'),
+      })
       const sink = await d.open('x/ours.tar.gz', {...META, size: 4, md5: 'f'.repeat(32)}, new AbortController().signal)
       await sink.write(Buffer.from('data'))
       await sink.commit()
-      expect(await d.inspect('x/ours.tar.gz')).to.deep.equal({size: 4, md5: 'f'.repeat(32), complete: true, folder: '1_backup'})
+      expect(await d.inspect('x/ours.tar.gz')).to.deep.include({size: 4, recordedSize: 4, md5: 'f'.repeat(32), complete: true, folder: '1_backup'})
+      // A pbm-source-size that is not a number matches no size.
+      await s3.putObject('pbm-dest', 'pre/x/odd.tar.gz', 'abc', {'pbm-verified': 'length', 'pbm-source-size': 'three'})
+      expect((await d.inspect('x/odd.tar.gz'))!.recordedSize).to.be.NaN
     })
 
     it('writes parts from its buffer pool byte-exact, signed without a payload hash, and completes only on commit', async () => {
@@ -127,6 +138,8 @@ describe('destinations', function () {
       expect(await readdir(path.join(tmp, 'a/s/e'))).to.deep.equal(['f.tar.gz'])
       expect(await readFile(path.join(tmp, 'a/s/e/f.tar.gz'), 'utf8')).to.equal('hello')
       expect(await d.inspect('s/e/f.tar.gz')).to.deep.equal({size: 5, complete: false})
+      expect(await d.hash!('s/e/f.tar.gz')).to.equal(createHash('md5').update('hello').digest('hex'))
+      expect((await failure(d.hash!('s/e/none.tar.gz'))).code).to.equal('read-failed')
 
       const other = await d.open('s/e/g.tar.gz', META, new AbortController().signal)
       await other.write(Buffer.from('x'))

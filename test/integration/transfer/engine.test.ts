@@ -1,7 +1,9 @@
 import {expect} from 'chai'
 import {execFile} from 'node:child_process'
-import {createHash} from 'node:crypto'
-import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {createHash, randomBytes} from 'node:crypto'
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import http from 'node:http'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
@@ -11,7 +13,7 @@ import type {Sandbox, SandboxArchive} from '../../../sandbox/index.js'
 import {createSandbox} from '../../../sandbox/index.js'
 import {createLocalDestination, createS3Destination, type Destination, META} from '../../../src/destination/index.js'
 import {PbmError} from '../../../src/errors.js'
-import {type Progress, transferArchive, type TransferJob, } from '../../../src/transfer/index.js'
+import {type Progress, transferArchive, TransferError, type TransferJob} from '../../../src/transfer/index.js'
 import {type RecordingProxy, S3RVER_CREDENTIALS, type S3Server, startRecordingProxy, startS3rver} from '../../helpers/s3.js'
 
 const BUCKET = 'pbm-engine'
@@ -28,6 +30,39 @@ async function failure(p: Promise<unknown>): Promise<PbmError> {
   }
 
   expect.fail('expected a failure')
+}
+
+/** An archive server that announces no hash (no X-Goog-Hash), with Range support. */
+async function serveWithoutHash(body: Buffer): Promise<{url: string; close(): Promise<void>}> {
+  const server = http.createServer((req, res) => {
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
+    if (m) {
+      const start = Number(m[1])
+      const end = m[2] ? Number(m[2]) : body.length - 1
+      res.writeHead(206, {'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${body.length}`})
+      res.end(body.subarray(start, end + 1))
+      return
+    }
+
+    res.writeHead(200, {'content-length': body.length})
+    res.end(body)
+  })
+  await new Promise<void>((resolve) => {
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  const {port} = server.address() as {port: number}
+  return {
+    url: `http://127.0.0.1:${port}/archive.sql.gz?Signature=secret`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+async function bytesAt(url: string): Promise<Buffer> {
+  return Buffer.from(await (await fetch(url)).arrayBuffer())
 }
 
 /** Every file under dir, relative. */
@@ -269,6 +304,14 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     proxy.inject({op: 'UploadPart', status: 500, times: 1000})
     const err = await failure(transferArchive(job(big, [s3Dest(), createLocalDestination({root: localDir()})])))
     expect(err.code).to.equal('upload-failed')
+    // Each destination says why: S3 failed, the local folder because of it.
+    const {destinations} = err as TransferError
+    expect(destinations.map((d) => [d.status, d.error?.code])).to.deep.equal([
+      ['failed', 'upload-failed'],
+      ['failed', 'upload-failed'],
+    ])
+    expect(destinations[0].error!.message).to.match(/^S3 InternalError/)
+    expect(destinations[1].error!.message).to.match(/^Not stored, because s3:\/\/pbm-engine\/.* failed: S3 InternalError/)
     proxy.clearFaults()
     await expectNothingStored(big)
     expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
@@ -296,18 +339,19 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
   })
 
-  it('skips on a re-run: S3 by its metadata without downloading, local by its exact size', async () => {
+  it('skips on a re-run: S3 by its metadata without downloading, local by its MD5', async () => {
     const dests = () => [s3Dest(), createLocalDestination({root: localDir()})]
     await transferArchive(job(files, dests()))
     sb.resetStats()
     const r = await transferArchive(job(files, dests()))
     expect(r.destinations.map((d) => [d.status, d.reason])).to.deep.equal([
       ['skipped', 'already mirrored'],
-      ['skipped', 'same size already there'],
+      ['skipped', 'same content (MD5 checked)'],
     ])
-    expect(r.bytes).to.equal(0)
+    // The size and MD5 of the archive already there.
+    expect(r.bytes).to.equal(files.size)
     expect(r.md5).to.equal(files.md5)
-    // Only the one-byte probe that told the local file's size is right.
+    // Only the one-byte probe that told the source's size and MD5.
     expect(sb.stats(files.file).ranges).to.deep.equal(['bytes=0-0'])
     expect(sb.stats(files.file).bytesServed).to.be.at.most(1)
 
@@ -315,6 +359,7 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     const calls = urlCalls
     const s3Only = await transferArchive(job(files, [s3Dest()]))
     expect(s3Only.destinations[0].status).to.equal('skipped')
+    expect(s3Only).to.deep.include({bytes: files.size, md5: files.md5})
     expect(sb.stats(files.file).requests).to.equal(0)
     expect(urlCalls).to.equal(calls)
   })
@@ -394,5 +439,182 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     expect(err.message).to.match(/dropped 21 times/)
     expect(`${err.message} ${err.hint ?? ''}`).not.to.match(/Signature|GoogleAccessId|Expires=/)
     await expectNothingStored(files)
+  })
+
+  describe('what is already there is checked, never assumed', () => {
+    it('--to FILE: refuses a different backup of the same size; skips the same archive by its MD5', async () => {
+      const file = path.join(localDir(), 'chosen.sql.gz')
+      await mkdir(localDir(), {recursive: true})
+      const other = randomBytes(db.size)
+      await writeFile(file, other)
+      const err = await failure(transferArchive(job(db, [createLocalDestination({file})])))
+      expect(err.code).to.equal('exists-different')
+      expect(err.message).to.match(/different content \(MD5 [\da-f]{32}, the archive's is [\da-f]{32}\)/)
+      expect(err.hint).to.include('--force')
+      expect(md5(await readFile(file))).to.equal(md5(other))
+      expect(sb.stats(db.file).bytesServed).to.be.at.most(1)
+
+      await transferArchive(job(db, [createLocalDestination({file})], {force: true}))
+      expect(md5(await readFile(file))).to.equal(db.md5)
+      const events: Progress[] = []
+      const again = await transferArchive(job(db, [createLocalDestination({file})], {onProgress: (p) => events.push(p)}))
+      expect(again.destinations).to.deep.equal([{location: file, reason: 'same content (MD5 checked)', status: 'skipped'}])
+      expect(again).to.deep.include({bytes: db.size, md5: db.md5})
+      expect(events.map((e) => e.note)).to.include('hashing what is already there')
+    })
+
+    it('refuses a zero-filled local file of the right size', async () => {
+      const target = path.join(localDir(), keyOf(db))
+      await mkdir(path.dirname(target), {recursive: true})
+      await writeFile(target, Buffer.alloc(db.size))
+      const err = await failure(transferArchive(job(db, [createLocalDestination({root: localDir()})])))
+      expect(err.code).to.equal('exists-different')
+      expect(await readFile(target)).to.deep.equal(Buffer.alloc(db.size))
+    })
+
+    it('does not skip a local file when the archive server announces no MD5 to check it with', async () => {
+      const bytes = await bytesAt(sb.url(db.file))
+      const server = await serveWithoutHash(bytes)
+      try {
+        const target = path.join(localDir(), keyOf(db))
+        await mkdir(path.dirname(target), {recursive: true})
+        await writeFile(target, bytes)
+        const noHash = {resolveUrl: async () => server.url}
+        const err = await failure(transferArchive(job(db, [createLocalDestination({root: localDir()})], noHash)))
+        expect(err.code).to.equal('exists-different')
+        expect(err.message).to.match(/could not be verified: the archive server announced no MD5/)
+        expect(err.message).not.to.include('secret')
+
+        const forced = await transferArchive(job(db, [createLocalDestination({root: localDir()})], {...noHash, force: true}))
+        expect(forced.destinations[0].status).to.equal('transferred')
+        await expectLocal(db)
+      } finally {
+        await server.close()
+      }
+    })
+
+    it('S3: refuses an object without pbm metadata of the same size; skips one whose plain ETag is the MD5', async () => {
+      const key = prefix + keyOf(files)
+      const other = randomBytes(files.size)
+      await s3.putObject(BUCKET, key, other)
+      const err = await failure(transferArchive(job(files, [s3Dest()])))
+      expect(err.code).to.equal('exists-different')
+      expect(err.message).to.match(/its ETag [\da-f]{32} is not the archive's MD5/)
+      expect(md5((await s3.getObject(BUCKET, key))!)).to.equal(md5(other))
+      expect(sb.stats(files.file).bytesServed).to.be.at.most(1)
+
+      await s3.putObject(BUCKET, key, await bytesAt(sb.url(files.file)))
+      sb.resetStats()
+      const r = await transferArchive(job(files, [s3Dest()]))
+      expect(r.destinations[0]).to.deep.include({status: 'skipped', reason: 'same content, by ETag'})
+      expect(r).to.deep.include({bytes: files.size, md5: files.md5})
+      expect(sb.stats(files.file).bytesServed).to.be.at.most(1)
+    })
+
+    it('S3: does not trust pbm metadata whose recorded size is not the stored size', async () => {
+      const key = prefix + keyOf(files)
+      await s3.putObject(BUCKET, key, randomBytes(files.size), {
+        [META.verified]: 'md5,length,gzip',
+        [META.size]: String(files.size + 1),
+        [META.md5]: files.md5,
+      })
+      const err = await failure(transferArchive(job(files, [s3Dest()])))
+      expect(err.code).to.equal('exists-different')
+    })
+
+    it('S3: refuses pbm metadata that disagrees with the source once the source is known', async () => {
+      const key = prefix + keyOf(files)
+      const planted = randomBytes(files.size)
+      await s3.putObject(BUCKET, key, planted, {[META.verified]: 'md5,length,gzip', [META.size]: String(files.size), [META.md5]: '0'.repeat(32)})
+      // The local destination makes the download happen: S3's record is checked against the source.
+      const r = await transferArchive(job(files, [s3Dest(), createLocalDestination({root: localDir()})]))
+      expect(r.destinations.map((d) => [d.status, d.error?.code])).to.deep.equal([
+        ['failed', 'exists-different'],
+        ['transferred', undefined],
+      ])
+      expect(r.destinations[0].error!.message).to.match(/pbm recorded MD5 0{32}, the archive's is [\da-f]{32}/)
+      expect(md5((await s3.getObject(BUCKET, key))!)).to.equal(md5(planted))
+      await expectLocal(files)
+    })
+  })
+
+  describe('each destination has its own outcome', () => {
+    it('transfers to the free local folder when S3 holds a different object', async () => {
+      await s3.putObject(BUCKET, prefix + keyOf(db), 'something else')
+      const r = await transferArchive(job(db, [s3Dest(), createLocalDestination({root: localDir()})]))
+      expect(r.destinations).to.have.length(2)
+      expect(r.destinations[0]).to.deep.include({location: `s3://${BUCKET}/${prefix}${keyOf(db)}`, status: 'failed'})
+      expect(r.destinations[0].error!.code).to.equal('exists-different')
+      expect(r.destinations[0].error!.message).to.include(`s3://${BUCKET}/${prefix}${keyOf(db)} already exists`)
+      expect(r.destinations[0].error!.message).to.include('--force')
+      expect(r.destinations[1]).to.deep.equal({location: path.join(localDir(), keyOf(db)), status: 'transferred'})
+      expect(r).to.deep.include({bytes: db.size, md5: db.md5})
+      expect((await s3.getObject(BUCKET, prefix + keyOf(db)))!.toString()).to.equal('something else')
+      await expectLocal(db)
+    })
+
+    it('transfers to the free bucket when the local file is different', async () => {
+      const target = path.join(localDir(), keyOf(db))
+      await mkdir(path.dirname(target), {recursive: true})
+      await writeFile(target, 'short')
+      const r = await transferArchive(job(db, [s3Dest(), createLocalDestination({root: localDir()})]))
+      expect(r.destinations.map((d) => [d.status, d.error?.code])).to.deep.equal([
+        ['transferred', undefined],
+        ['failed', 'exists-different'],
+      ])
+      expect(r.destinations[1].error!.message).to.include(`${target} already exists`)
+      await expectInS3(db)
+      expect(await readFile(target, 'utf8')).to.equal('short')
+    })
+
+    it('throws when no destination can take the archive, telling each its own reason', async () => {
+      await s3.putObject(BUCKET, prefix + keyOf(db), 'something else')
+      const target = path.join(localDir(), keyOf(db))
+      await mkdir(path.dirname(target), {recursive: true})
+      await writeFile(target, 'short')
+      const err = await failure(transferArchive(job(db, [s3Dest(), createLocalDestination({root: localDir()})])))
+      expect(err).to.be.instanceOf(TransferError)
+      expect(err.code).to.equal('exists-different')
+      const {destinations} = err as TransferError
+      expect(destinations.map((d) => [d.status, d.error?.code])).to.deep.equal([
+        ['failed', 'exists-different'],
+        ['failed', 'exists-different'],
+      ])
+      expect(destinations[0].error!.message).to.include(`s3://${BUCKET}/`)
+      expect(destinations[1].error!.message).to.include(target)
+      expect(sb.stats(db.file).bytesServed).to.be.at.most(1)
+    })
+
+    it('reports a failed S3 commit on S3 only: the local copy is complete and verified', async () => {
+      proxy.inject({op: 'CompleteMultipartUpload', status: 500, times: 10})
+      const r = await transferArchive(job(big, [s3Dest(), createLocalDestination({root: localDir()})]))
+      expect(r.destinations.map((d) => [d.status, d.error?.code])).to.deep.equal([
+        ['failed', 'upload-failed'],
+        ['transferred', undefined],
+      ])
+      expect(r).to.deep.include({bytes: big.size, md5: big.md5})
+      await expectLocal(big)
+      expect(await s3.listKeys(BUCKET, prefix)).to.deep.equal([])
+      expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
+    })
+
+    it('reports a failed local rename on the local folder only: the S3 object is stored', async () => {
+      const target = path.join(localDir(), keyOf(db))
+      const r = await transferArchive(
+        job(db, [s3Dest(), createLocalDestination({root: localDir()})], {
+          onProgress(p) {
+            // Something takes the final name between verification and the rename.
+            if (p.phase === 'committing') {
+              mkdirSync(target)
+              writeFileSync(path.join(target, 'in-the-way'), '')
+            }
+          },
+        }),
+      )
+      expect(r.destinations.map((d) => d.status)).to.deep.equal(['transferred', 'failed'])
+      expect(r.destinations[1].error!.message).to.include(target)
+      await expectInS3(db)
+      expect(await filesUnder(localDir())).to.deep.equal([path.join(keyOf(db), 'in-the-way')])
+    })
   })
 })
