@@ -210,12 +210,13 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
     requests.push(rec)
 
     const fault = faults.find((f) => f.op === op && f.times > 0)
+    // Used up when matched, not when the body has arrived: parts sent together must not all get it.
+    if (fault) fault.times--
     if (fault || op === 'AbortMultipartUpload') {
       req.resume()
       req.on('end', () => {
         rec.injected = true
         if (fault) {
-          fault.times--
           rec.status = fault.status
           res.writeHead(fault.status, {'content-type': 'application/xml'})
           res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected by the test proxy</Message></Error>`)
