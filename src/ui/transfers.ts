@@ -3,11 +3,11 @@ import type {ListrTask, ListrTaskWrapper} from 'listr2'
 import type {Backup} from '../catalog/types.js'
 import type {Destination} from '../destination/index.js'
 import type {Terminus} from '../terminus/index.js'
-import type {Progress} from '../transfer/index.js'
+import type {DestinationResult, Progress} from '../transfer/index.js'
 
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
-import {transferArchive} from '../transfer/index.js'
+import {transferArchive, TransferError} from '../transfer/index.js'
 import {formatBytes, formatDuration, formatRate, progressBar} from './format.js'
 import {type ArchiveResult, baseOf} from './results.js'
 
@@ -65,17 +65,13 @@ export function archiveTask(item: PlannedArchive, run: TransferRun, title = item
           result.resumes ? `resumed ${result.resumes}x` : '',
           result.urlRefreshes ? `URL refreshed ${result.urlRefreshes}x` : '',
         ].filter(Boolean)
-        for (const [i, dest] of result.destinations.entries()) {
-          run.results.push({
-            ...baseOf(item.backup),
-            // A skipped archive was not downloaded: no byte count to report.
-            bytes: dest.status === 'skipped' && result.bytes === 0 ? undefined : result.bytes,
-            destination: run.destinations[i].kind,
-            location: dest.location,
-            md5: result.md5 || undefined,
-            note: [dest.reason, ...notes].filter(Boolean).join('; ') || undefined,
-            status: dest.status,
-          })
+        recordRows(item, run, result.destinations, {bytes: result.bytes, md5: result.md5, notes})
+        const failed = result.destinations.filter((d) => d.status === 'failed')
+        if (failed.length > 0) {
+          // Some destinations got the archive, some did not: the task fails with the reasons.
+          run.onFailure?.(failed[0].error)
+          task.title = `${title}: ${item.backup.file} failed at ${failed.map((d) => d.location).join(', ')}`
+          throw new RecordedFailure(failed.map((d) => d.error?.message ?? 'failed').join('; '))
         }
 
         const allSkipped = result.destinations.every((d) => d.status === 'skipped')
@@ -84,23 +80,44 @@ export function archiveTask(item: PlannedArchive, run: TransferRun, title = item
           : `${title}: ${item.backup.file} ${formatBytes(result.bytes)} verified (md5 ${result.md5})`
         if (allSkipped) task.skip(task.title)
       } catch (error) {
+        if (error instanceof RecordedFailure) throw error
         const failure = describeFailure(error)
-        for (const dest of run.destinations) {
-          run.results.push({
-            ...baseOf(item.backup),
-            destination: dest.kind,
-            error: failure,
-            location: dest.describe(item.key),
-            status: 'failed',
-          })
-        }
-
+        // A TransferError says what happened at each destination; anything else failed them all.
+        const perDestination =
+          error instanceof TransferError
+            ? error.destinations
+            : run.destinations.map((dest) => ({error: failure, location: dest.describe(item.key), status: 'failed' as const}))
+        recordRows(item, run, perDestination, {notes: []})
         if (!isAbortError(error)) run.onFailure?.(error)
         task.title = `${title}: ${item.backup.file} ${failure.code === 'interrupted' ? 'not finished' : 'failed'}`
-        throw new Error(failure.message)
+        throw new RecordedFailure(failure.message)
       }
     },
     title,
+  }
+}
+
+/** Fails the listr task (with the reason as its message) after the result rows are recorded. */
+class RecordedFailure extends Error {}
+
+/** One result row per destination, in the order of run.destinations. */
+function recordRows(
+  item: PlannedArchive,
+  run: TransferRun,
+  outcomes: DestinationResult[],
+  extra: {bytes?: number; md5?: string; notes: string[]},
+): void {
+  for (const [i, dest] of outcomes.entries()) {
+    run.results.push({
+      ...baseOf(item.backup),
+      bytes: dest.status === 'failed' ? undefined : extra.bytes,
+      destination: run.destinations[i].kind,
+      error: dest.status === 'failed' ? (dest.error ?? {code: 'failed', message: 'failed'}) : undefined,
+      location: dest.location,
+      md5: dest.status === 'failed' ? undefined : extra.md5 || undefined,
+      note: dest.status === 'failed' ? undefined : [dest.reason, ...extra.notes].filter(Boolean).join('; ') || undefined,
+      status: dest.status,
+    })
   }
 }
 
