@@ -1,10 +1,9 @@
 import {crc32c} from '@node-rs/crc32'
-import {createHash} from 'node:crypto'
-import zlib from 'node:zlib'
+import {Worker} from 'node:worker_threads'
 
-import {Waiter} from '../destination/wait.js'
 import {PbmError} from '../errors.js'
 import {crcHex, type GoogHash} from './headers.js'
+import {VERIFY_WORKER_SOURCE} from './verify-worker.js'
 
 const STAGE = 1024 * 1024
 const STAGES = 3
@@ -17,45 +16,53 @@ export interface Verified {
   inflated: number
 }
 
+type FromWorker = {done: {inflated: number; md5: string}} | {error: {code?: string; message: string}} | {free: number}
+
 /**
  * Checks an archive while it streams: counts bytes, computes MD5 and CRC32C, checks the gzip magic
  * and inflates everything (output discarded) so that finish() knows the gzip trailer (CRC32 and
- * length) is right. The inflater runs on libuv's thread pool; update() returns a promise only when it
- * needs the caller to wait.
+ * length) is right. update() returns a promise only when it needs the caller to wait.
+ *
+ * MD5 and the inflater run in a worker thread (verify-worker.ts), fed 1 MiB stages of a
+ * SharedArrayBuffer (STAGES of them, reused): per stage the parent does one copy and one message,
+ * and the inflater's output buffers are garbage on the worker's heap, not on the parent's.
  */
 export class StreamVerifier {
   bytes = 0
-  private readonly md5 = createHash('md5')
   private crc = 0
-  private inflated = 0
   private readonly head: number[] = []
-  private readonly gunzip: zlib.Gunzip
   private error?: PbmError
-  private readonly waiter = new Waiter()
-  /** The stage being filled, how full it is, stages free for reuse and how many exist. */
-  private stage?: Buffer
+  private readonly stages = new SharedArrayBuffer(STAGE * STAGES)
+  private readonly view = Buffer.from(this.stages)
+  /** Stage being filled (index), how full it is, and stages free for reuse. */
+  private stage?: number
   private staged = 0
-  private readonly spare: Buffer[] = []
-  private stages = 0
+  private readonly spare: number[] = []
+  private readonly worker: Worker
   private wake?: {resolve: () => void; reject: (error: Error) => void}
+  private done?: {resolve: (v: {inflated: number; md5: string}) => void; reject: (error: Error) => void}
+  private finished = false
 
   constructor(private readonly file: string) {
-    this.gunzip = zlib.createGunzip({chunkSize: 256 * 1024})
-    this.gunzip.on('data', (out: Buffer) => {
-      this.inflated += out.length
+    for (let i = STAGES - 1; i >= 0; i--) this.spare.push(i)
+    this.worker = new Worker(VERIFY_WORKER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: {stages: this.stages, stageSize: STAGE, chunkSize: 256 * 1024},
     })
-    this.gunzip.on('error', (error: Error & {code?: string}) => {
-      this.error ??= gzipError(file, error, this.bytes)
-      this.waiter.fail(this.error)
-      const w = this.wake
-      this.wake = undefined
-      w?.reject(this.error)
+    this.worker.on('message', (m: FromWorker) => this.onMessage(m))
+    this.worker.on('error', (error: Error) => {
+      this.fail(new PbmError('verify-failed', `Could not verify ${file}: ${error.message}`, {cause: error}))
+    })
+    this.worker.on('exit', (code) => {
+      if (!this.finished) this.fail(new PbmError('verify-failed', `Could not verify ${file}: the verifier stopped (exit code ${code}).`))
     })
   }
 
-  /** Destroy the inflater (after a failure elsewhere). */
+  /** Stop the worker (after a failure elsewhere). */
   dispose(): void {
-    this.gunzip.destroy()
+    this.finished = true
+    this.worker.terminate().catch(() => {})
   }
 
   /** After the last byte: everything verified against the gzip trailer and the announced hashes. */
@@ -70,10 +77,12 @@ export class StreamVerifier {
     }
 
     if (this.staged > 0) this.flushStage()
-    const ended = this.waiter.once(this.gunzip, 'end')
-    this.gunzip.end()
-    await ended
-    const md5 = this.md5.digest('hex')
+    const result = new Promise<{inflated: number; md5: string}>((resolve, reject) => {
+      this.done = {resolve, reject}
+    })
+    this.worker.postMessage({end: true})
+    const {inflated, md5} = await result
+    this.dispose()
     const crc = crcHex(this.crc)
     if (expected.hash.md5 && expected.hash.md5 !== md5) {
       throw new PbmError('checksum-mismatch', `${this.file}: MD5 ${md5} differs from the server's ${expected.hash.md5}.`)
@@ -83,61 +92,15 @@ export class StreamVerifier {
       throw new PbmError('checksum-mismatch', `${this.file}: CRC32C ${crc} differs from the server's ${expected.hash.crc32c}.`)
     }
 
-    return {bytes: this.bytes, md5, crc32c: crc, inflated: this.inflated}
+    return {bytes: this.bytes, md5, crc32c: crc, inflated}
   }
 
   update(chunk: Buffer): Promise<void> | void {
     if (this.error) return Promise.reject(this.error)
     if (this.head.length < 3) this.checkMagic(chunk)
     this.bytes += chunk.length
-    this.md5.update(chunk)
     this.crc = crc32c(chunk, this.crc)
     return this.stageFrom(chunk)
-  }
-
-  /** Hand a full stage to the inflater; the stage is reused once the inflater has consumed it. */
-  private flushStage(): void {
-    const stage = this.stage!
-    const data = stage.subarray(0, this.staged)
-    this.stage = undefined
-    this.staged = 0
-    this.gunzip.write(data, (error) => {
-      if (error) return
-      this.spare.push(stage)
-      const w = this.wake
-      this.wake = undefined
-      w?.resolve()
-    })
-  }
-
-  /**
-   * The inflater runs on the thread pool, one write at a time, with a round trip through the event
-   * loop after each: fed with every download chunk (16-64 KiB) it spent more time in round trips
-   * than inflating. Chunks are copied into 1 MiB stages instead (at most STAGES, reused).
-   */
-  private stageFrom(chunk: Buffer, start = 0): Promise<void> | void {
-    let offset = start
-    while (offset < chunk.length) {
-      if (!this.stage) {
-        this.stage = this.spare.pop()
-        if (!this.stage && this.stages < STAGES) {
-          this.stages++
-          this.stage = Buffer.allocUnsafeSlow(STAGE)
-        }
-
-        if (!this.stage) {
-          const at = offset
-          return new Promise<void>((resolve, reject) => {
-            this.wake = {resolve, reject}
-          }).then(() => this.stageFrom(chunk, at))
-        }
-      }
-
-      const n = chunk.copy(this.stage, this.staged, offset)
-      this.staged += n
-      offset += n
-      if (this.staged === STAGE) this.flushStage()
-    }
   }
 
   private checkMagic(chunk: Buffer): void {
@@ -148,6 +111,61 @@ export class StreamVerifier {
         hint: 'The server may have sent an error page instead of the archive.',
       })
       throw this.error
+    }
+  }
+
+  private fail(error: PbmError): void {
+    this.error ??= error
+    const w = this.wake
+    this.wake = undefined
+    w?.reject(this.error)
+    const d = this.done
+    this.done = undefined
+    d?.reject(this.error)
+  }
+
+  /** Hand the stage being filled to the worker. */
+  private flushStage(): void {
+    this.worker.postMessage({i: this.stage, n: this.staged})
+    this.stage = undefined
+    this.staged = 0
+  }
+
+  private onMessage(m: FromWorker): void {
+    if ('free' in m) {
+      this.spare.push(m.free)
+      const w = this.wake
+      this.wake = undefined
+      w?.resolve()
+    } else if ('done' in m) {
+      const d = this.done
+      this.done = undefined
+      d?.resolve(m.done)
+    } else {
+      const error = Object.assign(new Error(m.error.message), {code: m.error.code})
+      this.fail(gzipError(this.file, error, this.bytes))
+    }
+  }
+
+  /** Copy a chunk into stages (at most STAGES in use; waits for one to come back when all are). */
+  private stageFrom(chunk: Buffer, start = 0): Promise<void> | void {
+    let offset = start
+    while (offset < chunk.length) {
+      if (this.stage === undefined) {
+        this.stage = this.spare.pop()
+        if (this.stage === undefined) {
+          const at = offset
+          return new Promise<void>((resolve, reject) => {
+            this.wake = {resolve, reject}
+          }).then(() => this.stageFrom(chunk, at))
+        }
+      }
+
+      const n = Math.min(chunk.length - offset, STAGE - this.staged)
+      chunk.copy(this.view, this.stage * STAGE + this.staged, offset, offset + n)
+      this.staged += n
+      offset += n
+      if (this.staged === STAGE) this.flushStage()
     }
   }
 }
