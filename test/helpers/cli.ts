@@ -4,7 +4,8 @@
  * a child `pbm` needs to reach both.
  */
 import {execa, type Result} from 'execa'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {createHash} from 'node:crypto'
+import {mkdtemp, readdir, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -93,4 +94,20 @@ export function json<T = Record<string, unknown>>(result: Result): T {
   } catch {
     throw new Error(`stdout is not JSON (exit ${result.exitCode}):\n${result.stdout}\n--- stderr:\n${result.stderr}`)
   }
+}
+
+export function md5(data: Buffer | string): string {
+  return createHash('md5').update(data).digest('hex')
+}
+
+/** Files under a folder, relative, with `/` separators, sorted; none when it does not exist. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return []
+    throw error
+  })
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .sort()
 }

@@ -9,11 +9,10 @@
 import type {Result} from 'execa'
 
 import {expect} from 'chai'
-import {createHash} from 'node:crypto'
 
 import type {SandboxArchive} from '../../../sandbox/index.js'
 
-import {daysAgo, json, startWorld, type World} from '../../helpers/cli.js'
+import {daysAgo, json, md5, startWorld, type World} from '../../helpers/cli.js'
 
 interface ArchiveJson {
   site: string
@@ -59,10 +58,6 @@ function describeRun(result: Result): string {
 
 function keyOf(prefix: string, archive: SandboxArchive): string {
   return `${prefix}${archive.site}/${archive.env}/${archive.file}`
-}
-
-function md5(bytes: Buffer): string {
-  return createHash('md5').update(bytes).digest('hex')
 }
 
 /** The sandbox's archives of one site.env, optionally only those of its newest backup folder. */

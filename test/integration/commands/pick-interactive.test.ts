@@ -4,28 +4,16 @@
  * prompt's text before it types.
  */
 import {expect} from 'chai'
-import {createHash} from 'node:crypto'
-import {readdir, readFile} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {SandboxArchive, SandboxElement} from '../../../sandbox/index.js'
 
-import {daysAgo, PBM, startWorld, type World} from '../../helpers/cli.js'
+import {daysAgo, listFiles, md5, PBM, startWorld, type World} from '../../helpers/cli.js'
 import {KEY, type PtyExit, type PtySession, spawnPty} from '../../helpers/pty.js'
 
 const ELEMENTS: SandboxElement[] = ['code', 'files', 'database']
-const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex')
 
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return []
-    throw error
-  })
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
-    .sort()
-}
 
 describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
   this.timeout(60_000)

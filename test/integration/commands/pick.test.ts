@@ -13,13 +13,12 @@
 import type {Result} from 'execa'
 
 import {expect} from 'chai'
-import {createHash} from 'node:crypto'
-import {mkdir, readdir, readFile, stat, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {SandboxArchive, SandboxElement} from '../../../sandbox/index.js'
 
-import {daysAgo, json, startWorld, type World} from '../../helpers/cli.js'
+import {daysAgo, json, listFiles, md5, startWorld, type World} from '../../helpers/cli.js'
 import {type RecordingProxy, startRecordingProxy} from '../../helpers/s3.js'
 
 interface ArchiveJson {
@@ -46,7 +45,6 @@ interface ErrorJson {
 const ELEMENTS: SandboxElement[] = ['code', 'files', 'database']
 const DRY_BUCKET = 'pbm-dry-run'
 
-const md5 = (data: Buffer | string) => createHash('md5').update(data).digest('hex')
 
 /** The message of a human-mode error: oclif's ` ›   ` margins and line wrapping removed. */
 function errorText(result: Result): string {
@@ -61,17 +59,6 @@ function expectNoStackTrace(result: Result): void {
   expect(String(result.stdout), 'stack trace in stdout').to.not.match(/^ {4}at /m)
 }
 
-/** Files under a folder, relative, with `/` separators, sorted. */
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return []
-    throw error
-  })
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
-    .sort()
-}
 
 async function pool<T>(tasks: Array<() => Promise<T>>, concurrency: number): Promise<T[]> {
   const results: T[] = Array.from({length: tasks.length})
