@@ -47,7 +47,8 @@ const queueSize = Number(values.queue)
 const MB = 1e6
 
 async function childCommand(): Promise<string[]> {
-  const out = path.join(here, '..', 'node_modules', '.cache', 'pbm-bench', 'transfer-child.mjs')
+  // One bundle per bench process: a second bench started meanwhile must not replace this one's.
+  const out = path.join(here, '..', 'node_modules', '.cache', 'pbm-bench', `transfer-child-${process.pid}.mjs`)
   try {
     // esbuild comes with tsx (a dev dependency); the bench falls back to tsx without it.
     // eslint-disable-next-line n/no-extraneous-import
@@ -240,6 +241,7 @@ try {
     }
   }
 } finally {
+  if (cmd[0].endsWith('.mjs')) await rm(cmd[0], {force: true})
   await s3.stop()
   await sandbox.close()
   await rm(tmp, {recursive: true, force: true})

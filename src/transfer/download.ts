@@ -3,7 +3,9 @@ import type {IncomingMessage} from 'node:http'
 import createDebug from 'debug'
 import http from 'node:http'
 import https from 'node:https'
+import net from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
+import tls from 'node:tls'
 
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
@@ -266,13 +268,43 @@ export class ResumableDownload {
   private get(url: string, start: number, end?: number): Promise<IncomingMessage> {
     const headers: Record<string, string> = {'user-agent': 'pantheon-backup-mirror', 'accept-encoding': 'identity'}
     if (start > 0 || end !== undefined) headers.range = `bytes=${start}-${end ?? ''}`
-    const mod = url.startsWith('https:') ? https : http
+    const secure = url.startsWith('https:')
+    const mod = secure ? https : http
     return new Promise((resolve, reject) => {
-      const req = mod.get(url, {headers, signal: this.options.signal}, resolve)
+      const req = mod.get(url, {headers, signal: this.options.signal, defaultPort: secure ? 443 : 80, createConnection: (o) => connect(o, secure)}, resolve)
       req.on('error', (error) => reject(sanitize(error)))
       req.setTimeout(this.stallTimeoutMs, () => req.destroy(new Error(`no data for ${this.stallTimeoutMs / 1000} s`)))
     })
   }
+}
+
+/** Bytes one socket read may deliver (one buffer per connection, reused for every read). */
+const READ_BUFFER = 256 * 1024
+
+/**
+ * The connection of one download: the socket reads into one buffer of its own (net's `onread`)
+ * and hands each read to the HTTP parser as a 'data' event, instead of allocating a new 64 KiB
+ * buffer per read (plain TCP) or per TLS record. The parser copies the body out of what it is given
+ * before returning (the body chunks are their own buffers), so the buffer is free again when the
+ * callback returns; pause/resume (backpressure) stop and start reading as usual. Without an agent,
+ * each request has its own connection (Connection: close); a download makes one request at a time.
+ */
+function connect(options: http.ClientRequestArgs, secure: boolean): net.Socket {
+  const host = (options.hostname ?? options.host ?? 'localhost').replace(/^\[(.*)]$/, '$1')
+  const port = Number(options.port)
+  const buffer = Buffer.allocUnsafe(READ_BUFFER)
+  const onread = {
+    buffer,
+    callback(n: number, buf: Uint8Array): boolean {
+      socket.emit('data', (buf as Buffer).subarray(0, n))
+      return true
+    },
+  }
+  // tls.connect takes `onread` too (Node's docs; its types omit it).
+  const socket: net.Socket = secure
+    ? tls.connect({host, port, servername: net.isIP(host) ? undefined : host, onread} as tls.ConnectionOptions)
+    : net.connect({host, port, onread})
+  return socket
 }
 
 /** Node's errors can quote the URL: keep only a redacted message. */
