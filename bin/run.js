@@ -1,5 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 
+// --max-semi-space-size=1: the transfer's short-lived buffers are collected sooner. Measured with
+// bench/transfer: 15-20 MB less peak RSS and 0.3-0.5 CPU-s less per GB. It must be a node flag: V8
+// cannot change it at run time.
 import {execute} from '@oclif/core'
 
 await execute({dir: import.meta.url})
