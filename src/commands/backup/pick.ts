@@ -50,7 +50,8 @@ static override flags = {
       exclusive: ['file', 'latest'],
       helpGroup: 'BACKUP',
       helpValue: 'DATE',
-      summary: 'The newest backup set finished at or before this date (2024-05-01 = end of that day, UTC) or date-time.',
+      summary:
+        'The newest backup set finished at or before this date (2024-05-01 = end of that day, UTC) or date-time; with --element, the newest archive of each element by then.',
     }),
     file: Flags.string({
       exclusive: ['at', 'latest'],
@@ -59,7 +60,11 @@ static override flags = {
       multiple: true,
       summary: 'An archive by its exact filename or catalog ID, as `terminus backup:list` shows it; repeat for more.',
     }),
-    latest: Flags.boolean({exclusive: ['at', 'file'], helpGroup: 'BACKUP', summary: 'The newest backup set.'}),
+    latest: Flags.boolean({
+      exclusive: ['at', 'file'],
+      helpGroup: 'BACKUP',
+      summary: 'The newest backup set; with --element, the newest archive of each element (as terminus backup:get does).',
+    }),
     to: Flags.string({
       env: 'PBM_TO',
       helpGroup: 'DESTINATION',
