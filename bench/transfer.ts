@@ -2,7 +2,7 @@
  * bench/transfer: pbm's transfer of one archive into S3 (s3rver) against the limit of the same servers,
  * and pbm's peak memory. Run by hand, never in tests:
  *
- *   node --import tsx bench/transfer.ts [--sizes 1e9,4e9] [--part-size 5] [--queue 3]
+ *   node --import tsx bench/transfer.ts [--sizes 1e9,4e9] [--part-size 5] [--queue 2]
  *
  * One sandbox archive server (in this process) and one s3rver (a child). Each measured run is its own
  * child process (bundled with esbuild when available, so the tsx loader does not count in its RSS):
@@ -33,7 +33,7 @@ const {values} = parseArgs({
     // The S3 sink's defaults (src/destination/s3.ts).
     'part-size': {type: 'string', default: '5'},
     'node-options': {type: 'string', default: ''},
-    queue: {type: 'string', default: '3'},
+    queue: {type: 'string', default: '2'},
     runs: {type: 'string', default: '1'},
     // For profiling: only these child modes (download,upload,upload-pbm,pbm); no ratio without all.
     modes: {type: 'string', default: 'download,upload,upload-pbm,pbm'},
