@@ -9,6 +9,7 @@ import tls from 'node:tls'
 
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
+import {formatBytes} from '../util/bytes.js'
 import {type GoogHash, parseContentLength, parseContentRange, parseGoogHash} from './headers.js'
 
 const debug = createDebug('pbm:download')
@@ -313,17 +314,4 @@ function sanitize(error: Error): Error {
   const clean = new Error(redact(error.message))
   ;(clean as {code?: string}).code = (error as {code?: string}).code
   return clean
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`
-  const units = ['kB', 'MB', 'GB', 'TB']
-  let v = n
-  let i = -1
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000
-    i++
-  }
-
-  return `${v.toFixed(1)} ${units[i]}`
 }

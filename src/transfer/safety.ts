@@ -1,11 +1,12 @@
 import type {Element} from '../catalog/types.js'
 import type {ExistingObject} from '../destination/types.js'
 
+import {ELEMENTS, extensionFor, isElement} from '../catalog/index.js'
 import {printable} from '../destination/key.js'
 import {PbmError} from '../errors.js'
 
-/** The extension each element's archives must carry. */
-export const EXTENSIONS: Record<Element, string> = {code: '.tar.gz', files: '.tar.gz', database: '.sql.gz'}
+/** Every extension a Pantheon archive can carry, from the catalog's one rule per element. */
+const ARCHIVE_EXTENSIONS = [...new Set(ELEMENTS.map((element) => extensionFor(element)))]
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 
@@ -23,13 +24,13 @@ export function checkFilename(file: string): void {
 
 /** The element's extension must be the filename's: a mismatch is an error, never a silent rename. */
 export function checkExtension(file: string, element: Element): void {
-  const want = EXTENSIONS[element]
+  const want = isElement(element) ? extensionFor(element) : undefined
   if (!want) {
     throw new PbmError('bad-extension', `Unknown element "${printable(String(element))}" for ${printable(file)}.`)
   }
 
   if (!file.endsWith(want)) {
-    const other = Object.values(EXTENSIONS).find((ext) => file.endsWith(ext))
+    const other = ARCHIVE_EXTENSIONS.find((ext) => file.endsWith(ext))
     throw new PbmError(
       'bad-extension',
       `${file} should end in ${want} for a ${element} archive${other ? `, not ${other}` : ''}; pbm never renames archives.`,

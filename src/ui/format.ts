@@ -1,20 +1,8 @@
 /** Human formatting of sizes, rates, durations and dates. Pure, so it is unit-tested exhaustively. */
+import {formatBytes} from '../util/bytes.js'
 
-const UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
 
-/** Decimal units, as Pantheon and Terminus print sizes ("412.7MB"). */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '?'
-  let value = bytes
-  let unit = 0
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000
-    unit++
-  }
-
-  if (unit === 0) return `${bytes} B`
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${UNITS[unit]}`
-}
+export {formatBytes} from '../util/bytes.js'
 
 export function formatRate(bytesPerSecond?: number): string {
   if (bytesPerSecond === undefined || !Number.isFinite(bytesPerSecond)) return '-'
