@@ -6,20 +6,10 @@ import path from 'node:path'
 
 import {createLocalDestination, createS3Destination, type Destination} from '../../../src/destination/index.js'
 import {PbmError} from '../../../src/errors.js'
+import {failure} from '../../helpers/errors.js'
 import {type RecordingProxy, S3RVER_CREDENTIALS, type S3Server, startRecordingProxy, startS3rver} from '../../helpers/s3.js'
 
 const META = {site: 'alpha', env: 'live', element: 'code', folder: '1_backup', file: 'a.tar.gz'} as const
-
-async function failure(p: Promise<unknown>): Promise<PbmError> {
-  try {
-    await p
-  } catch (error) {
-    expect(error).to.be.instanceOf(PbmError)
-    return error as PbmError
-  }
-
-  expect.fail('expected a failure')
-}
 
 describe('destinations', function () {
   this.timeout(30_000)

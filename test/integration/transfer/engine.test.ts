@@ -12,25 +12,14 @@ import type {Sandbox, SandboxArchive} from '../../../sandbox/index.js'
 
 import {createSandbox} from '../../../sandbox/index.js'
 import {createLocalDestination, createS3Destination, type Destination, META} from '../../../src/destination/index.js'
-import {PbmError} from '../../../src/errors.js'
 import {type Progress, transferArchive, TransferError, type TransferJob} from '../../../src/transfer/index.js'
+import {failure} from '../../helpers/errors.js'
 import {type RecordingProxy, S3RVER_CREDENTIALS, type S3Server, startRecordingProxy, startS3rver} from '../../helpers/s3.js'
 
 const BUCKET = 'pbm-engine'
 const MiB = 1024 * 1024
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
-
-async function failure(p: Promise<unknown>): Promise<PbmError> {
-  try {
-    await p
-  } catch (error) {
-    expect(error).to.be.instanceOf(PbmError)
-    return error as PbmError
-  }
-
-  expect.fail('expected a failure')
-}
 
 /** An archive server that announces no hash (no X-Goog-Hash), with Range support. */
 async function serveWithoutHash(body: Buffer): Promise<{url: string; close(): Promise<void>}> {
