@@ -33,7 +33,7 @@ export default [
       'unicorn/numeric-separators-style': 'off',
       'n/no-unsupported-features/node-builtins': 'off',
       'n/hashbang': 'off',
-      'camelcase': 'off',
+      camelcase: 'off',
       'no-warning-comments': 'off',
       'unicorn/no-null': 'off',
       'unicorn/prefer-event-target': 'off',

@@ -16,7 +16,7 @@
  */
 import {execa} from 'execa'
 import {createHash} from 'node:crypto'
-import {mkdtemp, readdir,readFile, rm} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -126,14 +126,24 @@ async function bench(): Promise<void> {
     })
     const baselineSeconds = (performance.now() - t0) / 1000
     await writeLog(baselineLog, String(baseline.all))
-    const uploader = /^upload: (aws s3 sync \(.*\)|serial PutObject loop.*)$/m.exec(String(baseline.all))?.[1] ?? 'unknown'
-    if (baseline.exitCode !== 0) console.log(`baseline exited ${baseline.exitCode}; log: ${baselineLog}\n${tail(String(baseline.all))}`)
+    const uploader =
+      /^upload: (aws s3 sync \(.*\)|serial PutObject loop.*)$/m.exec(String(baseline.all))?.[1] ?? 'unknown'
+    if (baseline.exitCode !== 0)
+      console.log(`baseline exited ${baseline.exitCode}; log: ${baselineLog}\n${tail(String(baseline.all))}`)
     const baselineCheck = await checkBaseline(sandbox.archives(), sites, envs)
 
     // pbm: the built CLI, creates overlapped under --create-concurrency (default 8).
     const before = new Set(sandbox.archives().map((a) => a.file))
     const pbmLog = path.join(work, 'pbm.log')
-    const args = ['backup:mirror', ...sites.flatMap((s) => ['--site', s]), ...envs.flatMap((e) => ['--env', e]), '--create', '--bucket', 'pbm', '--yes']
+    const args = [
+      'backup:mirror',
+      ...sites.flatMap((s) => ['--site', s]),
+      ...envs.flatMap((e) => ['--env', e]),
+      '--create',
+      '--bucket',
+      'pbm',
+      '--yes',
+    ]
     console.log(`pbm: pbm ${args.join(' ')} ...`)
     const t1 = performance.now()
     const pbm = await execa(process.execPath, [path.join(ROOT, 'bin', 'run.js'), ...args], {
@@ -163,14 +173,34 @@ async function bench(): Promise<void> {
     console.log(
       table([
         ['run', 'wall time', 'archives', 'exact bytes', 'exit', 'notes'],
-        ['baseline (seed script)', `${baselineSeconds.toFixed(1)} s`, `${baselineCheck.found}/${archiveCount}`, baselineCheck.exact ? 'yes' : 'NO', String(baseline.exitCode), `upload: ${uploader}; floor of its Terminus calls ${(serialFloor / 1000).toFixed(0)} s`],
-        ['pbm backup:mirror --create', `${pbmSeconds.toFixed(1)} s`, `${pbmCheck.found}/${archiveCount}`, pbmCheck.exact ? 'yes' : 'NO', String(pbm.exitCode), pbmSummary(String(pbm.all))],
+        [
+          'baseline (seed script)',
+          `${baselineSeconds.toFixed(1)} s`,
+          `${baselineCheck.found}/${archiveCount}`,
+          baselineCheck.exact ? 'yes' : 'NO',
+          String(baseline.exitCode),
+          `upload: ${uploader}; floor of its Terminus calls ${(serialFloor / 1000).toFixed(0)} s`,
+        ],
+        [
+          'pbm backup:mirror --create',
+          `${pbmSeconds.toFixed(1)} s`,
+          `${pbmCheck.found}/${archiveCount}`,
+          pbmCheck.exact ? 'yes' : 'NO',
+          String(pbm.exitCode),
+          pbmSummary(String(pbm.all)),
+        ],
       ]),
     )
     console.log(`\nratio: pbm is ${ratio.toFixed(1)}x faster (target >= 5x): ${ratio >= 5 ? 'met' : 'NOT met'}`)
     for (const problem of [...baselineCheck.problems, ...pbmCheck.problems].slice(0, 10)) console.log(`  ! ${problem}`)
     console.log(`logs: ${baselineLog}, ${pbmLog} (removed at exit unless PBM_BENCH_KEEP=1)`)
-    if (!baselineCheck.exact || !pbmCheck.exact || baselineCheck.found !== archiveCount || pbmCheck.found !== archiveCount) process.exitCode = 1
+    if (
+      !baselineCheck.exact ||
+      !pbmCheck.exact ||
+      baselineCheck.found !== archiveCount ||
+      pbmCheck.found !== archiveCount
+    )
+      process.exitCode = 1
   } finally {
     await Promise.allSettled([sandbox.close(), s3.stop()])
     if (process.env.PBM_BENCH_KEEP === '1') console.log(`kept ${work}`)
@@ -215,14 +245,18 @@ async function bench(): Promise<void> {
     let exact = true
     const keys = await s3.listKeys('pbm')
     const expected = made.map((a) => `${a.site}/${a.env}/${a.file}`).sort()
-    const perTarget = siteNames.flatMap((site) => envNames.map((env) => made.filter((a) => a.site === site && a.env === env).length))
+    const perTarget = siteNames.flatMap((site) =>
+      envNames.map((env) => made.filter((a) => a.site === site && a.env === env).length),
+    )
     if (perTarget.some((n) => n !== 3)) {
       problems.push(`pbm: the creates made ${perTarget.join('/')} archives per site.env, not 3 each`)
       exact = false
     }
 
     if (JSON.stringify(keys) !== JSON.stringify(expected)) {
-      problems.push(`pbm: bucket keys differ from the created archives (${keys.length} keys, ${expected.length} created)`)
+      problems.push(
+        `pbm: bucket keys differ from the created archives (${keys.length} keys, ${expected.length} created)`,
+      )
       exact = false
     }
 

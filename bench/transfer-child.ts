@@ -58,13 +58,24 @@ async function upload(): Promise<number> {
   body.on('data', (c) => {
     n += c.length
   })
-  await new Upload({client, params: {Bucket: config.bucket, Key: config.key, Body: body}, partSize: config.partSize, queueSize: config.queueSize}).done()
+  await new Upload({
+    client,
+    params: {Bucket: config.bucket, Key: config.key, Body: body},
+    partSize: config.partSize,
+    queueSize: config.queueSize,
+  }).done()
   return n
 }
 
 async function uploadPbm(): Promise<number> {
   const {createS3Destination} = await import('../src/destination/index.js')
-  const dest = createS3Destination({bucket: config.bucket, endpoint: config.endpoint, credentials, partSize: config.partSize, queueSize: config.queueSize})
+  const dest = createS3Destination({
+    bucket: config.bucket,
+    endpoint: config.endpoint,
+    credentials,
+    partSize: config.partSize,
+    queueSize: config.queueSize,
+  })
   const {size} = await stat(config.file!)
   const sink = await dest.open(config.key, {...config.archive!, size}, new AbortController().signal)
   let n = 0
@@ -120,7 +131,13 @@ const ms = performance.now() - t0
 const ru = process.resourceUsage()
 if (sampler) {
   clearInterval(sampler)
-  console.error(`[${config.mode}] peak MB: ${Object.entries(peaks).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`)
+  console.error(
+    `[${config.mode}] peak MB: ${Object.entries(peaks)
+      .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+      .join(', ')}`,
+  )
 }
 
-process.stdout.write(JSON.stringify({ms, bytes, maxRssMB: ru.maxRSS / 1024, cpuSec: (ru.userCPUTime + ru.systemCPUTime) / 1e6}) + '\n')
+process.stdout.write(
+  JSON.stringify({ms, bytes, maxRssMB: ru.maxRSS / 1024, cpuSec: (ru.userCPUTime + ru.systemCPUTime) / 1e6}) + '\n',
+)

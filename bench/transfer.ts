@@ -99,7 +99,8 @@ function findS3rver(): number | undefined {
       if (!/^\d+$/.test(d)) continue
       try {
         const stat = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')
-        if (Number(stat[1]) === process.pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('s3rver')) return Number(d)
+        if (Number(stat[1]) === process.pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('s3rver'))
+          return Number(d)
       } catch {}
     }
   } catch {}
@@ -107,8 +108,10 @@ function findS3rver(): number | undefined {
 
 function runChild(cmd: string[], config: object): Promise<Measured> {
   return new Promise((resolve, reject) => {
-    const {mode} = (config as {mode: string})
-    const prof = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, `--cpu-prof-name=${mode}-${Date.now()}.cpuprofile`] : []
+    const {mode} = config as {mode: string}
+    const prof = values['cpu-prof']
+      ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, `--cpu-prof-name=${mode}-${Date.now()}.cpuprofile`]
+      : []
     const extra = values['child-args'].split(' ').filter(Boolean)
     const s3Before = cpuOf(s3rverPid)
     const selfBefore = process.cpuUsage()
@@ -136,9 +139,7 @@ function runChild(cmd: string[], config: object): Promise<Measured> {
           s3rverCpuSec: s3After === undefined || s3Before === undefined ? undefined : s3After - s3Before,
           sandboxCpuSec: (self.user + self.system) / 1e6,
         })
-      }
-
-      else reject(new Error(`${(config as {mode: string}).mode} child exited ${code}: ${out}`))
+      } else reject(new Error(`${(config as {mode: string}).mode} child exited ${code}: ${out}`))
     })
   })
 }
@@ -178,7 +179,11 @@ const sandbox = await createSandbox({
       envs: [
         {
           name: 'live',
-          backups: sizes.map((size, i) => ({date: `2024-05-0${i + 1}T03:12:44Z`, elements: ['code' as const], sizes: {code: size}})),
+          backups: sizes.map((size, i) => ({
+            date: `2024-05-0${i + 1}T03:12:44Z`,
+            elements: ['code' as const],
+            sizes: {code: size},
+          })),
         },
       ],
     },
@@ -194,7 +199,8 @@ const rss = new Map<string, number[]>()
 const runs = Number(values.runs)
 const modes = new Set(values.modes.split(','))
 const skipped: Measured = {ms: Number.NaN, bytes: 0, maxRssMB: 0, cpuSec: 0}
-const run1 = (cmd: string[], config: Record<string, unknown> & {mode: string}): Promise<Measured> => (modes.has(config.mode) ? runChild(cmd, config) : Promise.resolve(skipped))
+const run1 = (cmd: string[], config: Record<string, unknown> & {mode: string}): Promise<Measured> =>
+  modes.has(config.mode) ? runChild(cmd, config) : Promise.resolve(skipped)
 try {
   for (let run = 1; run <= runs; run++) {
     let limit: number | undefined
@@ -204,7 +210,13 @@ try {
         bucket: 'bench',
         partSize,
         queueSize,
-        archive: {site: archive.site, env: archive.env, element: archive.element, folder: archive.folder, file: archive.file},
+        archive: {
+          site: archive.site,
+          env: archive.env,
+          element: archive.element,
+          folder: archive.folder,
+          file: archive.file,
+        },
       }
       const label = `${(archive.size / 1e9).toFixed(0)} GB`
       const tag = runs > 1 ? `${label} #${run}` : label
@@ -239,7 +251,8 @@ try {
 
       if (!modes.has('pbm')) continue
       const stored = await s3.headObject('bench', `pbm/${archive.file}`)
-      if (stored?.size !== archive.size || stored.metadata['pbm-md5'] !== archive.md5) throw new Error(`pbm stored a wrong object for ${label}`)
+      if (stored?.size !== archive.size || stored.metadata['pbm-md5'] !== archive.md5)
+        throw new Error(`pbm stored a wrong object for ${label}`)
     }
   }
 } finally {
@@ -253,7 +266,9 @@ const header = ['archive', 'run', 'seconds', 'MB/s', 'ratio to limit', 'peak RSS
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
 const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ')
 const spread = (xs: number[], digits: number) =>
-  xs.length > 1 ? `median ${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}, ${xs.length} runs)` : xs[0].toFixed(digits)
+  xs.length > 1
+    ? `median ${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}, ${xs.length} runs)`
+    : xs[0].toFixed(digits)
 console.log(`part size ${partSize / 1024 / 1024} MiB, queue ${queueSize}, node ${process.version}`)
 console.log(line(header))
 for (const r of rows) console.log(line(r))

@@ -15,7 +15,8 @@ import {S3RVER_ENV, startS3rver} from '../test/helpers/s3.js'
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
 const day = 86_400_000
-const at = (daysAgo: number) => new Date(Math.floor((Date.now() - daysAgo * day) / day) * day + 3 * 3_600_000).toISOString()
+const at = (daysAgo: number) =>
+  new Date(Math.floor((Date.now() - daysAgo * day) / day) * day + 3 * 3_600_000).toISOString()
 const MB = 1_000_000
 const sets = (sizes: {code: number; database: number; files: number}) => [
   {date: at(3), initiator: 'automated' as const, sizes},
@@ -90,7 +91,19 @@ try {
 
   throttle()
   const timer = setInterval(throttle, 500)
-  const mirrorExit = await pbm(['backup:mirror', '--site', 'alpha', '--site', 'beta', '--site', 'gamma', '--create', '--bucket', `s3://${bucket}/pantheon`, '--yes'])
+  const mirrorExit = await pbm([
+    'backup:mirror',
+    '--site',
+    'alpha',
+    '--site',
+    'beta',
+    '--site',
+    'gamma',
+    '--create',
+    '--bucket',
+    `s3://${bucket}/pantheon`,
+    '--yes',
+  ])
   clearInterval(timer)
 
   // The oldest database backup of alpha.live, by its filename, as `terminus backup:list` shows it.
@@ -99,12 +112,22 @@ try {
     .filter((a) => a.site === 'alpha' && a.env === 'live' && a.element === 'database')
     .sort((a, b) => a.folder.localeCompare(b.folder))
   sandbox.setFault(older.file, {dropAfter: 5 * MB})
-  const pickExit = await pbm(['backup:pick', 'alpha.live', '--file', older.file, '--to', path.join(output, 'alpha-live-older.sql.gz'), '--yes'])
+  const pickExit = await pbm([
+    'backup:pick',
+    'alpha.live',
+    '--file',
+    older.file,
+    '--to',
+    path.join(output, 'alpha-live-older.sql.gz'),
+    '--yes',
+  ])
 
   console.log('\nWhere everything landed:')
   for (const key of await s3.listKeys(bucket)) console.log(`  s3://${bucket}/${key}`)
   console.log(`  ${path.join(output, 'alpha-live-older.sql.gz')}`)
-  console.log(`\nThe mirror ${mirrorExit === 0 ? 'succeeded' : `exited ${mirrorExit}`} (gamma is frozen: skipped with a note); the pick ${pickExit === 0 ? 'succeeded' : `exited ${pickExit}`}.`)
+  console.log(
+    `\nThe mirror ${mirrorExit === 0 ? 'succeeded' : `exited ${mirrorExit}`} (gamma is frozen: skipped with a note); the pick ${pickExit === 0 ? 'succeeded' : `exited ${pickExit}`}.`,
+  )
   console.log('Run it again with the same sandbox and everything already mirrored would be skipped.')
   process.exitCode = mirrorExit || pickExit
 } finally {

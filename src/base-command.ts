@@ -5,7 +5,9 @@ import {setMaxListeners} from 'node:events'
 import {EXIT, InterruptedError, PbmError} from './errors.js'
 import {redact} from './redact.js'
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
 
 /** Listed in every command's help, so scripts know what to expect. */
 export const EXIT_CODES_HELP = `Exit codes: 0 everything done (or already there), 1 a failure (reasons listed), 2 a usage error (a missing or bad flag), 130 interrupted (Ctrl-C).`
@@ -30,7 +32,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }),
   }
   static override enableJsonFlag = true
-protected args!: Interfaces.InferredArgs<T['args']>
+  protected args!: Interfaces.InferredArgs<T['args']>
   protected flags!: BaseFlags<T>
   /** Fired by the first Ctrl-C; everything long-running takes it. */
   protected readonly abort = new AbortController()

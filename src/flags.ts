@@ -85,7 +85,11 @@ export const transferFlags = {
 
 /** A repeatable flag's values, or else the comma-separated environment variable's. */
 export function listFlag(values: string[] | undefined, envName: string, env = process.env): string[] | undefined {
-  if (values?.length) return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
+  if (values?.length)
+    return values
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter(Boolean)
   const fromEnv = env[envName]
   if (!fromEnv) return undefined
   const list = fromEnv
@@ -101,9 +105,17 @@ export function elementsFrom(values: string[] | undefined, env = process.env): E
 }
 
 /** Destination flags that only mean something together: refuse them rather than ignore them. */
-export function checkDestinationFlags(flags: {bucket?: string; prefix?: string; sse?: string; 'sse-kms-key-id'?: string}): void {
+export function checkDestinationFlags(flags: {
+  bucket?: string
+  prefix?: string
+  sse?: string
+  'sse-kms-key-id'?: string
+}): void {
   if (flags.prefix && !flags.bucket) {
-    throw new UsageError('--prefix is a key prefix inside an S3 bucket, but no --bucket was given.', 'Add --bucket NAME, or put the prefix into --to DIR.')
+    throw new UsageError(
+      '--prefix is a key prefix inside an S3 bucket, but no --bucket was given.',
+      'Add --bucket NAME, or put the prefix into --to DIR.',
+    )
   }
 
   if (flags['sse-kms-key-id'] && flags.sse !== 'aws:kms') {

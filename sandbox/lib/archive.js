@@ -92,8 +92,6 @@ function fit(size, align, minU) {
     if (x >= 4 && x <= 65535) return {u, x}
     u -= align
   }
-
-  
 }
 
 /** @param {number} u */
@@ -119,7 +117,9 @@ export class Archive {
 
     this.size = size
     this.kind = element === 'database' ? 'sql' : 'tar'
-    this.seed = createHash('sha256').update(JSON.stringify([site, env, folder, element, size])).digest()
+    this.seed = createHash('sha256')
+      .update(JSON.stringify([site, env, folder, element, size]))
+      .digest()
     const pattern = prng(this.seed, PATTERN)
     if (this.kind === 'sql') {
       // 512 lines of 128 bytes: INSERT statements with hex payloads.
@@ -127,7 +127,10 @@ export class Archive {
       const hexLen = SQL_LINE - prefix.length - 10 - 2 - 4
       const lines = []
       for (let i = 0; i < PATTERN / SQL_LINE; i++) {
-        const hex = pattern.subarray(i * 64, i * 64 + 64).toString('hex').slice(0, hexLen)
+        const hex = pattern
+          .subarray(i * 64, i * 64 + 64)
+          .toString('hex')
+          .slice(0, hexLen)
         lines.push(`${prefix}${String(i + 1).padStart(10, '0')},'${hex}');\n`)
       }
 
@@ -184,7 +187,8 @@ export class Archive {
   tarHeader(i) {
     if (this.headerCache?.i === i) return this.headerCache.buf
     const buf = Buffer.alloc(512)
-    const dataSize = i === /** @type {number} */ (this.entries) - 1 ? /** @type {number} */ (this.lastData) : TAR_FILE_DATA
+    const dataSize =
+      i === /** @type {number} */ (this.entries) - 1 ? /** @type {number} */ (this.lastData) : TAR_FILE_DATA
     const name = `${this.dirName}/${this.meta.element === 'code' ? 'blob' : 'upload'}-${String(i + 1).padStart(6, '0')}.bin`
     buf.write(name, 0, 100, 'utf8')
     buf.write(octal('644', 8), 100, 'latin1')
@@ -230,7 +234,8 @@ export class Archive {
     const q = p - i * TAR_ENTRY
     if (q < 512) return this.tarHeader(i).subarray(q, Math.min(512, q + max))
     const d = q - 512
-    const dataSize = i === /** @type {number} */ (this.entries) - 1 ? /** @type {number} */ (this.lastData) : TAR_FILE_DATA
+    const dataSize =
+      i === /** @type {number} */ (this.entries) - 1 ? /** @type {number} */ (this.lastData) : TAR_FILE_DATA
     const s = (d + i * 7919) % PATTERN
     return this.pattern2.subarray(s, s + Math.min(max, dataSize - d, PATTERN))
   }

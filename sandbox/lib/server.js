@@ -40,7 +40,9 @@ export class ArchiveServer {
     this.sockets = new Set()
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((error) => {
-        if (res.headersSent) {res.destroy()} else {
+        if (res.headersSent) {
+          res.destroy()
+        } else {
           res.writeHead(500, {'content-type': 'text/plain'})
           res.end(String(error?.stack ?? error))
         }
@@ -121,19 +123,32 @@ export class ArchiveServer {
     /** @param {number} status @param {string} body @param {Record<string,string>} [headers] */
     const send = (status, body, headers = {}) => {
       stats.statuses.push(status)
-      res.writeHead(status, {'content-type': 'application/xml; charset=UTF-8', 'content-length': Buffer.byteLength(body), ...headers})
+      res.writeHead(status, {
+        'content-type': 'application/xml; charset=UTF-8',
+        'content-length': Buffer.byteLength(body),
+        ...headers,
+      })
       res.end(req.method === 'HEAD' ? undefined : body)
     }
 
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(405, xmlError('MethodNotAllowed', 'The specified method is not allowed against this resource.'), {allow: 'GET, HEAD'})
+      send(405, xmlError('MethodNotAllowed', 'The specified method is not allowed against this resource.'), {
+        allow: 'GET, HEAD',
+      })
       return
     }
 
     const expires = url.searchParams.get('Expires')
     const signature = url.searchParams.get('Signature')
     if (!expires || !signature || !url.searchParams.get('GoogleAccessId')) {
-      send(403, xmlError('AccessDenied', 'Access denied.', 'Anonymous caller does not have storage.objects.get access to the Google Cloud Storage object.'))
+      send(
+        403,
+        xmlError(
+          'AccessDenied',
+          'Access denied.',
+          'Anonymous caller does not have storage.objects.get access to the Google Cloud Storage object.',
+        ),
+      )
       return
     }
 
@@ -145,7 +160,7 @@ export class ArchiveServer {
         xmlError(
           'SignatureDoesNotMatch',
           'The request signature we calculated does not match the signature you provided. Check your Google secret key and signing method.',
-        ) .replace('</Error>', `<StringToSign>GET\n\n\n${expires}\n${url.pathname}</StringToSign></Error>`),
+        ).replace('</Error>', `<StringToSign>GET\n\n\n${expires}\n${url.pathname}</StringToSign></Error>`),
       )
       return
     }
@@ -153,7 +168,11 @@ export class ArchiveServer {
     if (Number(expires) * 1000 < Date.now() || this.revoked.has(signature)) {
       send(
         400,
-        xmlError('ExpiredToken', 'The provided token has expired.', `Request signature expired at: ${new Date(Number(expires) * 1000).toISOString().replace('.000Z', '+00:00')}`),
+        xmlError(
+          'ExpiredToken',
+          'The provided token has expired.',
+          `Request signature expired at: ${new Date(Number(expires) * 1000).toISOString().replace('.000Z', '+00:00')}`,
+        ),
       )
       return
     }
@@ -161,7 +180,9 @@ export class ArchiveServer {
     // /gcs-pantheon-backups/<site-uuid>/<env>/<folder>/<file>
     const [, bucket, siteId, envName, folder] = parts
     const site = parts.length === 6 && bucket === BUCKET ? this.state.site(siteId) : undefined
-    const record = site ? this.state.backups(site.name, envName).find((b) => b.file === file && b.folder === folder) : undefined
+    const record = site
+      ? this.state.backups(site.name, envName).find((b) => b.file === file && b.folder === folder)
+      : undefined
     if (!record) {
       send(404, xmlError('NoSuchKey', 'The specified key does not exist.', `No such object: ${url.pathname.slice(1)}`))
       return
@@ -171,7 +192,13 @@ export class ArchiveServer {
     if (fs?.status5xxPending) {
       fs.status5xxPending = false
       const status = /** @type {number} */ (fs.fault.status5xxOnce)
-      send(status, xmlError(status === 503 ? 'ServiceUnavailable' : 'InternalError', 'We encountered an internal error. Please try again.'))
+      send(
+        status,
+        xmlError(
+          status === 503 ? 'ServiceUnavailable' : 'InternalError',
+          'We encountered an internal error. Please try again.',
+        ),
+      )
       return
     }
 
@@ -198,7 +225,9 @@ export class ArchiveServer {
         }
 
         if (start >= size || start >= end) {
-          send(416, xmlError('InvalidRange', 'The requested range cannot be satisfied.', range), {'content-range': `bytes */${size}`})
+          send(416, xmlError('InvalidRange', 'The requested range cannot be satisfied.', range), {
+            'content-range': `bytes */${size}`,
+          })
           return
         }
 

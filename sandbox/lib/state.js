@@ -3,7 +3,7 @@
 // The sandbox's state directory: written by createSandbox, read (and for backup:create, changed) by many
 // concurrent `terminus` processes. One JSON file per concern, and one per site.env for backups; every
 // write goes to a temp file and is renamed into place; read-modify-write happens under a mkdir lock.
-import {createHash, createHmac, randomBytes, } from 'node:crypto'
+import {createHash, createHmac, randomBytes} from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -170,9 +170,7 @@ export class State {
   serverUrl() {
     try {
       return readJson(path.join(this.dir, 'server.json')).url
-    } catch {
-      
-    }
+    } catch {}
   }
 
   /** @param {string} name */
@@ -218,7 +216,15 @@ export class State {
 
   /** @param {BackupRecord} r */
   archiveOf(r) {
-    return new Archive({site: r.site, env: r.env, folder: r.folder, element: r.element, size: r.size, file: r.file, epoch: r.epoch})
+    return new Archive({
+      site: r.site,
+      env: r.env,
+      folder: r.folder,
+      element: r.element,
+      size: r.size,
+      file: r.file,
+      epoch: r.epoch,
+    })
   }
 
   /** @param {string} file */
@@ -235,9 +241,7 @@ export class State {
     try {
       const h = readJson(this.hashFile(r.file))
       return h.size === r.size ? h : undefined
-    } catch {
-      
-    }
+    } catch {}
   }
 
   /** @param {BackupRecord} r @param {import('./archive.js').ArchiveHashes} h */
@@ -379,7 +383,5 @@ export function uuidFrom(s) {
   const h = createHash('sha256').update(s).digest('hex')
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
-
-
 
 export {randomUUID} from 'node:crypto'

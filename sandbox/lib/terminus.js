@@ -30,18 +30,39 @@ const VALUE_OPTIONS = new Set([
   'upstream',
 ])
 /** Flags accepted and ignored. */
-const FLAGS = new Set(['ansi', 'h', 'help', 'n', 'no-ansi', 'no-interaction', 'q', 'quiet', 'v', 'V', 'verbose', 'version', 'vv', 'vvv', 'y', 'yes'])
+const FLAGS = new Set([
+  'ansi',
+  'h',
+  'help',
+  'n',
+  'no-ansi',
+  'no-interaction',
+  'q',
+  'quiet',
+  'v',
+  'V',
+  'verbose',
+  'version',
+  'vv',
+  'vvv',
+  'y',
+  'yes',
+])
 
 /** Synopses as Symfony prints them after a boxed error. */
 const SYNOPSIS = {
   'auth:whoami': 'auth:whoami [--format FORMAT] [--fields FIELDS] [--field FIELD]',
   'auth:login': 'auth:login [--machine-token [MACHINE-TOKEN]] [--email [EMAIL]]',
   'auth:logout': 'auth:logout',
-  'site:list': 'site:list [--format FORMAT] [--fields FIELDS] [--field FIELD] [--filter FILTER] [--team] [--owner OWNER] [--org ORG] [--name NAME] [--plan PLAN] [--upstream UPSTREAM] [--tag TAG]',
-  'org:site:list': 'org:site:list [--format FORMAT] [--fields FIELDS] [--field FIELD] [--filter FILTER] [--plan PLAN] [--tag TAG] [--upstream UPSTREAM] [--] <organization>',
+  'site:list':
+    'site:list [--format FORMAT] [--fields FIELDS] [--field FIELD] [--filter FILTER] [--team] [--owner OWNER] [--org ORG] [--name NAME] [--plan PLAN] [--upstream UPSTREAM] [--tag TAG]',
+  'org:site:list':
+    'org:site:list [--format FORMAT] [--fields FIELDS] [--field FIELD] [--filter FILTER] [--plan PLAN] [--tag TAG] [--upstream UPSTREAM] [--] <organization>',
   'env:list': 'env:list [--format FORMAT] [--fields FIELDS] [--field FIELD] [--filter FILTER] [--] <site>',
-  'backup:list': 'backup:list [--element [ELEMENT]] [--format FORMAT] [--fields FIELDS] [--field FIELD] [--filter FILTER] [--] <site_env>',
-  'backup:info': 'backup:info [--file [FILE]] [--element [ELEMENT]] [--format FORMAT] [--fields FIELDS] [--field FIELD] [--] <site_env>',
+  'backup:list':
+    'backup:list [--element [ELEMENT]] [--format FORMAT] [--fields FIELDS] [--field FIELD] [--filter FILTER] [--] <site_env>',
+  'backup:info':
+    'backup:info [--file [FILE]] [--element [ELEMENT]] [--format FORMAT] [--fields FIELDS] [--field FIELD] [--] <site_env>',
   'backup:get': 'backup:get [--file [FILE]] [--element [ELEMENT]] [--to [TO]] [--] <site_env>',
   'backup:create': 'backup:create [--element [ELEMENT]] [--keep-for [KEEP-FOR]] [--] <site_env>',
 }
@@ -67,7 +88,13 @@ const ALLOWED = {
   'backup:get': ['file', 'element', 'to'],
   'backup:create': ['element', 'keep-for'],
 }
-const ALIASES = {'site:ls': 'site:list', 'org:site:ls': 'org:site:list', 'env:ls': 'env:list', 'backup:ls': 'backup:list', whoami: 'auth:whoami'}
+const ALIASES = {
+  'site:ls': 'site:list',
+  'org:site:ls': 'org:site:list',
+  'env:ls': 'env:list',
+  'backup:ls': 'backup:list',
+  whoami: 'auth:whoami',
+}
 
 class Exit extends Error {
   /** @param {number} code */
@@ -251,7 +278,9 @@ async function run(argv, env, io) {
         if (sample && !(f in sample)) fail(`The requested field, '${f}', is not defined.`)
       }
 
-      out = Object.fromEntries(keys.map((k) => [k, Object.fromEntries(fields.filter((f) => f in rows[k]).map((f) => [f, rows[k][f]]))]))
+      out = Object.fromEntries(
+        keys.map((k) => [k, Object.fromEntries(fields.filter((f) => f in rows[k]).map((f) => [f, rows[k][f]]))]),
+      )
     }
 
     if (typeof opts.field === 'string') {
@@ -271,7 +300,6 @@ async function run(argv, env, io) {
 
     if (keys.length > 0) io.stdout(table(Object.values(out)))
   }
-
 
   switch (command) {
     case 'auth:whoami': {
@@ -303,9 +331,7 @@ async function run(argv, env, io) {
         return
       }
 
-      fail(
-        'You must provide either an email address of a saved machine token or a machine token with --machine-token.',
-      )
+      fail('You must provide either an email address of a saved machine token or a machine token with --machine-token.')
       return
     }
 
@@ -412,8 +438,10 @@ async function run(argv, env, io) {
       const backups = state.backups(site.name, e.name)
       let element = typeof opts.element === 'string' ? opts.element : command === 'backup:get' ? 'files' : null
       if (element !== null) {
-        if (element === 'all' && command === 'backup:get') fail('The backup element "all" is not supported for this command.')
-        if (!['all', 'db', ...ELEMENTS].includes(element)) fail('Element should be one of the following items: code, files, database, db')
+        if (element === 'all' && command === 'backup:get')
+          fail('The backup element "all" is not supported for this command.')
+        if (!['all', 'db', ...ELEMENTS].includes(element))
+          fail('Element should be one of the following items: code, files, database, db')
         element = element === 'db' ? 'database' : element === 'all' ? null : element
       }
 
@@ -423,8 +451,11 @@ async function run(argv, env, io) {
         backup = backups.find((b) => b.file === f || b.id === f)
         if (!backup) fail(`Could not find a backup identified by ${f}.`)
       } else {
-        const finished = backups.filter((b) => element === null || b.element === element).sort((a, b) => b.date - a.date)
-        if (finished.length === 0) fail(`No backups available. Create one with \`terminus backup:create ${site.name}.${e.name}\``)
+        const finished = backups
+          .filter((b) => element === null || b.element === element)
+          .sort((a, b) => b.date - a.date)
+        if (finished.length === 0)
+          fail(`No backups available. Create one with \`terminus backup:create ${site.name}.${e.name}\``)
         backup = finished[0]
       }
 
@@ -455,11 +486,14 @@ async function run(argv, env, io) {
     case 'backup:create': {
       const {site, env: e} = getSiteEnv(/** @type {string} */ (positionals[0]))
       if (site.frozen) {
-        fail('This site is frozen. Its test and live environments and many commands will be unavailable while it remains frozen.')
+        fail(
+          'This site is frozen. Its test and live environments and many commands will be unavailable while it remains frozen.',
+        )
       }
 
       const elArg = typeof opts.element === 'string' ? opts.element : 'all'
-      if (!['all', 'db', ...ELEMENTS].includes(elArg)) fail('Element should be one of the following items: code, files, database, db, all')
+      if (!['all', 'db', ...ELEMENTS].includes(elArg))
+        fail('Element should be one of the following items: code, files, database, db, all')
       const el = elArg === 'db' ? 'database' : elArg
       const elements = el === 'all' ? [...ELEMENTS] : [el]
       const keep = typeof opts['keep-for'] === 'string' ? Number.parseInt(opts['keep-for'], 10) : 365
@@ -535,12 +569,20 @@ function scalar(v) {
 
 /** PHP json_encode(JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES). @param {unknown} v */
 export function phpJson(v) {
-  return JSON.stringify(v, null, 4).replaceAll(/[\u007F-\uFFFF]/g, (c) => `\\u${/** @type {number} */ (c.codePointAt(0)).toString(16).padStart(4, '0')}`)
+  return JSON.stringify(v, null, 4).replaceAll(
+    /[\u007F-\uFFFF]/g,
+    (c) => `\\u${/** @type {number} */ (c.codePointAt(0)).toString(16).padStart(4, '0')}`,
+  )
 }
 
 /** A plain Symfony-style table. @param {Record<string, any>[]} rows */
 function table(rows) {
-  const heads = Object.keys(rows[0]).map((k) => k.split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join(' '))
+  const heads = Object.keys(rows[0]).map((k) =>
+    k
+      .split('_')
+      .map((w) => w[0].toUpperCase() + w.slice(1))
+      .join(' '),
+  )
   const data = rows.map((r) => Object.values(r).map((v) => scalar(v)))
   const widths = heads.map((h, i) => Math.max(h.length, ...data.map((d) => d[i].length)))
   const sep = ' ' + widths.map((w) => '-'.repeat(w + 2)).join(' ') + ' \n'

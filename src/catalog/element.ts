@@ -37,6 +37,8 @@ export function checkExtension(file: string, element: Element): void {
   throw new PbmError(
     'wrong-extension',
     `${file} does not end in ${extensionFor(element)}, the extension of a ${element} archive.`,
-    {hint: 'Pantheon names code and files archives .tar.gz and database archives .sql.gz; pick the archive by its Pantheon filename.'},
+    {
+      hint: 'Pantheon names code and files archives .tar.gz and database archives .sql.gz; pick the archive by its Pantheon filename.',
+    },
   )
 }

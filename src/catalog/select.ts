@@ -91,7 +91,15 @@ export function parseDateInput(text: string): Date {
         : g.frac === undefined
           ? [1000, 0]
           : [1, Math.floor(Number(`0.${g.frac}`) * 1000)]
-  const start = utcDate(Number(g.y), Number(g.mo), Number(g.d), Number(g.h ?? 0), Number(g.mi ?? 0), Number(g.s ?? 0), ms)
+  const start = utcDate(
+    Number(g.y),
+    Number(g.mo),
+    Number(g.d),
+    Number(g.h ?? 0),
+    Number(g.mi ?? 0),
+    Number(g.s ?? 0),
+    ms,
+  )
   if (!start) throw invalid()
   const offsetMs = zoneOffsetMs(g.zone)
   if (offsetMs === undefined) throw invalid()

@@ -21,7 +21,8 @@ export function checkKey(key: string): string[] {
 
 /** A string safe to print: control characters escaped, length bounded. */
 export function printable(text: string): string {
-   
-  const escaped = JSON.stringify(text).slice(1, -1).replaceAll(/[\u007F-\u009F]/g, '?')
+  const escaped = JSON.stringify(text)
+    .slice(1, -1)
+    .replaceAll(/[\u007F-\u009F]/g, '?')
   return escaped.length > 200 ? `${escaped.slice(0, 200)}...` : escaped
 }

@@ -47,7 +47,9 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
     if (file) {
       const st = await stat(file).catch(() => {})
       if (st?.isDirectory()) {
-        throw new PbmError('not-writable', `${file} is a folder, not a file.`, {hint: 'Give a file name, or use a folder as the destination.'})
+        throw new PbmError('not-writable', `${file} is a folder, not a file.`, {
+          hint: 'Give a file name, or use a folder as the destination.',
+        })
       }
     }
   }
@@ -186,7 +188,7 @@ async function syncDir(dir: string): Promise<void> {
 
 function fsError(error: unknown, where: string, fallback: string, verb: 'read' | 'write' = 'write'): PbmError {
   if (error instanceof PbmError) return error
-  const {code} = (error as NodeJS.ErrnoException)
+  const {code} = error as NodeJS.ErrnoException
   switch (code) {
     case 'EACCES':
     case 'EPERM':
@@ -200,7 +202,10 @@ function fsError(error: unknown, where: string, fallback: string, verb: 'read' |
 
     case 'EDQUOT':
     case 'ENOSPC': {
-      return new PbmError('disk-full', `No space left to write ${where}.`, {cause: error, hint: 'Free some space or choose another folder.'})
+      return new PbmError('disk-full', `No space left to write ${where}.`, {
+        cause: error,
+        hint: 'Free some space or choose another folder.',
+      })
     }
 
     case 'EEXIST':

@@ -89,7 +89,12 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
     let uploadId: string | undefined
     try {
       const created = await s3.send(
-        new CreateMultipartUploadCommand({Bucket: bucket, Key: probeKey, ContentType: 'application/octet-stream', ...sseParams}),
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: probeKey,
+          ContentType: 'application/octet-stream',
+          ...sseParams,
+        }),
         {abortSignal: signal},
       )
       uploadId = created.UploadId
@@ -160,7 +165,9 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
         [META.element]: meta.element,
         [META.folder]: meta.folder,
         [META.file]: meta.file,
-        [META.verified]: [meta.md5 ? 'md5' : '', meta.crc32c ? 'crc32c' : '', 'length', 'gzip'].filter(Boolean).join(','),
+        [META.verified]: [meta.md5 ? 'md5' : '', meta.crc32c ? 'crc32c' : '', 'length', 'gzip']
+          .filter(Boolean)
+          .join(','),
       }
       if (meta.size !== undefined) Metadata[META.size] = String(meta.size)
       if (meta.md5) Metadata[META.md5] = meta.md5
@@ -327,7 +334,12 @@ class MultipartSink implements Sink {
     const {Bucket, Key} = this.o.params
     this.parts.sort((a, b) => a.PartNumber - b.PartNumber)
     await this.o.s3.send(
-      new this.o.commands.CompleteMultipartUploadCommand({Bucket, Key, UploadId: uploadId, MultipartUpload: {Parts: this.parts}}),
+      new this.o.commands.CompleteMultipartUploadCommand({
+        Bucket,
+        Key,
+        UploadId: uploadId,
+        MultipartUpload: {Parts: this.parts},
+      }),
       {abortSignal: this.controller.signal},
     )
   }
@@ -336,7 +348,10 @@ class MultipartSink implements Sink {
     this.uploadId ??= this.o.s3
       .send(
         // Not cancelled by abort(): an upload the server created must be known, to be aborted.
-        new this.o.commands.CreateMultipartUploadCommand({...this.o.params, ...(this.o.checksums ? {ChecksumAlgorithm: 'CRC32'} : {})}),
+        new this.o.commands.CreateMultipartUploadCommand({
+          ...this.o.params,
+          ...(this.o.checksums ? {ChecksumAlgorithm: 'CRC32'} : {}),
+        }),
       )
       .then((r) => {
         if (!r.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId.')
@@ -353,7 +368,9 @@ class MultipartSink implements Sink {
     this.current = undefined
     this.filled = 0
     if (partNumber > MAX_PARTS) {
-      this.fail(new PbmError('upload-failed', `The archive needs more than ${MAX_PARTS} parts of ${this.o.partSize} bytes.`))
+      this.fail(
+        new PbmError('upload-failed', `The archive needs more than ${MAX_PARTS} parts of ${this.o.partSize} bytes.`),
+      )
       return
     }
 
@@ -416,14 +433,19 @@ class MultipartSink implements Sink {
     unsignedPayload(command)
     const r = await this.o.s3.send(command, {abortSignal: this.controller.signal})
     if (!r.ETag) throw new Error(`UploadPart ${partNumber} answered without an ETag.`)
-    this.parts.push({PartNumber: partNumber, ETag: r.ETag, ...(r.ChecksumCRC32 ? {ChecksumCRC32: r.ChecksumCRC32} : {})})
+    this.parts.push({
+      PartNumber: partNumber,
+      ETag: r.ETag,
+      ...(r.ChecksumCRC32 ? {ChecksumCRC32: r.ChecksumCRC32} : {}),
+    })
   }
 }
 
 async function makeClient(options: S3DestinationOptions, endpoint: string | undefined): Promise<S3Client> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const {S3Client} = await import('@aws-sdk/client-s3')
-  const region = options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined)
+  const region =
+    options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined)
   return new S3Client({
     ...(region ? {region} : {}),
     ...(options.profile ? {profile: options.profile} : {}),
@@ -458,14 +480,28 @@ export function s3Error(error: unknown, context: ErrorContext, fallback: string)
     })
   }
 
-  if (['CredentialsProviderError', 'ExpiredToken', 'InvalidAccessKeyId', 'InvalidToken', 'SignatureDoesNotMatch', 'TokenRefreshRequired'].includes(name)) {
+  if (
+    [
+      'CredentialsProviderError',
+      'ExpiredToken',
+      'InvalidAccessKeyId',
+      'InvalidToken',
+      'SignatureDoesNotMatch',
+      'TokenRefreshRequired',
+    ].includes(name)
+  ) {
     return new PbmError('bad-credentials', `The AWS credentials were rejected${where} (${name}).`, {
       cause: error,
       hint: 'Check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile, and that the session has not expired.',
     })
   }
 
-  if (name === 'AccessDenied' || name === 'AllAccessDisabled' || name === 'KMS.AccessDeniedException' || status === 403) {
+  if (
+    name === 'AccessDenied' ||
+    name === 'AllAccessDisabled' ||
+    name === 'KMS.AccessDeniedException' ||
+    status === 403
+  ) {
     return new PbmError('access-denied', `Access denied writing to the bucket "${bucket}"${where}.`, {
       cause: error,
       hint: 'The credentials need s3:PutObject (and kms:GenerateDataKey with --sse aws:kms) on the bucket.',
@@ -477,15 +513,21 @@ export function s3Error(error: unknown, context: ErrorContext, fallback: string)
     status === 301 ||
     /region is missing|invalid region/i.test(message)
   ) {
-    return new PbmError('bad-region', `The region does not match the bucket "${bucket}"${context.region ? ` (${context.region})` : ''}: ${message}`, {
-      cause: error,
-      hint: 'Pass --region with the bucket\'s region (or set AWS_REGION).',
-    })
+    return new PbmError(
+      'bad-region',
+      `The region does not match the bucket "${bucket}"${context.region ? ` (${context.region})` : ''}: ${message}`,
+      {
+        cause: error,
+        hint: "Pass --region with the bucket's region (or set AWS_REGION).",
+      },
+    )
   }
 
   const sysCode = err?.code ?? (err?.cause as {code?: string} | undefined)?.code
   if (
-    ['EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ETIMEDOUT'].includes(String(sysCode)) ||
+    ['EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ETIMEDOUT'].includes(
+      String(sysCode),
+    ) ||
     name === 'TimeoutError'
   ) {
     return new PbmError('endpoint-unreachable', `Cannot reach the S3 endpoint${where || ' (AWS)'}: ${message}`, {

@@ -28,7 +28,10 @@ export function checkFileTarget(target: string, backups: Backup[]): void {
   const {element} = backups[0]
   const expected = extensionFor(element)
   if (!target.endsWith(expected)) {
-    const base = path.basename(target).replace(ARCHIVE_LIKE, '').replace(/\.(tar|sql)$/i, '')
+    const base = path
+      .basename(target)
+      .replace(ARCHIVE_LIKE, '')
+      .replace(/\.(tar|sql)$/i, '')
     throw new UsageError(
       `--to ${target} has the wrong extension for a ${element} archive: it must end in ${expected}.`,
       `Use ${path.join(path.dirname(target), base + expected)}`,

@@ -37,7 +37,10 @@ export function formatSiteEnv(target: SiteEnv): string {
 
 /** Sites × envs, plus explicit site.env values, without repeats, in the order given. */
 export function expandTargets(explicit: string[], sites: string[], envs: string[]): SiteEnv[] {
-  const all = [...explicit.map((t) => parseSiteEnv(t)), ...sites.flatMap((site) => envs.map((env) => parseSiteEnv(`${site}.${env}`)))]
+  const all = [
+    ...explicit.map((t) => parseSiteEnv(t)),
+    ...sites.flatMap((site) => envs.map((env) => parseSiteEnv(`${site}.${env}`))),
+  ]
   const seen = new Set<string>()
   return all.filter((t) => {
     const id = formatSiteEnv(t)

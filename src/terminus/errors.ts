@@ -108,10 +108,14 @@ export function errorFromFailedCall(call: FailedCall): TerminusError {
   }
 
   if (/This site is frozen/i.test(text)) {
-    return new TerminusError('frozen', `${call.site ?? 'The site'} is frozen: its backups cannot be used until it is unfrozen.`, {
-      ...details,
-      hint: 'Unfreeze the site in the Pantheon dashboard, then try again.',
-    })
+    return new TerminusError(
+      'frozen',
+      `${call.site ?? 'The site'} is frozen: its backups cannot be used until it is unfrozen.`,
+      {
+        ...details,
+        hint: 'Unfreeze the site in the Pantheon dashboard, then try again.',
+      },
+    )
   }
 
   if (/Could not locate a site your user may access identified by/i.test(text)) {
@@ -129,7 +133,11 @@ export function errorFromFailedCall(call: FailedCall): TerminusError {
   }
 
   if (/The environment argument must be given as/i.test(text)) {
-    return new TerminusError('bad-site-env', 'The site and environment must be given as <site>.<env>, e.g. mysite.live.', details)
+    return new TerminusError(
+      'bad-site-env',
+      'The site and environment must be given as <site>.<env>, e.g. mysite.live.',
+      details,
+    )
   }
 
   if (/No backups available/i.test(text)) {
@@ -147,14 +155,22 @@ export function errorFromFailedCall(call: FailedCall): TerminusError {
   }
 
   if (/Element should be one of the following items/i.test(text)) {
-    return new TerminusError('invalid-element', 'Terminus refused the element: use code, files, database or db.', details)
+    return new TerminusError(
+      'invalid-element',
+      'Terminus refused the element: use code, files, database or db.',
+      details,
+    )
   }
 
   if (call.command === 'backup:create') {
-    return new TerminusError('workflow-failed', `Creating a backup of ${siteEnv(call)} failed: ${said ?? 'Workflow failed.'}`, {
-      ...details,
-      hint: 'See the site dashboard’s workflow log; retry later.',
-    })
+    return new TerminusError(
+      'workflow-failed',
+      `Creating a backup of ${siteEnv(call)} failed: ${said ?? 'Workflow failed.'}`,
+      {
+        ...details,
+        hint: 'See the site dashboard’s workflow log; retry later.',
+      },
+    )
   }
 
   return new TerminusError('failed', `terminus ${call.command} failed: ${said ?? 'no error message'}`, details)

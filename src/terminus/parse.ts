@@ -8,13 +8,15 @@ export function rowsOf(json: unknown): Array<[string, Record<string, unknown>]> 
       .map((row, i) => [String(row.id ?? row.name ?? i), row])
   }
 
-  if (json === null || typeof json !== 'object') throw new TypeError(`expected a JSON object, got ${json === null ? 'null' : typeof json}`)
+  if (json === null || typeof json !== 'object')
+    throw new TypeError(`expected a JSON object, got ${json === null ? 'null' : typeof json}`)
   return Object.entries(json as Record<string, unknown>).filter(
     (entry): entry is [string, Record<string, unknown>] => entry[1] !== null && typeof entry[1] === 'object',
   )
 }
 
-const text = (value: unknown): string => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '')
+const text = (value: unknown): string =>
+  typeof value === 'string' ? value : typeof value === 'number' ? String(value) : ''
 
 // Terminus's table formatter has printed booleans as true/false, "true"/"false" and 1/"" over the years.
 const flag = (value: unknown): boolean => value === true || value === 1 || value === 'true' || value === '1'

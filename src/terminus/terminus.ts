@@ -134,11 +134,22 @@ export class Terminus {
   /** Every finished backup of SITE.ENV, unsorted (the catalog groups and sorts). */
   async listBackups(site: string, env: string, options: CallOptions = {}): Promise<Backup[]> {
     const siteEnv = joinSiteEnv(site, env)
-    const json = await this.runJson({...options, command: 'backup:list', positionals: [siteEnv], site, siteEnv, limit: this.callLimit})
+    const json = await this.runJson({
+      ...options,
+      command: 'backup:list',
+      positionals: [siteEnv],
+      site,
+      siteEnv,
+      limit: this.callLimit,
+    })
     try {
       return backupsFromList(site, env, json)
     } catch (error) {
-      throw new TerminusError('failed', `terminus backup:list ${siteEnv} printed something other than a list of backups.`, {cause: error})
+      throw new TerminusError(
+        'failed',
+        `terminus backup:list ${siteEnv} printed something other than a list of backups.`,
+        {cause: error},
+      )
     }
   }
 
@@ -167,7 +178,10 @@ export class Terminus {
       .find((line) => /^https?:\/\/\S+$/.test(line))
     if (!url) {
       // Whatever it printed may hold a URL's path (site ID, folder): say what it was, not what it said.
-      throw new TerminusError('failed', `terminus backup:get ${siteEnv} printed no URL (${stdout.length} characters of other output).`)
+      throw new TerminusError(
+        'failed',
+        `terminus backup:get ${siteEnv} printed no URL (${stdout.length} characters of other output).`,
+      )
     }
 
     return url
@@ -179,7 +193,8 @@ export class Terminus {
    */
   async createBackup(site: string, env: string, options: CreateBackupOptions = {}): Promise<void> {
     const siteEnv = joinSiteEnv(site, env)
-    const element = options.element === undefined || options.element === 'all' ? 'all' : normalizeElement(options.element)
+    const element =
+      options.element === undefined || options.element === 'all' ? 'all' : normalizeElement(options.element)
     const flags = [`--element=${element}`]
     if (options.keepForDays !== undefined) {
       if (!Number.isInteger(options.keepForDays) || options.keepForDays < 1) {
@@ -196,13 +211,23 @@ export class Terminus {
       positionals: [siteEnv],
       site,
       siteEnv,
-      env: options.pollingDelayMs === undefined ? undefined : {TERMINUS_WORKFLOW_POLLING_DELAY_MS: String(options.pollingDelayMs)},
+      env:
+        options.pollingDelayMs === undefined
+          ? undefined
+          : {TERMINUS_WORKFLOW_POLLING_DELAY_MS: String(options.pollingDelayMs)},
       timeoutMs: options.timeoutMs ?? this.options.createTimeoutMs ?? DEFAULT_CREATE_TIMEOUT_MS,
       limit: this.createLimit,
     })
     // Before Terminus 3.5, `-n` runs exited 0 even when the workflow failed; the error was still logged.
     if (/^\s*\[error]/m.test(stderr)) {
-      throw errorFromFailedCall({command: 'backup:create', commandLine: `backup:create ${siteEnv}`, stderr, stdout: '', site, env})
+      throw errorFromFailedCall({
+        command: 'backup:create',
+        commandLine: `backup:create ${siteEnv}`,
+        stderr,
+        stdout: '',
+        site,
+        env,
+      })
     }
   }
 
@@ -214,7 +239,9 @@ export class Terminus {
   private async run(call: Call): Promise<CallResult> {
     const args = [call.command, ...(call.options ?? []), '-n', '--no-ansi']
     if (call.positionals?.length) args.push('--', ...call.positionals)
-    const commandLine = redact(['terminus', ...args].map((arg) => (/[\s"'$]/.test(arg) ? JSON.stringify(arg) : arg)).join(' '))
+    const commandLine = redact(
+      ['terminus', ...args].map((arg) => (/[\s"'$]/.test(arg) ? JSON.stringify(arg) : arg)).join(' '),
+    )
     const queuedAt = Date.now()
 
     return call.limit(async () => {
@@ -244,19 +271,25 @@ export class Terminus {
       if (result.code === 'ENOENT' || result.code === 'EACCES') {
         throw new TerminusError(
           'terminus-not-found',
-          result.code === 'ENOENT' ? `Terminus was not found (${this.bin}).` : `Terminus at ${this.bin} cannot be run (not executable).`,
+          result.code === 'ENOENT'
+            ? `Terminus was not found (${this.bin}).`
+            : `Terminus at ${this.bin} cannot be run (not executable).`,
           {hint: INSTALL_HINT, command: commandLine},
         )
       }
 
       if (result.timedOut) {
-        throw new TerminusError('timeout', `${commandLine} took longer than ${formatDuration(timeoutMs)} and was stopped.`, {
-          command: commandLine,
-          hint:
-            call.command === 'backup:create'
-              ? 'The backup may still finish on Pantheon: list the backups later, or allow more time.'
-              : 'Pantheon or Terminus may be slow right now: try again later.',
-        })
+        throw new TerminusError(
+          'timeout',
+          `${commandLine} took longer than ${formatDuration(timeoutMs)} and was stopped.`,
+          {
+            command: commandLine,
+            hint:
+              call.command === 'backup:create'
+                ? 'The backup may still finish on Pantheon: list the backups later, or allow more time.'
+                : 'Pantheon or Terminus may be slow right now: try again later.',
+          },
+        )
       }
 
       if (result.failed || result.exitCode !== 0) {
@@ -310,7 +343,10 @@ export function parseJson(stdout: string, command: string): unknown {
       } catch {}
     }
 
-    throw new TerminusError('failed', `terminus ${command} printed something other than JSON: ${truncate(stdout.trim())}`)
+    throw new TerminusError(
+      'failed',
+      `terminus ${command} printed something other than JSON: ${truncate(stdout.trim())}`,
+    )
   }
 }
 

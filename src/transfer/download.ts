@@ -118,7 +118,11 @@ export class ResumableDownload {
       if (this.total === undefined) return // no length known: the server's end is the end
       if (this.offset >= this.total) return
       this.lastDropAt = this.offset
-      await this.failed(`connection ended early at ${formatBytes(this.offset)} of ${formatBytes(this.total)}`, undefined, 'truncated')
+      await this.failed(
+        `connection ended early at ${formatBytes(this.offset)} of ${formatBytes(this.total)}`,
+        undefined,
+        'truncated',
+      )
       this.resume()
     }
   }
@@ -161,7 +165,11 @@ export class ResumableDownload {
     } catch (error) {
       if (this.options.signal.aborted || isAbortError(error)) throw new InterruptedError()
       if (error instanceof PbmError) throw error
-      throw new PbmError('url-failed', `Could not get a download URL: ${redact(String((error as Error).message ?? error))}`, {cause: error})
+      throw new PbmError(
+        'url-failed',
+        `Could not get a download URL: ${redact(String((error as Error).message ?? error))}`,
+        {cause: error},
+      )
     }
 
     url = url.trim()
@@ -208,9 +216,13 @@ export class ResumableDownload {
       if (status === 400 || status === 401 || status === 403) {
         this.refreshes++
         if (this.refreshes > MAX_REFRESHES) {
-          throw new PbmError('url-rejected', `The archive server keeps refusing the backup URL (HTTP ${status}), even freshly signed.`, {
-            hint: 'Check that the backup still exists and that your Terminus session can read it.',
-          })
+          throw new PbmError(
+            'url-rejected',
+            `The archive server keeps refusing the backup URL (HTTP ${status}), even freshly signed.`,
+            {
+              hint: 'Check that the backup still exists and that your Terminus session can read it.',
+            },
+          )
         }
 
         this.options.onRetry?.(`URL rejected (HTTP ${status}) at ${formatBytes(start)}, fetching a fresh one`)
@@ -239,7 +251,10 @@ export class ResumableDownload {
     if (res.statusCode === 206) {
       const range = parseContentRange(res.headers['content-range'])
       if (!range || range.start !== start) {
-        throw new PbmError('download-failed', `The archive server answered a different range (${res.headers['content-range'] ?? 'none'}) than bytes ${start}-.`)
+        throw new PbmError(
+          'download-failed',
+          `The archive server answered a different range (${res.headers['content-range'] ?? 'none'}) than bytes ${start}-.`,
+        )
       }
 
       total = range.total
@@ -249,7 +264,10 @@ export class ResumableDownload {
 
     if (total !== undefined) {
       if (this.total !== undefined && this.total !== total) {
-        throw new PbmError('source-changed', `The archive changed size on the server (${this.total} then ${total} bytes).`)
+        throw new PbmError(
+          'source-changed',
+          `The archive changed size on the server (${this.total} then ${total} bytes).`,
+        )
       }
 
       this.total = total
@@ -272,7 +290,16 @@ export class ResumableDownload {
     const secure = url.startsWith('https:')
     const mod = secure ? https : http
     return new Promise((resolve, reject) => {
-      const req = mod.get(url, {headers, signal: this.options.signal, defaultPort: secure ? 443 : 80, createConnection: (o) => connect(o, secure)}, resolve)
+      const req = mod.get(
+        url,
+        {
+          headers,
+          signal: this.options.signal,
+          defaultPort: secure ? 443 : 80,
+          createConnection: (o) => connect(o, secure),
+        },
+        resolve,
+      )
       req.on('error', (error) => reject(sanitize(error)))
       req.setTimeout(this.stallTimeoutMs, () => req.destroy(new Error(`no data for ${this.stallTimeoutMs / 1000} s`)))
     })

@@ -150,7 +150,11 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
     while (pending.size > 0) {
       const verdicts = [...pending].map(([i, e]) => {
         const where = results[i].location
-        return {e, i, v: judgeExisting(e, source, {where, canHash: Boolean(destinations[i].hash), contentMd5: contentMd5.get(i)})}
+        return {
+          e,
+          i,
+          v: judgeExisting(e, source, {where, canHash: Boolean(destinations[i].hash), contentMd5: contentMd5.get(i)}),
+        }
       })
       if (verdicts.some(({v}) => v.action === 'probe')) {
         // The exact size and the announced MD5, from a one-byte request.
@@ -185,7 +189,10 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
 
       if (toHash.length > 0) {
         progress.set('checking', 'hashing what is already there')
-        const hashed = await withAbort(signal, Promise.allSettled(toHash.map((i) => destinations[i].hash!(key, signal))))
+        const hashed = await withAbort(
+          signal,
+          Promise.allSettled(toHash.map((i) => destinations[i].hash!(key, signal))),
+        )
         for (const [n, h] of hashed.entries()) {
           if (h.status === 'fulfilled') contentMd5.set(toHash[n], h.value)
           else {
@@ -200,7 +207,13 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
   }
 
   /** Mark destination i skipped; what is known of the archive already there (the first one's, else this one's). */
-  function skip(i: number, e: ExistingObject, reason: string, source: SourceFacts, before: typeof known): NonNullable<typeof known> {
+  function skip(
+    i: number,
+    e: ExistingObject,
+    reason: string,
+    source: SourceFacts,
+    before: typeof known,
+  ): NonNullable<typeof known> {
     results[i] = {...results[i], status: 'skipped', reason}
     if (!source.probed) skippedUnprobed.push([i, e])
     // pbm's record, or (checked by ETag or hash) the source's MD5.
@@ -249,7 +262,8 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
     )
     for (const o of opened) if (o.status === 'fulfilled') sinks.push(o.value)
     const openFailure = opened.findIndex((o) => o.status === 'rejected')
-    if (openFailure !== -1) throw new SinkFailure(todo[openFailure], (opened[openFailure] as PromiseRejectedResult).reason)
+    if (openFailure !== -1)
+      throw new SinkFailure(todo[openFailure], (opened[openFailure] as PromiseRejectedResult).reason)
 
     progress.set('downloading')
     while (!next.done) {
@@ -275,7 +289,7 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
     const verified = await untilAborted(signal, verifier.finish({hash: download.hash, total: download.total}))
     const flushFailure = (await untilAborted(signal, flushed)).findIndex((f) => f.status === 'rejected')
     if (flushFailure !== -1) {
-      const {reason} = ((await flushed)[flushFailure] as PromiseRejectedResult)
+      const {reason} = (await flushed)[flushFailure] as PromiseRejectedResult
       throw new SinkFailure(todo[flushFailure], reason)
     }
 
@@ -326,7 +340,11 @@ function existsDifferent(message: string): PbmError {
 
 function asPbmError(error: unknown, file: string): PbmError {
   if (error instanceof PbmError) return error
-  return new PbmError('transfer-failed', `Transfer of ${file} failed: ${redact(String((error as Error)?.message ?? error))}`, {cause: error})
+  return new PbmError(
+    'transfer-failed',
+    `Transfer of ${file} failed: ${redact(String((error as Error)?.message ?? error))}`,
+    {cause: error},
+  )
 }
 
 /** `work`, or an InterruptedError as soon as the signal aborts; leaves no listener behind. */

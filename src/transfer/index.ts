@@ -1,5 +1,11 @@
 export {ResumableDownload} from './download.js'
-export {type DestinationResult, transferArchive, TransferError, type TransferJob, type TransferResult} from './engine.js'
+export {
+  type DestinationResult,
+  transferArchive,
+  TransferError,
+  type TransferJob,
+  type TransferResult,
+} from './engine.js'
 export {parseContentRange, parseGoogHash} from './headers.js'
 export type {Phase, Progress} from './progress.js'
 export {checkExtension, checkFilename, type ExistingVerdict, judgeExisting, type SourceFacts} from './safety.js'

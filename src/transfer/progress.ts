@@ -1,4 +1,5 @@
-export type Phase = 'checking' | 'committing' | 'done' | 'downloading' | 'resolving' | 'retrying' | 'skipped' | 'verifying'
+export type Phase =
+  'checking' | 'committing' | 'done' | 'downloading' | 'resolving' | 'retrying' | 'skipped' | 'verifying'
 
 export interface Progress {
   phase: Phase
@@ -59,7 +60,8 @@ export class ProgressReporter {
     const [t0, b0] = this.samples[0]
     if (t - t0 >= 200 && this.bytes >= b0) {
       p.rateBytesPerSec = ((this.bytes - b0) * 1000) / (t - t0)
-      if (this.total !== undefined && p.rateBytesPerSec > 0) p.etaSeconds = Math.max(0, (this.total - this.bytes) / p.rateBytesPerSec)
+      if (this.total !== undefined && p.rateBytesPerSec > 0)
+        p.etaSeconds = Math.max(0, (this.total - this.bytes) / p.rateBytesPerSec)
     }
 
     if (note) p.note = note

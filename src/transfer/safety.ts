@@ -52,10 +52,7 @@ export interface SourceFacts {
  * hash the stored content.
  */
 export type ExistingVerdict =
-  | {action: 'hash'}
-  | {action: 'probe'}
-  | {action: 'refuse'; message: string}
-  | {action: 'skip'; reason: string}
+  {action: 'hash'} | {action: 'probe'} | {action: 'refuse'; message: string} | {action: 'skip'; reason: string}
 
 const PLAIN_MD5 = /^[\da-f]{32}$/i
 

@@ -55,7 +55,8 @@ export class StreamVerifier {
       this.fail(new PbmError('verify-failed', `Could not verify ${file}: ${error.message}`, {cause: error}))
     })
     this.worker.on('exit', (code) => {
-      if (!this.finished) this.fail(new PbmError('verify-failed', `Could not verify ${file}: the verifier stopped (exit code ${code}).`))
+      if (!this.finished)
+        this.fail(new PbmError('verify-failed', `Could not verify ${file}: the verifier stopped (exit code ${code}).`))
     })
   }
 
@@ -85,11 +86,17 @@ export class StreamVerifier {
     this.dispose()
     const crc = crcHex(this.crc)
     if (expected.hash.md5 && expected.hash.md5 !== md5) {
-      throw new PbmError('checksum-mismatch', `${this.file}: MD5 ${md5} differs from the server's ${expected.hash.md5}.`)
+      throw new PbmError(
+        'checksum-mismatch',
+        `${this.file}: MD5 ${md5} differs from the server's ${expected.hash.md5}.`,
+      )
     }
 
     if (expected.hash.crc32c && expected.hash.crc32c !== crc) {
-      throw new PbmError('checksum-mismatch', `${this.file}: CRC32C ${crc} differs from the server's ${expected.hash.crc32c}.`)
+      throw new PbmError(
+        'checksum-mismatch',
+        `${this.file}: CRC32C ${crc} differs from the server's ${expected.hash.crc32c}.`,
+      )
     }
 
     return {bytes: this.bytes, md5, crc32c: crc, inflated}
@@ -107,9 +114,13 @@ export class StreamVerifier {
     for (let i = 0; i < chunk.length && this.head.length < 3; i++) this.head.push(chunk[i])
     const want = [0x1f, 0x8b, 0x08]
     if (this.head.some((b, i) => b !== want[i])) {
-      this.error = new PbmError('not-gzip', `${this.file} is not a gzip archive (it starts with bytes ${Buffer.from(this.head).toString('hex')}).`, {
-        hint: 'The server may have sent an error page instead of the archive.',
-      })
+      this.error = new PbmError(
+        'not-gzip',
+        `${this.file} is not a gzip archive (it starts with bytes ${Buffer.from(this.head).toString('hex')}).`,
+        {
+          hint: 'The server may have sent an error page instead of the archive.',
+        },
+      )
       throw this.error
     }
   }

@@ -4,22 +4,19 @@ import type {DestinationChoice} from '../plan/destination.js'
 import {createLocalDestination, createS3Destination} from '../destination/index.js'
 
 /** S3 settings that come straight from flags (env-backed); the rest is the AWS chain's. */
-export type S3Settings = Pick<S3DestinationOptions, 'endpoint' | 'profile' | 'region' | 'sse' | 'sseKmsKeyId' | 'storageClass'>
+export type S3Settings = Pick<
+  S3DestinationOptions,
+  'endpoint' | 'profile' | 'region' | 'sse' | 'sseKmsKeyId' | 'storageClass'
+>
 
 /**
  * The destinations of one run, S3 first. `localFile` is pick's `--to FILE` (exactly one archive, that
  * path); otherwise a local path is a folder with the <site>/<env>/<file> layout.
  */
-export function openDestinations(
-  choice: DestinationChoice,
-  s3: S3Settings,
-  localFile = false,
-): Destination[] {
+export function openDestinations(choice: DestinationChoice, s3: S3Settings, localFile = false): Destination[] {
   const destinations: Destination[] = []
   if (choice.s3) {
-    destinations.push(
-      createS3Destination({...s3, bucket: choice.s3.bucket, prefix: choice.s3.prefix}),
-    )
+    destinations.push(createS3Destination({...s3, bucket: choice.s3.bucket, prefix: choice.s3.prefix}))
   }
 
   if (choice.local) {

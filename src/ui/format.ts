@@ -1,7 +1,6 @@
 /** Human formatting of sizes, rates, durations and dates. Pure, so it is unit-tested exhaustively. */
 import {formatBytes} from '../util/bytes.js'
 
-
 export {formatBytes} from '../util/bytes.js'
 
 export function formatRate(bytesPerSecond?: number): string {

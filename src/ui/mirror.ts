@@ -76,7 +76,8 @@ export async function mirrorTargets(options: {
     force: flags.force,
     onFailure() {
       // The failure itself is recorded where it happened; everything stopped because of it is "interrupted".
-      if (flags['fail-fast'] && !failFast.signal.aborted) failFast.abort(new InterruptedError('Not finished: stopped by --fail-fast.'))
+      if (flags['fail-fast'] && !failFast.signal.aborted)
+        failFast.abort(new InterruptedError('Not finished: stopped by --fail-fast.'))
     },
     lineMode: mode.lineMode,
     progressEveryMs: mode.progressEveryMs,
@@ -102,11 +103,13 @@ export async function mirrorTargets(options: {
 
     return {
       async task(_ctx, task) {
-        const skip = await envsOf(target.site).then((envs) => skipReason(target, sites.get(target.site), envs)).catch((error: unknown) => {
-          record({error: describeFailure(error), status: 'failed'})
-          run.onFailure?.(error)
-          throw error
-        })
+        const skip = await envsOf(target.site)
+          .then((envs) => skipReason(target, sites.get(target.site), envs))
+          .catch((error: unknown) => {
+            record({error: describeFailure(error), status: 'failed'})
+            run.onFailure?.(error)
+            throw error
+          })
         if (skip) {
           record({note: skip, status: 'skipped'})
           task.skip(`${name}: skipped, ${skip}`)
@@ -122,13 +125,15 @@ export async function mirrorTargets(options: {
                 return
               }
 
-              await terminus.createBackup(target.site, target.env, {
-                element: elements.length === 1 ? elements[0] : 'all',
-                keepForDays: flags['keep-for'],
-                pollingDelayMs: politePolling(),
-                signal,
-                timeoutMs: flags['create-timeout'] * 60_000,
-              }).catch(fail)
+              await terminus
+                .createBackup(target.site, target.env, {
+                  element: elements.length === 1 ? elements[0] : 'all',
+                  keepForDays: flags['keep-for'],
+                  pollingDelayMs: politePolling(),
+                  signal,
+                  timeoutMs: flags['create-timeout'] * 60_000,
+                })
+                .catch(fail)
               step.title = 'create backup: done'
             },
             title: 'create backup',
@@ -149,7 +154,12 @@ export async function mirrorTargets(options: {
             if (flags['dry-run']) {
               for (const backup of chosen) {
                 for (const d of destinations) {
-                  run.results.push({...baseOf(backup), destination: d.kind, location: d.describe(archiveKey(backup)), status: 'planned'})
+                  run.results.push({
+                    ...baseOf(backup),
+                    destination: d.kind,
+                    location: d.describe(archiveKey(backup)),
+                    status: 'planned',
+                  })
                 }
               }
 
@@ -201,7 +211,13 @@ export async function mirrorTargets(options: {
 
   await runTasks(wrapped, mode, {concurrent: true})
   settleTargets(targets, targetResults, run.results, signal)
-  return finishMirror(command, {archives: run.results, started, targets: targetResults}, flags, options.signal, failFast.signal)
+  return finishMirror(
+    command,
+    {archives: run.results, started, targets: targetResults},
+    flags,
+    options.signal,
+    failFast.signal,
+  )
 }
 
 /** Targets from arguments, or every site of an org; plus the site list, to know which are frozen. */
@@ -217,7 +233,10 @@ async function resolveTargets(
 
   const sites = await terminus.listOrgSites(targets.org, targets.tag, {signal})
   if (sites.length === 0) {
-    throw new PbmError('no-sites', `The organization ${targets.org} has no sites${targets.tag ? ` tagged ${targets.tag}` : ''}.`)
+    throw new PbmError(
+      'no-sites',
+      `The organization ${targets.org} has no sites${targets.tag ? ` tagged ${targets.tag}` : ''}.`,
+    )
   }
 
   return {
@@ -227,14 +246,24 @@ async function resolveTargets(
 }
 
 /** A target whose task finished without a record is mirrored (or failed, if one of its archives did). */
-function settleTargets(targets: SiteEnv[], results: TargetResult[], archives: ArchiveResult[], signal: AbortSignal): void {
+function settleTargets(
+  targets: SiteEnv[],
+  results: TargetResult[],
+  archives: ArchiveResult[],
+  signal: AbortSignal,
+): void {
   for (const target of targets) {
     if (results.some((r) => r.site === target.site && r.env === target.env)) continue
     const own = archives.filter((a) => a.site === target.site && a.env === target.env)
     const failed = own.find((a) => a.status === 'failed')
     if (failed) results.push({...target, error: failed.error, status: 'failed'})
     else if (own.length > 0) results.push({...target, status: 'mirrored'})
-    else if (signal.aborted) results.push({...target, error: {code: 'interrupted', message: 'Not started: the run was stopped.'}, status: 'failed'})
+    else if (signal.aborted)
+      results.push({
+        ...target,
+        error: {code: 'interrupted', message: 'Not started: the run was stopped.'},
+        status: 'failed',
+      })
   }
 }
 
@@ -247,7 +276,10 @@ function finishMirror(
 ): MirrorResult {
   const {archives, targets} = outcome
   const base = summarize(archives, (Date.now() - outcome.started) / 1000)
-  const failedTargets = targets.filter((t) => t.status === 'failed' && !archives.some((a) => a.site === t.site && a.env === t.env && a.status === 'failed'))
+  const failedTargets = targets.filter(
+    (t) =>
+      t.status === 'failed' && !archives.some((a) => a.site === t.site && a.env === t.env && a.status === 'failed'),
+  )
   const summary = {...base, failed: base.failed + failedTargets.length}
   if (!flags.json) {
     if (!flags.quiet) {
@@ -255,9 +287,12 @@ function finishMirror(
       command.log(formatResults(archives))
     }
 
-    for (const t of targets.filter((t) => t.status === 'skipped' && !flags.quiet)) command.log(`- ${t.site}.${t.env}: skipped, ${t.note}`)
+    for (const t of targets.filter((t) => t.status === 'skipped' && !flags.quiet))
+      command.log(`- ${t.site}.${t.env}: skipped, ${t.note}`)
     for (const t of failedTargets) command.logToStderr(`✖ ${t.site}.${t.env}: ${t.error?.message}`)
-    if (flags.quiet) for (const a of archives.filter((a) => a.status === 'failed')) command.logToStderr(`✖ ${a.site}.${a.env} ${a.element}: ${a.error?.message}`)
+    if (flags.quiet)
+      for (const a of archives.filter((a) => a.status === 'failed'))
+        command.logToStderr(`✖ ${a.site}.${a.env} ${a.element}: ${a.error?.message}`)
     command.log('')
     command.log(formatSummary(summary))
     if (failFastSignal.aborted && !userSignal.aborted) command.log('Stopped at the first failure (--fail-fast).')

@@ -88,7 +88,12 @@ export async function askBackupSet(sets: BackupSet[], signal?: AbortSignal): Pro
 export async function askElements(set: BackupSet, signal?: AbortSignal): Promise<Element[]> {
   return checkbox<Element>(
     {
-      choices: set.backups.map((b) => ({checked: true, name: `${b.element}  ${b.file}  ${b.sizeText}`, short: b.element, value: b.element})),
+      choices: set.backups.map((b) => ({
+        checked: true,
+        name: `${b.element}  ${b.file}  ${b.sizeText}`,
+        short: b.element,
+        value: b.element,
+      })),
       message: 'Elements',
       required: true,
     },

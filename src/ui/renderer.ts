@@ -12,8 +12,13 @@ export interface OutputMode {
   lineMode: boolean
 }
 
-export function chooseOutputMode(options: {json?: boolean; quiet?: boolean}, env = process.env, isTTY = Boolean(process.stdout.isTTY)): OutputMode {
-  if (options.json || options.quiet) return {lineMode: true, progressEveryMs: Number.POSITIVE_INFINITY, renderer: 'silent'}
+export function chooseOutputMode(
+  options: {json?: boolean; quiet?: boolean},
+  env = process.env,
+  isTTY = Boolean(process.stdout.isTTY),
+): OutputMode {
+  if (options.json || options.quiet)
+    return {lineMode: true, progressEveryMs: Number.POSITIVE_INFINITY, renderer: 'silent'}
   const plain = !isTTY || Boolean(env.CI) || env.NODE_ENV === 'test' || env.TERM === 'dumb'
   if (plain) return {lineMode: true, progressEveryMs: lineProgressInterval(env), renderer: 'simple'}
   return {lineMode: false, progressEveryMs: 150, renderer: 'default'}

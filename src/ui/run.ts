@@ -51,7 +51,12 @@ export async function transferPlanned(options: {
   const destinations = openDestinations(options.destination, s3Settings(flags), options.fileTarget)
   if (options.dryRun) {
     const archives = planned.flatMap(({backup, key}) =>
-      destinations.map((d) => ({...baseOf(backup), destination: d.kind, location: d.describe(key), status: 'planned' as const})),
+      destinations.map((d) => ({
+        ...baseOf(backup),
+        destination: d.kind,
+        location: d.describe(key),
+        status: 'planned' as const,
+      })),
     )
     const result = {archives, summary: summarize(archives, 0)}
     if (!flags.json) command.log(formatResults(archives))
@@ -90,7 +95,10 @@ export function s3Settings(flags: TransferFlags) {
 }
 
 /** Fail before any download when a destination cannot take the archives (no bucket, no access, ...). */
-export async function preflight(destinations: {preflight(signal?: AbortSignal): Promise<void>}[], signal: AbortSignal): Promise<void> {
+export async function preflight(
+  destinations: {preflight(signal?: AbortSignal): Promise<void>}[],
+  signal: AbortSignal,
+): Promise<void> {
   await Promise.all(destinations.map((d) => d.preflight(signal)))
 }
 

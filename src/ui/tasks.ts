@@ -6,7 +6,11 @@ import type {OutputMode} from './renderer.js'
  * Runs a listr2 task tree in the chosen output mode. Failures of single tasks are collected, not
  * thrown: one archive or site failing never stops the others (fail-fast aborts through the signal).
  */
-export async function runTasks(tasks: ListrTask[], mode: OutputMode, options: {concurrent?: boolean} = {}): Promise<void> {
+export async function runTasks(
+  tasks: ListrTask[],
+  mode: OutputMode,
+  options: {concurrent?: boolean} = {},
+): Promise<void> {
   const list = new Listr(tasks, {
     collectErrors: false,
     concurrent: options.concurrent ?? false,

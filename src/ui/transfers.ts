@@ -86,7 +86,11 @@ export function archiveTask(item: PlannedArchive, run: TransferRun, title = item
         const perDestination =
           error instanceof TransferError
             ? error.destinations
-            : run.destinations.map((dest) => ({error: failure, location: dest.describe(item.key), status: 'failed' as const}))
+            : run.destinations.map((dest) => ({
+                error: failure,
+                location: dest.describe(item.key),
+                status: 'failed' as const,
+              }))
         recordRows(item, run, perDestination, {notes: []})
         if (!isAbortError(error)) run.onFailure?.(error)
         task.title = `${title}: ${item.backup.file} ${failure.code === 'interrupted' ? 'not finished' : 'failed'}`
@@ -115,7 +119,8 @@ function recordRows(
       error: dest.status === 'failed' ? (dest.error ?? {code: 'failed', message: 'failed'}) : undefined,
       location: dest.location,
       md5: dest.status === 'failed' ? undefined : extra.md5 || undefined,
-      note: dest.status === 'failed' ? undefined : [dest.reason, ...extra.notes].filter(Boolean).join('; ') || undefined,
+      note:
+        dest.status === 'failed' ? undefined : [dest.reason, ...extra.notes].filter(Boolean).join('; ') || undefined,
       status: dest.status,
     })
   }

@@ -24,7 +24,10 @@ export interface World {
   tmp: string
   /** The environment of a child pbm: sandbox terminus, S3 endpoint and credentials, no colour. */
   env: Record<string, string>
-  pbm(args: string[], options?: {env?: Record<string, string | undefined>; input?: string; timeout?: number}): Promise<Result>
+  pbm(
+    args: string[],
+    options?: {env?: Record<string, string | undefined>; input?: string; timeout?: number},
+  ): Promise<Result>
   close(): Promise<void>
 }
 

@@ -100,7 +100,6 @@ export function spawnPty(
     text: () => stripped,
     async type(...keys) {
       for (const key of keys) {
-         
         await sleep(40)
         if (done) throw new Error(`the program exited before it read ${JSON.stringify(key)}:\n${stripped}`)
         child.stdin!.write(key)

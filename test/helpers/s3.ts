@@ -116,7 +116,9 @@ export async function startS3rver(): Promise<S3Server> {
       const keys: string[] = []
       let token: string | undefined
       do {
-        const res = await (await client()).send(new s3.ListObjectsV2Command({Bucket: bucket, Prefix: prefix, ContinuationToken: token}))
+        const res = await (
+          await client()
+        ).send(new s3.ListObjectsV2Command({Bucket: bucket, Prefix: prefix, ContinuationToken: token}))
         for (const o of res.Contents ?? []) keys.push(o.Key!)
         token = res.IsTruncated ? res.NextContinuationToken : undefined
       } while (token)
@@ -127,8 +129,8 @@ export async function startS3rver(): Promise<S3Server> {
       if (clientPromise) (await clientPromise).destroy()
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => {
-    child.once('exit', resolve)
-  })
+          child.once('exit', resolve)
+        })
         child.kill()
         await exited
       }
@@ -139,12 +141,7 @@ export async function startS3rver(): Promise<S3Server> {
 }
 
 export type S3Operation =
-  | 'AbortMultipartUpload'
-  | 'CompleteMultipartUpload'
-  | 'CreateMultipartUpload'
-  | 'Other'
-  | 'PutObject'
-  | 'UploadPart'
+  'AbortMultipartUpload' | 'CompleteMultipartUpload' | 'CreateMultipartUpload' | 'Other' | 'PutObject' | 'UploadPart'
 
 export interface RecordedRequest {
   op: S3Operation
@@ -219,7 +216,9 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
         if (fault) {
           rec.status = fault.status
           res.writeHead(fault.status, {'content-type': 'application/xml'})
-          res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected by the test proxy</Message></Error>`)
+          res.end(
+            `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected by the test proxy</Message></Error>`,
+          )
           return
         }
 
@@ -291,7 +290,12 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
     uploads: () => [...uploads.values()],
     openUploads: () => [...uploads.values()].filter((u) => !u.ended),
     inject(fault) {
-      faults.push({op: fault.op, status: fault.status, times: fault.times ?? 1, code: fault.code ?? (fault.status >= 500 ? 'InternalError' : 'AccessDenied')})
+      faults.push({
+        op: fault.op,
+        status: fault.status,
+        times: fault.times ?? 1,
+        code: fault.code ?? (fault.status >= 500 ? 'InternalError' : 'AccessDenied'),
+      })
     },
     clearFaults() {
       faults.length = 0
@@ -304,8 +308,8 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
       server.closeAllConnections()
       agent.destroy()
       await new Promise<void>((resolve) => {
-    server.close(() => resolve())
-  })
+        server.close(() => resolve())
+      })
     },
   }
 }

@@ -8,7 +8,20 @@ describe('pbm (built CLI) smoke: pick to S3 against the sandbox', () => {
 
   before(async () => {
     world = await startWorld({
-      sites: [{envs: [{backups: [{date: daysAgo(2)}, {date: daysAgo(1), sizes: {code: 200_000, database: 50_000, files: 300_000}}], name: 'live'}], name: 'alpha'}],
+      sites: [
+        {
+          envs: [
+            {
+              backups: [
+                {date: daysAgo(2)},
+                {date: daysAgo(1), sizes: {code: 200_000, database: 50_000, files: 300_000}},
+              ],
+              name: 'live',
+            },
+          ],
+          name: 'alpha',
+        },
+      ],
     })
   })
 
@@ -17,7 +30,9 @@ describe('pbm (built CLI) smoke: pick to S3 against the sandbox', () => {
   it('transfers the newest set byte for byte and says so in --json', async () => {
     const result = await world.pbm(['backup:pick', 'alpha.live', '--latest', '--bucket', world.bucket, '--json'])
     expect(result.exitCode, String(result.stderr)).to.equal(0)
-    const out = json<{archives: Array<{element: string; file: string; location: string; md5: string; status: string}>}>(result)
+    const out = json<{archives: Array<{element: string; file: string; location: string; md5: string; status: string}>}>(
+      result,
+    )
     expect(out.archives.map((a) => a.status)).to.deep.equal(['transferred', 'transferred', 'transferred'])
     for (const archive of out.archives) {
       const source = world.sandbox.archive(archive.file)

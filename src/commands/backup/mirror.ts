@@ -14,20 +14,24 @@ import {openTerminus} from '../../ui/terminus.js'
 
 export default class Mirror extends BaseCommand<typeof Mirror> {
   static override args = {
-    'site.env': Args.string({description: 'Site environments to mirror, as <site>.<env>; give as many as you like', required: false}),
+    'site.env': Args.string({
+      description: 'Site environments to mirror, as <site>.<env>; give as many as you like',
+      required: false,
+    }),
   }
-static override description = `The "pantheon-backup-to-s3.sh" script of Pantheon's guide, done right: for every site × environment × element, optionally create a backup first (--create), then stream the newest backup set (or with --all every listed backup) into S3 and/or a local folder. Transfers run in parallel (--concurrency), Terminus calls under their own limits, every archive is verified, and a re-run only transfers what is missing. One failing site never stops the others.
+  static override description = `The "pantheon-backup-to-s3.sh" script of Pantheon's guide, done right: for every site × environment × element, optionally create a backup first (--create), then stream the newest backup set (or with --all every listed backup) into S3 and/or a local folder. Transfers run in parallel (--concurrency), Terminus calls under their own limits, every archive is verified, and a re-run only transfers what is missing. One failing site never stops the others.
 
 Sites come from SITE.ENV arguments, from --site × --env, or from every site of --org (optionally --tag). Frozen sites and uninitialized environments are skipped with a note. Every flag also reads an environment variable, for cron; TERMINUS_USER passes through to Terminus.
 
 ${EXIT_CODES_HELP}`
-static override examples = [
+  static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --site site-one --site site-two --bucket my-backups --create --yes',
       description: 'What pantheon-backup-to-s3.sh does (dev and live, code files db), in parallel and verified.',
     },
     {
-      command: '<%= config.bin %> <%= command.id %> --org my-agency --tag nightly --env live --bucket s3://backups/pantheon',
+      command:
+        '<%= config.bin %> <%= command.id %> --org my-agency --tag nightly --env live --bucket s3://backups/pantheon',
       description: 'The newest backups of every live environment of an organization’s tagged sites.',
     },
     {
@@ -35,11 +39,12 @@ static override examples = [
       description: 'Every backup since 1 May not yet in a local folder.',
     },
     {
-      command: 'PBM_SITES="site-one site-two" PBM_BUCKET=my-backups <%= config.bin %> <%= command.id %> --create --quiet',
+      command:
+        'PBM_SITES="site-one site-two" PBM_BUCKET=my-backups <%= config.bin %> <%= command.id %> --create --quiet',
       description: 'From cron: configuration from the environment, only the summary and errors printed.',
     },
   ]
-static override flags = {
+  static override flags = {
     ...destinationFlags,
     ...transferFlags,
     all: Flags.boolean({
@@ -101,8 +106,8 @@ static override flags = {
       summary: 'Short Terminus calls (list, get) at the same time; Pantheon throttles scripted fan-out.',
     }),
   }
-static override strict = false
-static override summary = 'Mirror the newest (or all) backups of many sites and environments, in parallel.'
+  static override strict = false
+  static override summary = 'Mirror the newest (or all) backups of many sites and environments, in parallel.'
 
   public async run(): Promise<MirrorResult> {
     const {flags} = this
@@ -132,7 +137,10 @@ static override summary = 'Mirror the newest (or all) backups of many sites and 
   private chooseDestination(): DestinationChoice {
     const {bucket, prefix, to} = this.flags
     if (!bucket && !to) {
-      throw new UsageError('Where to? No destination was given.', 'Add --bucket NAME (or s3://bucket/prefix) and/or --to DIR, or set PBM_BUCKET / PBM_TO.')
+      throw new UsageError(
+        'Where to? No destination was given.',
+        'Add --bucket NAME (or s3://bucket/prefix) and/or --to DIR, or set PBM_BUCKET / PBM_TO.',
+      )
     }
 
     return {
@@ -141,14 +149,20 @@ static override summary = 'Mirror the newest (or all) backups of many sites and 
     }
   }
 
-  private async chooseTargets(terminus: ReturnType<typeof openTerminus>, signal: AbortSignal): Promise<SiteEnv[] | {org: string; tag?: string; envs: string[]}> {
+  private async chooseTargets(
+    terminus: ReturnType<typeof openTerminus>,
+    signal: AbortSignal,
+  ): Promise<SiteEnv[] | {org: string; tag?: string; envs: string[]}> {
     const {argv, flags} = await this.parse(Mirror)
     const explicit = (argv as string[]).filter(Boolean)
     const envs = listFlag(flags.env, 'PBM_ENVS') ?? ['dev', 'live']
     let sites = listFlag(flags.site, 'PBM_SITES') ?? []
     const withEnv = sites.find((site) => site.includes('.'))
     if (withEnv) {
-      throw new UsageError(`--site takes a site name, not "${withEnv}".`, `Give ${withEnv} as an argument (pbm backup:mirror ${withEnv}), or use --site with --env.`)
+      throw new UsageError(
+        `--site takes a site name, not "${withEnv}".`,
+        `Give ${withEnv} as an argument (pbm backup:mirror ${withEnv}), or use --site with --env.`,
+      )
     }
 
     if (flags.org) {

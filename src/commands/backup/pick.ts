@@ -10,7 +10,13 @@ import {PbmError, UsageError} from '../../errors.js'
 import {checkDestinationFlags, destinationFlags, elementsFrom, transferFlags} from '../../flags.js'
 import {archiveKey, type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {checkFileTarget, looksLikeFilePath} from '../../plan/local-target.js'
-import {type BackupChoice, checkNotExpired, hasBackupChoice, narrowToElements, selectBackups} from '../../plan/select.js'
+import {
+  type BackupChoice,
+  checkNotExpired,
+  hasBackupChoice,
+  narrowToElements,
+  selectBackups,
+} from '../../plan/select.js'
 import {formatSiteEnv, parseSiteEnv, type SiteEnv} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
 import {describePlan} from '../../ui/report.js'
@@ -22,12 +28,12 @@ export default class Pick extends BaseCommand<typeof Pick> {
   static override args = {
     'site.env': Args.string({description: 'Site and environment, as in Terminus: <site>.<env>', required: false}),
   }
-static override description = `Lists the backups of a site environment (\`terminus backup:list\`), lets you choose one set — the newest, the newest at or before a date, or any archive by its filename, older ones too — and streams the chosen archives from Pantheon to S3 and/or a local folder, verified (size, MD5/CRC32C, gzip integrity) and resumable, under their Pantheon filenames with the right extension.
+  static override description = `Lists the backups of a site environment (\`terminus backup:list\`), lets you choose one set — the newest, the newest at or before a date, or any archive by its filename, older ones too — and streams the chosen archives from Pantheon to S3 and/or a local folder, verified (size, MD5/CRC32C, gzip integrity) and resumable, under their Pantheon filenames with the right extension.
 
 With a terminal and missing arguments it asks, step by step: site, environment, backup, elements, destination, then confirms. With --yes, --json, or no terminal it never asks: a missing choice is a usage error that names the flag.
 
 ${EXIT_CODES_HELP}`
-static override examples = [
+  static override examples = [
     {command: '<%= config.bin %> <%= command.id %>', description: 'Choose everything interactively.'},
     {
       command:
@@ -39,11 +45,12 @@ static override examples = [
       description: 'Download the newest database backup to a file, like `terminus backup:get --to`, verified.',
     },
     {
-      command: '<%= config.bin %> <%= command.id %> mysite.live --at 2024-05-01 --bucket s3://my-backups/pantheon --yes --json',
+      command:
+        '<%= config.bin %> <%= command.id %> mysite.live --at 2024-05-01 --bucket s3://my-backups/pantheon --yes --json',
       description: 'The newest set finished on or before 1 May 2024, every element, to S3 under a prefix; JSON result.',
     },
   ]
-static override flags = {
+  static override flags = {
     ...destinationFlags,
     ...transferFlags,
     at: Flags.string({
@@ -63,17 +70,17 @@ static override flags = {
     latest: Flags.boolean({
       exclusive: ['at', 'file'],
       helpGroup: 'BACKUP',
-      summary: 'The newest backup set; with --element, the newest archive of each element (as terminus backup:get does).',
+      summary:
+        'The newest backup set; with --element, the newest archive of each element (as terminus backup:get does).',
     }),
     to: Flags.string({
       env: 'PBM_TO',
       helpGroup: 'DESTINATION',
       helpValue: 'PATH',
-      summary:
-        'Local folder (layout <site>/<env>/<file>), or, for one archive, a file path ending in its extension.',
+      summary: 'Local folder (layout <site>/<env>/<file>), or, for one archive, a file path ending in its extension.',
     }),
   }
-static override summary = 'Choose any backup (newest, by date, or by filename) and transfer it to S3 or a folder.'
+  static override summary = 'Choose any backup (newest, by date, or by filename) and transfer it to S3 or a folder.'
 
   public async run(): Promise<PickResult> {
     const {flags} = this
@@ -105,7 +112,12 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
     const planned = chosen.map((backup) => ({backup, key: archiveKey(backup)}))
 
     if (this.interactive && !flags['dry-run']) {
-      this.log(describePlan(planned.map((p) => p.backup), destination))
+      this.log(
+        describePlan(
+          planned.map((p) => p.backup),
+          destination,
+        ),
+      )
       if (!(await ask.askConfirm('Transfer now?', signal))) {
         // Saying no is an answer, not a failure.
         this.log('Cancelled: nothing was transferred.')
@@ -176,7 +188,10 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
   private checkNothingToAsk(choice: BackupChoice): void {
     if (this.interactive) return
     if (!this.args['site.env']) {
-      throw new UsageError('Which site? The SITE.ENV argument is missing.', 'Add it, for example: pbm backup:pick mysite.live')
+      throw new UsageError(
+        'Which site? The SITE.ENV argument is missing.',
+        'Add it, for example: pbm backup:pick mysite.live',
+      )
     }
 
     parseSiteEnv(this.args['site.env'])
@@ -188,7 +203,10 @@ static override summary = 'Choose any backup (newest, by date, or by filename) a
     }
 
     if (!this.flags.bucket && !this.flags.to) {
-      throw new UsageError('Where to? No destination was given.', 'Add --bucket NAME (or s3://bucket/prefix) and/or --to PATH.')
+      throw new UsageError(
+        'Where to? No destination was given.',
+        'Add --bucket NAME (or s3://bucket/prefix) and/or --to PATH.',
+      )
     }
   }
 

@@ -19,7 +19,12 @@ describe('pick to S3 and a folder when one of them is taken', () => {
 
   before(async () => {
     world = await startWorld({
-      sites: [{envs: [{backups: [{date: daysAgo(1), sizes: {code: 40_000, database: 30_000, files: 50_000}}], name: 'live'}], name: 'alpha'}],
+      sites: [
+        {
+          envs: [{backups: [{date: daysAgo(1), sizes: {code: 40_000, database: 30_000, files: 50_000}}], name: 'live'}],
+          name: 'alpha',
+        },
+      ],
     })
   })
 
@@ -33,7 +38,18 @@ describe('pick to S3 and a folder when one of them is taken', () => {
     const theirs = Buffer.alloc(db.size, 7)
     await writeFile(local, theirs)
 
-    const result = await world.pbm(['backup:pick', 'alpha.live', '--latest', '--element', 'db', '--bucket', world.bucket, '--to', dir, '--json'])
+    const result = await world.pbm([
+      'backup:pick',
+      'alpha.live',
+      '--latest',
+      '--element',
+      'db',
+      '--bucket',
+      world.bucket,
+      '--to',
+      dir,
+      '--json',
+    ])
     expect(result.exitCode, String(result.stderr)).to.equal(1)
     const rows = json<{archives: Row[]}>(result).archives
     const s3 = rows.find((r) => r.destination === 's3')

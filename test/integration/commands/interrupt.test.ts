@@ -18,7 +18,12 @@ describe('interrupting a transfer (SIGINT)', () => {
     world = await startWorld({
       sites: [
         {
-          envs: [{backups: [{date: daysAgo(1), sizes: {code: 3_000_000, database: 2_000_000, files: 4_000_000}}], name: 'live'}],
+          envs: [
+            {
+              backups: [{date: daysAgo(1), sizes: {code: 3_000_000, database: 2_000_000, files: 4_000_000}}],
+              name: 'live',
+            },
+          ],
           name: 'alpha',
         },
       ],
@@ -62,7 +67,17 @@ describe('interrupting a transfer (SIGINT)', () => {
     it(`${command}: aborts uploads, leaves no files, exits 130 with a summary`, async () => {
       const dir = path.join(world.tmp, command.replace(':', '-'))
       const choice = command === 'backup:pick' ? ['--latest'] : []
-      const result = await interrupt([command, 'alpha.live', ...choice, '--bucket', world.bucket, '--prefix', command, '--to', dir])
+      const result = await interrupt([
+        command,
+        'alpha.live',
+        ...choice,
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        command,
+        '--to',
+        dir,
+      ])
       expect(result.exitCode, String(result.stderr)).to.equal(130)
       expect(String(result.stdout), String(result.stdout)).to.match(/6 failed \(6 interrupted/)
       expect(String(result.stderr)).not.to.match(/\n\s+at /)

@@ -117,9 +117,33 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
         latencyMs: 0,
         orgs: [{name: 'agency'}, {name: 'other'}],
         sites: [
-          {envs: [{backups: three(), name: 'dev'}, {backups: three(), name: 'live'}], name: 'alpha', org: 'agency', tags: ['nightly']},
-          {envs: [{backups: three(), name: 'dev'}, {backups: three(), name: 'live'}], name: 'bravo', org: 'agency', tags: ['weekly']},
-          {envs: [{backups: three(), name: 'dev'}, {backups: three(), name: 'live'}], name: 'charlie', org: 'agency', tags: ['eu', 'nightly']},
+          {
+            envs: [
+              {backups: three(), name: 'dev'},
+              {backups: three(), name: 'live'},
+            ],
+            name: 'alpha',
+            org: 'agency',
+            tags: ['nightly'],
+          },
+          {
+            envs: [
+              {backups: three(), name: 'dev'},
+              {backups: three(), name: 'live'},
+            ],
+            name: 'bravo',
+            org: 'agency',
+            tags: ['weekly'],
+          },
+          {
+            envs: [
+              {backups: three(), name: 'dev'},
+              {backups: three(), name: 'live'},
+            ],
+            name: 'charlie',
+            org: 'agency',
+            tags: ['eu', 'nightly'],
+          },
           {envs: [{backups: three(), name: 'live'}], name: 'zulu', org: 'other', tags: ['nightly']},
         ],
       })
@@ -130,19 +154,45 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
     it('mirrors 3 sites × dev, live × 3 elements (--site) with exact bytes, one line per archive, then skips them all', async () => {
       const expected = newestOf(sites)
       expect(expected).to.have.length(18)
-      const first = await pbm(world, ['--site', 'alpha', '--site', 'bravo', '--site', 'charlie', '--bucket', world.bucket, '--prefix', 'main/'])
+      const first = await pbm(world, [
+        '--site',
+        'alpha',
+        '--site',
+        'bravo',
+        '--site',
+        'charlie',
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'main/',
+      ])
       expect(first.exitCode, describeRun(first)).to.equal(0)
       await expectExactlyMirrored(world, 'main/', expected)
       // Line-based output: each archive has its own line saying it was verified.
       const lines = String(first.stdout).split('\n')
       for (const archive of expected) {
-        expect(lines.some((line) => line.includes(archive.file) && line.includes('verified')), `a line for ${archive.file}`).to.equal(true)
+        expect(
+          lines.some((line) => line.includes(archive.file) && line.includes('verified')),
+          `a line for ${archive.file}`,
+        ).to.equal(true)
       }
 
       expect(String(first.stdout)).to.match(/18 transferred, 0 skipped, 0 failed/)
 
       world.sandbox.resetStats()
-      const second = await pbm(world, ['--site', 'alpha', '--site', 'bravo', '--site', 'charlie', '--bucket', world.bucket, '--prefix', 'main/', '--json'])
+      const second = await pbm(world, [
+        '--site',
+        'alpha',
+        '--site',
+        'bravo',
+        '--site',
+        'charlie',
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'main/',
+        '--json',
+      ])
       expect(second.exitCode, describeRun(second)).to.equal(0)
       const out = json<MirrorJson>(second)
       expect(out.archives).to.have.length(18)
@@ -154,7 +204,15 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
     })
 
     it('takes positional SITE.ENV arguments', async () => {
-      const result = await pbm(world, ['alpha.dev', 'bravo.live', 'charlie.dev', '--bucket', world.bucket, '--prefix', 'pos/'])
+      const result = await pbm(world, [
+        'alpha.dev',
+        'bravo.live',
+        'charlie.dev',
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'pos/',
+      ])
       expect(result.exitCode, describeRun(result)).to.equal(0)
       await expectExactlyMirrored(world, 'pos/', [
         ...archivesOf(world, 'alpha', 'dev'),
@@ -164,7 +222,11 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
     })
 
     it('reads PBM_SITES, PBM_ENVS and PBM_BUCKET (s3://bucket/prefix) from the environment', async () => {
-      const result = await pbm(world, [], {PBM_BUCKET: `s3://${world.bucket}/from-env/`, PBM_ENVS: 'live', PBM_SITES: 'alpha bravo,charlie'})
+      const result = await pbm(world, [], {
+        PBM_BUCKET: `s3://${world.bucket}/from-env/`,
+        PBM_ENVS: 'live',
+        PBM_SITES: 'alpha bravo,charlie',
+      })
       expect(result.exitCode, describeRun(result)).to.equal(0)
       await expectExactlyMirrored(world, 'from-env/', newestOf(sites, ['live']))
     })
@@ -177,13 +239,33 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
       await expectExactlyMirrored(world, 'all/', every)
 
       const since = daysAgo(4).slice(0, 10)
-      const limited = await pbm(world, ['alpha.dev', '--all', '--since', since, '--bucket', world.bucket, '--prefix', 'since/'])
+      const limited = await pbm(world, [
+        'alpha.dev',
+        '--all',
+        '--since',
+        since,
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'since/',
+      ])
       expect(limited.exitCode, describeRun(limited)).to.equal(0)
       const recent = every.filter((a) => a.date * 1000 >= Date.parse(since))
       expect(recent).to.have.length(6)
       await expectExactlyMirrored(world, 'since/', recent)
 
-      const db = await pbm(world, ['--site', 'alpha', '--site', 'bravo', '--element', 'db', '--bucket', world.bucket, '--prefix', 'db/'])
+      const db = await pbm(world, [
+        '--site',
+        'alpha',
+        '--site',
+        'bravo',
+        '--element',
+        'db',
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'db/',
+      ])
       expect(db.exitCode, describeRun(db)).to.equal(0)
       const databases = newestOf(['alpha', 'bravo']).filter((a) => a.element === 'database')
       expect(databases).to.have.length(4)
@@ -191,7 +273,18 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
     })
 
     it('--org ORG --tag TAG mirrors the tagged sites of that organization only', async () => {
-      const result = await pbm(world, ['--org', 'agency', '--tag', 'nightly', '--env', 'live', '--bucket', world.bucket, '--prefix', 'org/'])
+      const result = await pbm(world, [
+        '--org',
+        'agency',
+        '--tag',
+        'nightly',
+        '--env',
+        'live',
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'org/',
+      ])
       expect(result.exitCode, describeRun(result)).to.equal(0)
       // bravo is tagged weekly; zulu is tagged nightly but belongs to another organization.
       await expectExactlyMirrored(world, 'org/', newestOf(['alpha', 'charlie'], ['live']))
@@ -199,7 +292,20 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
 
     it('--dry-run plans every archive and transfers nothing', async () => {
       world.sandbox.resetStats()
-      const result = await pbm(world, ['--site', 'alpha', '--site', 'zulu', '--env', 'live', '--bucket', world.bucket, '--prefix', 'dry/', '--dry-run', '--json'])
+      const result = await pbm(world, [
+        '--site',
+        'alpha',
+        '--site',
+        'zulu',
+        '--env',
+        'live',
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'dry/',
+        '--dry-run',
+        '--json',
+      ])
       expect(result.exitCode, describeRun(result)).to.equal(0)
       const out = json<MirrorJson>(result)
       const expected = [...archivesOf(world, 'alpha', 'live'), ...archivesOf(world, 'zulu', 'live')]
@@ -245,11 +351,43 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
         createMs: 200,
         latencyMs: 0,
         sites: [
-          {envs: [{backups: one(), name: 'dev'}, {backups: one(), name: 'live'}], name: 'ok1'},
-          {envs: [{backups: one(), name: 'dev'}, {backups: one(), name: 'live'}], name: 'ok2'},
-          {envs: [{backups: one(), name: 'dev'}, {backups: one(), name: 'live'}], frozen: true, name: 'ice'},
-          {envs: [{initialized: false, name: 'dev'}, {backups: one(), name: 'live'}], name: 'half'},
-          {createFails: 'Workflow failed.', envs: [{backups: one(), name: 'dev'}, {backups: one(), name: 'live'}], name: 'broken'},
+          {
+            envs: [
+              {backups: one(), name: 'dev'},
+              {backups: one(), name: 'live'},
+            ],
+            name: 'ok1',
+          },
+          {
+            envs: [
+              {backups: one(), name: 'dev'},
+              {backups: one(), name: 'live'},
+            ],
+            name: 'ok2',
+          },
+          {
+            envs: [
+              {backups: one(), name: 'dev'},
+              {backups: one(), name: 'live'},
+            ],
+            frozen: true,
+            name: 'ice',
+          },
+          {
+            envs: [
+              {initialized: false, name: 'dev'},
+              {backups: one(), name: 'live'},
+            ],
+            name: 'half',
+          },
+          {
+            createFails: 'Workflow failed.',
+            envs: [
+              {backups: one(), name: 'dev'},
+              {backups: one(), name: 'live'},
+            ],
+            name: 'broken',
+          },
           {
             envs: [
               {backups: one(), name: 'dev'},
@@ -265,8 +403,21 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
 
     it('unknown site, frozen site, uninitialized env, corrupt archive: the rest lands, exit 1 with each reason (--json)', async () => {
       const result = await pbm(world, [
-        '--site', 'ok1', '--site', 'ice', '--site', 'half', '--site', 'bad', '--site', 'ghost',
-        '--bucket', world.bucket, '--prefix', 'fail/', '--json',
+        '--site',
+        'ok1',
+        '--site',
+        'ice',
+        '--site',
+        'half',
+        '--site',
+        'bad',
+        '--site',
+        'ghost',
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'fail/',
+        '--json',
       ])
       expect(result.exitCode, describeRun(result)).to.equal(1)
       const out = json<MirrorJson>(result)
@@ -299,7 +450,13 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
       }
 
       const failedRow = out.archives.find((a) => a.file === corrupt.file)
-      expect(failedRow, 'the corrupt archive’s row').to.include({destination: 's3', element: 'files', env: 'live', site: 'bad', status: 'failed'})
+      expect(failedRow, 'the corrupt archive’s row').to.include({
+        destination: 's3',
+        element: 'files',
+        env: 'live',
+        site: 'bad',
+        status: 'failed',
+      })
       expect(failedRow!.error?.message, 'the reason').to.be.a('string').and.not.equal('')
       expect(out.archives.filter((a) => a.status === 'failed')).to.have.length(1)
 
@@ -318,43 +475,108 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
       expect(target('bad', 'live')).to.include({status: 'failed'})
       expect(out.summary).to.include({failed: 3, transferred: 14})
       // No archive of a frozen site or an uninitialized env was even asked for.
-      expect(bytesServed(world, [...archivesOf(world, 'ice', 'dev'), ...archivesOf(world, 'ice', 'live')]).requests).to.equal(0)
+      expect(
+        bytesServed(world, [...archivesOf(world, 'ice', 'dev'), ...archivesOf(world, 'ice', 'live')]).requests,
+      ).to.equal(0)
     })
 
     it('the same without --json: reasons in the summary, on stderr', async () => {
-      const result = await pbm(world, ['--site', 'ghost', '--site', 'bad', '--env', 'live', '--bucket', world.bucket, '--prefix', 'text/'])
+      const result = await pbm(world, [
+        '--site',
+        'ghost',
+        '--site',
+        'bad',
+        '--env',
+        'live',
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'text/',
+      ])
       expect(result.exitCode, describeRun(result)).to.equal(1)
       const corrupt = archivesOf(world, 'bad', 'live').find((a) => a.element === 'files')!
       expect(String(result.stderr)).to.match(/ghost\.live: .*ghost/)
       expect(`${result.stdout}\n${result.stderr}`).to.match(/bad\.live files .*: \S+/)
       expect(String(result.stdout)).to.match(/2 transferred, 0 skipped, 2 failed/)
-      await expectExactlyMirrored(world, 'text/', archivesOf(world, 'bad', 'live').filter((a) => a.file !== corrupt.file))
+      await expectExactlyMirrored(
+        world,
+        'text/',
+        archivesOf(world, 'bad', 'live').filter((a) => a.file !== corrupt.file),
+      )
     })
 
     it('--quiet prints only the summary on stdout and the errors on stderr', async () => {
-      const result = await pbm(world, ['--site', 'ghost', '--site', 'bad', '--env', 'live', '--bucket', world.bucket, '--prefix', 'quiet/', '--quiet'])
+      const result = await pbm(world, [
+        '--site',
+        'ghost',
+        '--site',
+        'bad',
+        '--env',
+        'live',
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'quiet/',
+        '--quiet',
+      ])
       expect(result.exitCode, describeRun(result)).to.equal(1)
       expect(nonEmptyLines(result.stdout), describeRun(result)).to.have.length(1)
       expect(String(result.stdout)).to.match(/2 transferred, 0 skipped, 2 failed/)
       const errors = nonEmptyLines(result.stderr)
-      expect(errors.some((line) => /ghost\.live/.test(line)), describeRun(result)).to.equal(true)
-      expect(errors.some((line) => /bad\.live files/.test(line)), describeRun(result)).to.equal(true)
+      expect(
+        errors.some((line) => /ghost\.live/.test(line)),
+        describeRun(result),
+      ).to.equal(true)
+      expect(
+        errors.some((line) => /bad\.live files/.test(line)),
+        describeRun(result),
+      ).to.equal(true)
     })
 
     it('a frozen site alone is skipped with a note, not a failure (exit 0)', async () => {
-      const result = await pbm(world, ['--site', 'ok2', '--site', 'ice', '--bucket', world.bucket, '--prefix', 'frozen/'])
+      const result = await pbm(world, [
+        '--site',
+        'ok2',
+        '--site',
+        'ice',
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'frozen/',
+      ])
       expect(result.exitCode, describeRun(result)).to.equal(0)
       expect(String(result.stdout)).to.match(/ice\.dev: skipped, .*frozen/)
       expect(String(result.stdout)).to.match(/ice\.live: skipped, .*frozen/)
-      await expectExactlyMirrored(world, 'frozen/', [...archivesOf(world, 'ok2', 'dev'), ...archivesOf(world, 'ok2', 'live')])
+      await expectExactlyMirrored(world, 'frozen/', [
+        ...archivesOf(world, 'ok2', 'dev'),
+        ...archivesOf(world, 'ok2', 'live'),
+      ])
     })
 
     it('--create makes new backups and mirrors those; a failed workflow fails its site only', async () => {
       const before = new Set(world.sandbox.archives().map((a) => a.file))
-      const result = await pbm(world, ['--site', 'ok2', '--site', 'broken', '--create', '--bucket', world.bucket, '--prefix', 'create/', '--json'])
+      const result = await pbm(world, [
+        '--site',
+        'ok2',
+        '--site',
+        'broken',
+        '--create',
+        '--bucket',
+        world.bucket,
+        '--prefix',
+        'create/',
+        '--json',
+      ])
       expect(result.exitCode, describeRun(result)).to.equal(1)
       const made = world.sandbox.archives().filter((a) => !before.has(a.file))
-      expect(made.map((a) => `${a.site}.${a.env}`).sort()).to.deep.equal(['ok2.dev', 'ok2.dev', 'ok2.dev', 'ok2.live', 'ok2.live', 'ok2.live'])
+      expect(made.map((a) => `${a.site}.${a.env}`).sort()).to.deep.equal([
+        'ok2.dev',
+        'ok2.dev',
+        'ok2.dev',
+        'ok2.live',
+        'ok2.live',
+        'ok2.live',
+      ])
       // Only what the create made: the older backups of ok2 are not in the bucket.
       await expectExactlyMirrored(world, 'create/', made)
       const out = json<MirrorJson>(result)
@@ -368,10 +590,25 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
     })
 
     it('--fail-fast stops early: fewer archives transferred than without it, exit 1', async () => {
-      const args = ['--site', 'ghost', '--site', 'ok1', '--site', 'ok2', '--site', 'half', '--concurrency', '1', '--bucket', world.bucket]
+      const args = [
+        '--site',
+        'ghost',
+        '--site',
+        'ok1',
+        '--site',
+        'ok2',
+        '--site',
+        'half',
+        '--concurrency',
+        '1',
+        '--bucket',
+        world.bucket,
+      ]
       const full = await pbm(world, [...args, '--prefix', 'all-of-it/'])
       expect(full.exitCode, describeRun(full)).to.equal(1)
-      const everything = ['ok1.dev', 'ok1.live', 'ok2.dev', 'ok2.live', 'half.live'].flatMap((t) => archivesOf(world, ...(t.split('.') as [string, string])))
+      const everything = ['ok1.dev', 'ok1.live', 'ok2.dev', 'ok2.live', 'half.live'].flatMap((t) =>
+        archivesOf(world, ...(t.split('.') as [string, string])),
+      )
       await expectExactlyMirrored(world, 'all-of-it/', everything)
 
       const fast = await pbm(world, [...args, '--prefix', 'fast/', '--fail-fast'])

@@ -14,7 +14,6 @@ import {KEY, type PtyExit, type PtySession, spawnPty} from '../../helpers/pty.js
 
 const ELEMENTS: SandboxElement[] = ['code', 'files', 'database']
 
-
 describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
   this.timeout(60_000)
   let world: World
@@ -46,7 +45,8 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
     return exit
   }
 
-  const requests = (archives: SandboxArchive[]) => archives.reduce((sum, a) => sum + world.sandbox.stats(a.file).requests, 0)
+  const requests = (archives: SandboxArchive[]) =>
+    archives.reduce((sum, a) => sum + world.sandbox.stats(a.file).requests, 0)
   const all = () => sets.flatMap((set) => ELEMENTS.map((el) => set[el]))
 
   before(async () => {
@@ -56,7 +56,10 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
         {envs: [{backups: [{date: daysAgo(1)}], name: 'live'}], name: 'acme'},
         {
           envs: [
-            {backups: [{date: daysAgo(4)}, {date: daysAgo(1), sizes: {code: 30_000, database: 20_000, files: 50_000}}], name: 'live'},
+            {
+              backups: [{date: daysAgo(4)}, {date: daysAgo(1), sizes: {code: 30_000, database: 20_000, files: 50_000}}],
+              name: 'live',
+            },
             {initialized: false, name: 'dev'},
           ],
           name: 'alpha',
@@ -69,10 +72,9 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
       .sort()
       .map(
         (folder) =>
-          Object.fromEntries(ELEMENTS.map((el) => [el, alpha.find((a) => a.folder === folder && a.element === el)!])) as Record<
-            SandboxElement,
-            SandboxArchive
-          >,
+          Object.fromEntries(
+            ELEMENTS.map((el) => [el, alpha.find((a) => a.folder === folder && a.element === el)!]),
+          ) as Record<SandboxElement, SandboxArchive>,
       )
     expect(sets).to.have.length(2)
   })
@@ -126,15 +128,18 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
     await pty.waitFor('Transfer now?')
     const summary = pty.text().slice(pty.text().lastIndexOf('✔ Local folder'))
     const dir = path.join(world.tmp, 'picked')
-    expect(summary).to.match(/\b2 archive/).and.include(dir)
+    expect(summary)
+      .to.match(/\b2 archive/)
+      .and.include(dir)
     expect(summary).to.include(older.code.file).and.include(older.database.file).and.not.include(older.files.file)
     await pty.type(KEY.enter)
 
     const exit = await finished(pty)
     expect(exit.exitCode, pty.text()).to.equal(0)
-    expect(await listFiles(dir)).to.deep.equal([`alpha/live/${older.code.file}`, `alpha/live/${older.database.file}`].sort())
+    expect(await listFiles(dir)).to.deep.equal(
+      [`alpha/live/${older.code.file}`, `alpha/live/${older.database.file}`].sort(),
+    )
     for (const archive of [older.code, older.database]) {
-       
       expect(md5(await readFile(path.join(dir, 'alpha', 'live', archive.file))), archive.file).to.equal(archive.md5)
     }
 
@@ -163,7 +168,6 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
     const keys = ELEMENTS.map((el) => `given/alpha/live/${newest[el].file}`).sort()
     expect(await world.s3.listKeys(world.bucket, 'given/')).to.deep.equal(keys)
     for (const el of ELEMENTS) {
-       
       const stored = await world.s3.getObject(world.bucket, `given/alpha/live/${newest[el].file}`)
       expect(md5(stored!), el).to.equal(newest[el].md5)
     }

@@ -45,7 +45,6 @@ interface ErrorJson {
 const ELEMENTS: SandboxElement[] = ['code', 'files', 'database']
 const DRY_BUCKET = 'pbm-dry-run'
 
-
 /** The message of a human-mode error: oclif's ` ›   ` margins and line wrapping removed. */
 function errorText(result: Result): string {
   return String(result.stderr)
@@ -59,14 +58,13 @@ function expectNoStackTrace(result: Result): void {
   expect(String(result.stdout), 'stack trace in stdout').to.not.match(/^ {4}at /m)
 }
 
-
 async function pool<T>(tasks: Array<() => Promise<T>>, concurrency: number): Promise<T[]> {
   const results: T[] = Array.from({length: tasks.length})
   let next = 0
   const worker = async () => {
     while (next < tasks.length) {
       const i = next++
-       
+
       results[i] = await tasks[i]()
     }
   }
@@ -88,7 +86,9 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
   async function pbm(args: string[], options?: {env?: Record<string, string | undefined>}): Promise<Result> {
     const result = await world.pbm(args, options)
     runs++
-    expect(`${result.stdout}\n${result.stderr}`, `a signed URL was printed by pbm ${args.join(' ')}`).to.not.include('Signature=')
+    expect(`${result.stdout}\n${result.stderr}`, `a signed URL was printed by pbm ${args.join(' ')}`).to.not.include(
+      'Signature=',
+    )
     return result
   }
 
@@ -155,10 +155,9 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
     const folders = [...new Set(alpha.map((a) => a.folder))].sort()
     sets = folders.map(
       (folder) =>
-        Object.fromEntries(ELEMENTS.map((el) => [el, alpha.find((a) => a.folder === folder && a.element === el)!])) as Record<
-          SandboxElement,
-          SandboxArchive
-        >,
+        Object.fromEntries(
+          ELEMENTS.map((el) => [el, alpha.find((a) => a.folder === folder && a.element === el)!]),
+        ) as Record<SandboxElement, SandboxArchive>,
     )
     expect(sets).to.have.length(4)
   })
@@ -187,19 +186,30 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
           site: 'alpha',
           status: 'transferred',
         })
-         
+
         expect(await storedMd5(key), key).to.equal(source.md5)
       }
 
       const total = ELEMENTS.reduce((sum, el) => sum + newest[el].size, 0)
       expect(out.summary).to.include({bytes: total, failed: 0, planned: 0, skipped: 0, transferred: 3})
-      expect(await world.s3.listKeys(bucket, 'alpha/')).to.deep.equal(ELEMENTS.map((el) => `alpha/live/${newest[el].file}`).sort())
+      expect(await world.s3.listKeys(bucket, 'alpha/')).to.deep.equal(
+        ELEMENTS.map((el) => `alpha/live/${newest[el].file}`).sort(),
+      )
     })
 
     it('--file NAME transfers that older archive only, not the rest of its set', async () => {
       const oldest = sets[0]
       const before = {code: requests(oldest.code.file), files: requests(oldest.files.file)}
-      const result = await pbm(['backup:pick', 'alpha.live', '--file', oldest.database.file, '--bucket', bucket, '--prefix', 'by-name'])
+      const result = await pbm([
+        'backup:pick',
+        'alpha.live',
+        '--file',
+        oldest.database.file,
+        '--bucket',
+        bucket,
+        '--prefix',
+        'by-name',
+      ])
       expect(result.exitCode, String(result.stderr)).to.equal(0)
       const key = `by-name/alpha/live/${oldest.database.file}`
       expect(await world.s3.listKeys(bucket, 'by-name/')).to.deep.equal([key])
@@ -212,7 +222,16 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
     it('--file CATALOG_ID, as terminus backup:list keys it', async () => {
       const archive = sets[0].code
       expect(archive.id).to.match(/^\d+_backup_code$/)
-      const result = await pbm(['backup:pick', 'alpha.live', '--file', archive.id, '--bucket', bucket, '--prefix', 'by-id'])
+      const result = await pbm([
+        'backup:pick',
+        'alpha.live',
+        '--file',
+        archive.id,
+        '--bucket',
+        bucket,
+        '--prefix',
+        'by-id',
+      ])
       expect(result.exitCode, String(result.stderr)).to.equal(0)
       const key = `by-id/alpha/live/${archive.file}`
       expect(await world.s3.listKeys(bucket, 'by-id/')).to.deep.equal([key])
@@ -222,7 +241,18 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
     it('--file repeated, names and IDs mixed, from different sets', async () => {
       const first = sets[1].database
       const second = sets[0].files
-      const result = await pbm(['backup:pick', 'alpha.live', '--file', first.file, '--file', second.id, '--bucket', bucket, '--prefix', 'repeated'])
+      const result = await pbm([
+        'backup:pick',
+        'alpha.live',
+        '--file',
+        first.file,
+        '--file',
+        second.id,
+        '--bucket',
+        bucket,
+        '--prefix',
+        'repeated',
+      ])
       expect(result.exitCode, String(result.stderr)).to.equal(0)
       const keys = [first, second].map((a) => `repeated/alpha/live/${a.file}`)
       expect(await world.s3.listKeys(bucket, 'repeated/')).to.deep.equal([...keys].sort())
@@ -231,24 +261,46 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
     })
 
     it('--at DATE: the newest set finished on or before the end of that day (UTC)', async () => {
-      const result = await pbm(['backup:pick', 'alpha.live', '--at', threeDaysAgo, '--bucket', bucket, '--prefix', 'at-date', '--json'])
+      const result = await pbm([
+        'backup:pick',
+        'alpha.live',
+        '--at',
+        threeDaysAgo,
+        '--bucket',
+        bucket,
+        '--prefix',
+        'at-date',
+        '--json',
+      ])
       expect(result.exitCode, String(result.stderr)).to.equal(0)
       const expected = sets[2]
-      expect(json<PickJson>(result).archives.map((a) => a.file).sort()).to.deep.equal(ELEMENTS.map((el) => expected[el].file).sort())
+      expect(
+        json<PickJson>(result)
+          .archives.map((a) => a.file)
+          .sort(),
+      ).to.deep.equal(ELEMENTS.map((el) => expected[el].file).sort())
       for (const el of ELEMENTS) {
-         
         expect(await storedMd5(`at-date/alpha/live/${expected[el].file}`), el).to.equal(expected[el].md5)
       }
     })
 
     it('--at DATE-TIME: the newest set finished at or before that instant', async () => {
-      const result = await pbm(['backup:pick', 'alpha.live', '--at', `${threeDaysAgo}T12:00:00Z`, '--bucket', bucket, '--prefix', 'at-time', '--json'])
+      const result = await pbm([
+        'backup:pick',
+        'alpha.live',
+        '--at',
+        `${threeDaysAgo}T12:00:00Z`,
+        '--bucket',
+        bucket,
+        '--prefix',
+        'at-time',
+        '--json',
+      ])
       expect(result.exitCode, String(result.stderr)).to.equal(0)
       const expected = sets[1]
       const keys = ELEMENTS.map((el) => `at-time/alpha/live/${expected[el].file}`).sort()
       expect(await world.s3.listKeys(bucket, 'at-time/')).to.deep.equal(keys)
       for (const el of ELEMENTS) {
-         
         expect(await storedMd5(`at-time/alpha/live/${expected[el].file}`), el).to.equal(expected[el].md5)
       }
     })
@@ -256,7 +308,17 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
     for (const name of ['db', 'database']) {
       it(`--element ${name} narrows the set to its database archive`, async () => {
         const prefix = `element-${name}`
-        const result = await pbm(['backup:pick', 'alpha.live', '--latest', '--element', name, '--bucket', bucket, '--prefix', prefix])
+        const result = await pbm([
+          'backup:pick',
+          'alpha.live',
+          '--latest',
+          '--element',
+          name,
+          '--bucket',
+          bucket,
+          '--prefix',
+          prefix,
+        ])
         expect(result.exitCode, String(result.stderr)).to.equal(0)
         const archive = sets[3].database
         expect(await world.s3.listKeys(bucket, `${prefix}/`)).to.deep.equal([`${prefix}/alpha/live/${archive.file}`])
@@ -273,7 +335,6 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
       const expected = sets[2]
       expect(await listFiles(dir)).to.deep.equal(ELEMENTS.map((el) => `alpha/live/${expected[el].file}`).sort())
       for (const el of ELEMENTS) {
-         
         expect(md5(await readFile(path.join(dir, 'alpha', 'live', expected[el].file))), el).to.equal(expected[el].md5)
       }
     })
@@ -291,7 +352,15 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
 
     it('--bucket s3://bucket/prefix puts keys under that prefix', async () => {
       const archive = sets[3].code
-      const result = await pbm(['backup:pick', 'alpha.live', '--latest', '-e', 'code', '--bucket', `s3://${bucket}/from-url/deeper`])
+      const result = await pbm([
+        'backup:pick',
+        'alpha.live',
+        '--latest',
+        '-e',
+        'code',
+        '--bucket',
+        `s3://${bucket}/from-url/deeper`,
+      ])
       expect(result.exitCode, String(result.stderr)).to.equal(0)
       const key = `from-url/deeper/alpha/live/${archive.file}`
       expect(await world.s3.listKeys(bucket, 'from-url/')).to.deep.equal([key])
@@ -300,7 +369,17 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
 
     it('--prefix with a bare bucket name', async () => {
       const archive = sets[3].files
-      const result = await pbm(['backup:pick', 'alpha.live', '--latest', '-e', 'files', '--bucket', bucket, '--prefix', 'flag-prefix/'])
+      const result = await pbm([
+        'backup:pick',
+        'alpha.live',
+        '--latest',
+        '-e',
+        'files',
+        '--bucket',
+        bucket,
+        '--prefix',
+        'flag-prefix/',
+      ])
       expect(result.exitCode, String(result.stderr)).to.equal(0)
       const key = `flag-prefix/alpha/live/${archive.file}`
       expect(await world.s3.listKeys(bucket, 'flag-prefix/')).to.deep.equal([key])
@@ -311,11 +390,28 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
       const dir = path.join(world.tmp, 'both')
       const archive = sets[3].database
       const before = requests(archive.file)
-      const result = await pbm(['backup:pick', 'alpha.live', '--latest', '-e', 'db', '--bucket', bucket, '--prefix', 'both', '--to', dir, '--json'])
+      const result = await pbm([
+        'backup:pick',
+        'alpha.live',
+        '--latest',
+        '-e',
+        'db',
+        '--bucket',
+        bucket,
+        '--prefix',
+        'both',
+        '--to',
+        dir,
+        '--json',
+      ])
       expect(result.exitCode, String(result.stderr)).to.equal(0)
       const key = `both/alpha/live/${archive.file}`
       const local = path.join(dir, 'alpha', 'live', archive.file)
-      expect(json<PickJson>(result).archives.map((a) => [a.destination, a.location, a.status]).sort()).to.deep.equal([
+      expect(
+        json<PickJson>(result)
+          .archives.map((a) => [a.destination, a.location, a.status])
+          .sort(),
+      ).to.deep.equal([
         ['local', local, 'transferred'],
         ['s3', `s3://${bucket}/${key}`, 'transferred'],
       ])
@@ -330,7 +426,18 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
     it('a re-run skips what is already there, without downloading it again', async () => {
       // S3 objects carry pbm's completion metadata; a local file is compared by size, from a 1-byte probe.
       const dir = path.join(world.tmp, 'rerun')
-      const args = ['backup:pick', 'alpha.live', '--latest', '--bucket', bucket, '--prefix', 'rerun', '--to', dir, '--json']
+      const args = [
+        'backup:pick',
+        'alpha.live',
+        '--latest',
+        '--bucket',
+        bucket,
+        '--prefix',
+        'rerun',
+        '--to',
+        dir,
+        '--json',
+      ]
       const first = await pbm(args)
       expect(first.exitCode, String(first.stderr)).to.equal(0)
       expect(json<PickJson>(first).summary.transferred).to.equal(6)
@@ -345,9 +452,9 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
       expect(out.archives.map((a) => a.status)).to.deep.equal(Array.from({length: 6}, () => 'skipped'))
       expect(out.summary).to.include({skipped: 6, transferred: 0})
       const after = served()
-      for (const [i, el] of ELEMENTS.entries()) expect(after[i] - before[i], `${el} bytes served again`).to.be.at.most(1)
+      for (const [i, el] of ELEMENTS.entries())
+        expect(after[i] - before[i], `${el} bytes served again`).to.be.at.most(1)
       for (const el of ELEMENTS) {
-         
         expect(await storedMd5(`rerun/alpha/live/${newest[el].file}`)).to.equal(newest[el].md5)
       }
 
@@ -356,8 +463,14 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
       expect(third.exitCode, String(third.stderr)).to.equal(0)
       const lines = String(third.stdout).split('\n')
       for (const el of ELEMENTS) {
-        for (const where of [`s3://${bucket}/rerun/alpha/live/${newest[el].file}`, path.join(dir, 'alpha', 'live', newest[el].file)]) {
-          expect(lines.filter((l) => l.startsWith('skipped') && l.includes(where)), where).to.have.length(1)
+        for (const where of [
+          `s3://${bucket}/rerun/alpha/live/${newest[el].file}`,
+          path.join(dir, 'alpha', 'live', newest[el].file),
+        ]) {
+          expect(
+            lines.filter((l) => l.startsWith('skipped') && l.includes(where)),
+            where,
+          ).to.have.length(1)
         }
       }
 
@@ -373,7 +486,18 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
       await world.s3.putObject(bucket, key, planted)
       await mkdir(path.dirname(local), {recursive: true})
       await writeFile(local, planted)
-      const args = ['backup:pick', 'alpha.live', '--file', archive.file, '--bucket', bucket, '--prefix', 'conflict', '--to', dir]
+      const args = [
+        'backup:pick',
+        'alpha.live',
+        '--file',
+        archive.file,
+        '--bucket',
+        bucket,
+        '--prefix',
+        'conflict',
+        '--to',
+        dir,
+      ]
 
       const refused = await pbm(args)
       expect(refused.exitCode, String(refused.stdout)).to.equal(1)
@@ -405,24 +529,47 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
       badTarget: () => ({args: ['backup:pick', 'alpha', '--latest', '--bucket', bucket]}),
       badTargetJson: () => ({args: ['backup:pick', 'alpha', '--latest', '--bucket', bucket, '--json']}),
       expired: () => ({args: ['backup:pick', 'stale.live', '--latest', '--bucket', bucket]}),
-      dryRun: () => ({args: ['backup:pick', 'bravo.live', '--latest', '--bucket', DRY_BUCKET, '--to', dryDir(), '--dry-run']}),
-      dryRunJson: () => ({args: ['backup:pick', 'bravo.live', '--latest', '--bucket', DRY_BUCKET, '--to', dryDir(), '--dry-run', '--json']}),
-      missingBucket: () => ({args: ['backup:pick', 'bravo.live', '--latest', '--bucket', 'no-such-bucket', '--prefix', 'nothing']}),
-      missingBucketJson: () => ({args: ['backup:pick', 'bravo.live', '--latest', '--bucket', 'no-such-bucket', '--json']}),
+      dryRun: () => ({
+        args: ['backup:pick', 'bravo.live', '--latest', '--bucket', DRY_BUCKET, '--to', dryDir(), '--dry-run'],
+      }),
+      dryRunJson: () => ({
+        args: [
+          'backup:pick',
+          'bravo.live',
+          '--latest',
+          '--bucket',
+          DRY_BUCKET,
+          '--to',
+          dryDir(),
+          '--dry-run',
+          '--json',
+        ],
+      }),
+      missingBucket: () => ({
+        args: ['backup:pick', 'bravo.live', '--latest', '--bucket', 'no-such-bucket', '--prefix', 'nothing'],
+      }),
+      missingBucketJson: () => ({
+        args: ['backup:pick', 'bravo.live', '--latest', '--bucket', 'no-such-bucket', '--json'],
+      }),
       noBackups: () => ({args: ['backup:pick', 'alpha.dev', '--latest', '--bucket', bucket]}),
       noBackupsJson: () => ({args: ['backup:pick', 'alpha.dev', '--latest', '--bucket', bucket, '--json']}),
       noChoice: () => ({args: ['backup:pick', 'alpha.live', '--bucket', bucket]}),
       noChoiceJson: () => ({args: ['backup:pick', 'alpha.live', '--bucket', bucket, '--json']}),
       noDestination: () => ({args: ['backup:pick', 'alpha.live', '--latest']}),
       noTarget: () => ({args: ['backup:pick', '--latest', '--bucket', bucket]}),
-      terminusMissing: () => ({args: ['backup:pick', 'alpha.live', '--latest', '--bucket', bucket], env: {PBM_TERMINUS: '/nonexistent'}}),
+      terminusMissing: () => ({
+        args: ['backup:pick', 'alpha.live', '--latest', '--bucket', bucket],
+        env: {PBM_TERMINUS: '/nonexistent'},
+      }),
       unknownEnv: () => ({args: ['backup:pick', 'alpha.nope', '--latest', '--bucket', bucket]}),
       unknownFile: () => ({args: ['backup:pick', 'alpha.live', '--file', typo(), '--bucket', bucket]}),
       unknownFileJson: () => ({args: ['backup:pick', 'alpha.live', '--file', typo(), '--bucket', bucket, '--json']}),
       unknownSite: () => ({args: ['backup:pick', 'nosuchsite.live', '--latest', '--bucket', bucket]}),
       unknownSiteJson: () => ({args: ['backup:pick', 'nosuchsite.live', '--latest', '--bucket', bucket, '--json']}),
       wrongExtension: () => ({args: ['backup:pick', 'bravo.live', '--latest', '--element', 'db', '--to', wrongExt()]}),
-      wrongExtensionJson: () => ({args: ['backup:pick', 'bravo.live', '--latest', '--element', 'db', '--to', wrongExt(), '--json']}),
+      wrongExtensionJson: () => ({
+        args: ['backup:pick', 'bravo.live', '--latest', '--element', 'db', '--to', wrongExt(), '--json'],
+      }),
     }
     const get = (name: keyof typeof cases): Result => {
       const result = results.get(name)
@@ -492,7 +639,10 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
       const old = world.sandbox.archives().filter((a) => a.site === 'stale')
       expect(old).to.have.length(3)
       expect(errorText(result)).to.include('expired').and.include('--latest')
-      expect(old.some((a) => errorText(result).includes(a.file)), 'names the archive').to.equal(true)
+      expect(
+        old.some((a) => errorText(result).includes(a.file)),
+        'names the archive',
+      ).to.equal(true)
       for (const archive of old) expect(requests(archive.file), archive.file).to.equal(0)
     })
 
@@ -515,7 +665,10 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
         expectNoStackTrace(result)
       }
 
-      expect(errorText(get('noChoice'))).to.include('--latest').and.include('--at').and.include('--file')
+      expect(errorText(get('noChoice')))
+        .to.include('--latest')
+        .and.include('--at')
+        .and.include('--file')
       const out = json<ErrorJson>(get('noChoiceJson'))
       expect(out.error).to.include({code: 'usage', exitCode: 2})
       expect(`${out.error.message} ${out.error.hint}`).to.include('--latest').and.include('--at').and.include('--file')
@@ -546,7 +699,10 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
       const result = get('terminusMissing')
       expect(result.exitCode).to.equal(1)
       expectNoStackTrace(result)
-      expect(errorText(result)).to.include('Terminus was not found').and.include('/nonexistent').and.include('--terminus')
+      expect(errorText(result))
+        .to.include('Terminus was not found')
+        .and.include('/nonexistent')
+        .and.include('--terminus')
     })
 
     it('--to x.tar.gz for a database archive: refused before any download, naming .sql.gz (exit 2)', async () => {
@@ -581,8 +737,14 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
         .filter((line) => line.startsWith('planned'))
       expect(planned).to.have.length(6)
       for (const file of files) {
-        expect(planned.filter((line) => line.includes(`s3://${DRY_BUCKET}/bravo/live/${file}`)), file).to.have.length(1)
-        expect(planned.filter((line) => line.includes(path.join(dryDir(), 'bravo', 'live', file))), file).to.have.length(1)
+        expect(
+          planned.filter((line) => line.includes(`s3://${DRY_BUCKET}/bravo/live/${file}`)),
+          file,
+        ).to.have.length(1)
+        expect(
+          planned.filter((line) => line.includes(path.join(dryDir(), 'bravo', 'live', file))),
+          file,
+        ).to.have.length(1)
       }
 
       const out = json<PickJson>(get('dryRunJson'))
@@ -629,7 +791,17 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
     it('a dropped connection: resumed with a Range request, bytes verified', async () => {
       const archive = faulty()[1]
       world.sandbox.setFault(archive.file, {dropAfter: 100_000})
-      const result = await pbm(['backup:pick', 'faulty.live', '--file', archive.file, '--bucket', bucket, '--prefix', 'dropped', '--json'])
+      const result = await pbm([
+        'backup:pick',
+        'faulty.live',
+        '--file',
+        archive.file,
+        '--bucket',
+        bucket,
+        '--prefix',
+        'dropped',
+        '--json',
+      ])
       expect(result.exitCode, String(result.stderr)).to.equal(0)
       const [only] = json<PickJson>(result).archives
       expect(only).to.include({md5: archive.md5, status: 'transferred'})

@@ -48,7 +48,12 @@ describe('sandbox faults', () => {
   it('applies faults given in the spec (database: dropAfter)', async () => {
     // The spec's fault is cleared by beforeEach; set up a fresh sandbox to see it.
     const fresh = await createSandbox({
-      sites: [{name: 'alpha', envs: [{name: 'live', backups: [{date: '2024-05-01T03:12:44Z', faults: {db: {dropAfter: 100}}}]}]}],
+      sites: [
+        {
+          name: 'alpha',
+          envs: [{name: 'live', backups: [{date: '2024-05-01T03:12:44Z', faults: {db: {dropAfter: 100}}}]}],
+        },
+      ],
     })
     try {
       const r = await get(fresh.url(DB))

@@ -28,7 +28,11 @@ export interface GetResult {
 }
 
 /** A raw GET that reports exactly what came over the wire, including a short or aborted body. */
-export function get(url: string, headers: Record<string, string> = {}, onData?: (chunk: Buffer) => void): Promise<GetResult> {
+export function get(
+  url: string,
+  headers: Record<string, string> = {},
+  onData?: (chunk: Buffer) => void,
+): Promise<GetResult> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, {agent: false, headers}, (res) => {
       const chunks: Buffer[] = []

@@ -110,7 +110,17 @@ describe('sandbox archive server', () => {
 
     // The same spec gives the same bytes.
     const again = await createSandbox({
-      sites: [{name: 'alpha', envs: [{name: 'live', backups: [{date: '2024-05-01T03:12:44Z', sizes: {code: 70_001, files: 3_456_789, database: 131_075}}]}]}],
+      sites: [
+        {
+          name: 'alpha',
+          envs: [
+            {
+              name: 'live',
+              backups: [{date: '2024-05-01T03:12:44Z', sizes: {code: 70_001, files: 3_456_789, database: 131_075}}],
+            },
+          ],
+        },
+      ],
     })
     try {
       expect(again.archive(FILES).md5).to.equal(sb.archive(FILES).md5)
@@ -162,7 +172,9 @@ describe('sandbox archive server', () => {
     const bad = await get(tampered.toString())
     expect(bad.status).to.equal(403)
     expect(bad.headers['content-type']).to.match(/^application\/xml/)
-    expect(bad.body.toString()).to.match(/^<\?xml version='1.0' encoding='UTF-8'\?><Error><Code>SignatureDoesNotMatch<\/Code>/)
+    expect(bad.body.toString()).to.match(
+      /^<\?xml version='1.0' encoding='UTF-8'\?><Error><Code>SignatureDoesNotMatch<\/Code>/,
+    )
 
     const otherPath = new URL(url)
     otherPath.pathname = otherPath.pathname.replace(DB, CODE)
@@ -178,7 +190,9 @@ describe('sandbox archive server', () => {
 
     const expired = await get(sb.url(DB, {expires: Math.floor(Date.now() / 1000) - 5}))
     expect(expired.status).to.equal(400)
-    expect(expired.body.toString()).to.match(/<Error><Code>ExpiredToken<\/Code><Message>The provided token has expired.<\/Message>/)
+    expect(expired.body.toString()).to.match(
+      /<Error><Code>ExpiredToken<\/Code><Message>The provided token has expired.<\/Message>/,
+    )
     expect(sb.stats(DB).statuses).to.include.members([403, 400])
   })
 
@@ -217,7 +231,17 @@ describe('sandbox archive server', () => {
   it('streams a 2 GB archive at speed with small memory', async function () {
     this.timeout(60_000)
     const big = await createSandbox({
-      sites: [{name: 'big', envs: [{name: 'live', backups: [{date: '2024-05-01T03:12:44Z', elements: ['files'], sizes: {files: 2 * 1024 ** 3}}]}]}],
+      sites: [
+        {
+          name: 'big',
+          envs: [
+            {
+              name: 'live',
+              backups: [{date: '2024-05-01T03:12:44Z', elements: ['files'], sizes: {files: 2 * 1024 ** 3}}],
+            },
+          ],
+        },
+      ],
     })
     try {
       const {file} = big.archives()[0]
@@ -265,10 +289,14 @@ describe('sandbox archive server', () => {
       cb.writeUInt32BE(c >>> 0)
       expect(big.archive(file).crc32c).to.equal(cb.toString('base64'))
       expect(peak - rss0, `rss grew by ${((peak - rss0) / 1e6).toFixed(0)} MB`).to.be.lessThan(100 * 1024 * 1024)
-      console.log(`      2 GB in ${secs.toFixed(1)} s (${(n / secs / 1e6).toFixed(0)} MB/s), rss +${((peak - rss0) / 1e6).toFixed(0)} MB`)
+      console.log(
+        `      2 GB in ${secs.toFixed(1)} s (${(n / secs / 1e6).toFixed(0)} MB/s), rss +${((peak - rss0) / 1e6).toFixed(0)} MB`,
+      )
       // A second request carries the cached hash.
       const head = await get(big.url(file), {range: `bytes=${n - 10}-`})
-      expect(head.headers['x-goog-hash']).to.match(new RegExp(`^crc32c=${cb.toString('base64').replaceAll('+', String.raw`\+`)},md5=`))
+      expect(head.headers['x-goog-hash']).to.match(
+        new RegExp(`^crc32c=${cb.toString('base64').replaceAll('+', String.raw`\+`)},md5=`),
+      )
     } finally {
       await big.close()
     }

@@ -106,7 +106,17 @@ describe('sandbox terminus stand-in', () => {
       for (const [id, s] of Object.entries<Row>(data)) {
         expect(s.id).to.equal(id)
         expect(id).to.match(/^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/)
-        expect(Object.keys(s)).to.deep.equal(['name', 'id', 'plan_name', 'framework', 'region', 'owner', 'created', 'memberships', 'frozen'])
+        expect(Object.keys(s)).to.deep.equal([
+          'name',
+          'id',
+          'plan_name',
+          'framework',
+          'region',
+          'owner',
+          'created',
+          'memberships',
+          'frozen',
+        ])
         expect(Number.isInteger(s.created)).to.equal(true)
         expect(s.frozen).to.be.a('boolean')
       }
@@ -120,9 +130,20 @@ describe('sandbox terminus stand-in', () => {
       const all = JSON.parse((await terminus(sb, ['org:site:list', '--format=json', '--', 'agency'])).stdout)
       expect(Object.values<Row>(all).map((s) => s.name)).to.deep.equal(['alpha', 'gamma'])
       const alpha = Object.values<Row>(all)[0]
-      expect(Object.keys(alpha)).to.deep.equal(['name', 'id', 'plan_name', 'framework', 'owner', 'created', 'tags', 'frozen'])
+      expect(Object.keys(alpha)).to.deep.equal([
+        'name',
+        'id',
+        'plan_name',
+        'framework',
+        'owner',
+        'created',
+        'tags',
+        'frozen',
+      ])
       expect(alpha.tags).to.equal('nightly,vip')
-      const tagged = JSON.parse((await terminus(sb, ['org:site:list', 'agency', '--tag', 'nightly', '--format=json'])).stdout)
+      const tagged = JSON.parse(
+        (await terminus(sb, ['org:site:list', 'agency', '--tag', 'nightly', '--format=json'])).stdout,
+      )
       expect(Object.values<Row>(tagged).map((s) => s.name)).to.deep.equal(['alpha'])
       const none = await terminus(sb, ['org:site:list', 'agency', '--tag=nope', '--format=json'])
       expect(none.stdout).to.equal('[]\n')
@@ -132,7 +153,14 @@ describe('sandbox terminus stand-in', () => {
     it('env:list is keyed by env name with the six fields in order', async () => {
       const r = await terminus(sb, ['env:list', 'alpha', '--format=json'])
       const data = JSON.parse(r.stdout)
-      expect(Object.keys(data.live)).to.deep.equal(['id', 'created', 'domain', 'connection_mode', 'locked', 'initialized'])
+      expect(Object.keys(data.live)).to.deep.equal([
+        'id',
+        'created',
+        'domain',
+        'connection_mode',
+        'locked',
+        'initialized',
+      ])
       expect(data.test).to.include({id: 'test', locked: true, initialized: false})
       expect(data.live).to.include({domain: 'live-alpha.pantheonsite.io', locked: false, initialized: true})
     })
@@ -249,7 +277,11 @@ describe('sandbox terminus stand-in', () => {
     it('picks the newest of --element and matches --file by filename or catalog ID', async () => {
       const db = await terminus(sb, ['backup:get', 'alpha.live', '--element=db'])
       expect(urlRe.exec(db.stdout)![2]).to.equal('alpha_live_2024-05-01T03-12-44_UTC_database.sql.gz')
-      const byName = await terminus(sb, ['backup:get', 'alpha.live', '--file=alpha_live_2024-04-30T03-00-00_UTC_database.sql.gz'])
+      const byName = await terminus(sb, [
+        'backup:get',
+        'alpha.live',
+        '--file=alpha_live_2024-04-30T03-00-00_UTC_database.sql.gz',
+      ])
       expect(urlRe.exec(byName.stdout)![1]).to.equal('1714446000_automated')
       const byId = await terminus(sb, ['backup:get', 'alpha.live', '--file', '1400000000_backup_database'])
       expect(urlRe.exec(byId.stdout)![2]).to.equal('alpha_2014-05-13T16-53-20_UTC_database.sql.gz')
@@ -306,7 +338,11 @@ describe('sandbox terminus stand-in', () => {
 
   describe('auth', () => {
     it('whoami prints the email, or a notice with exit 0 when logged out', async () => {
-      expect(await terminus(sb, ['auth:whoami', '-n'])).to.deep.equal({exitCode: 0, stderr: '', stdout: 'dev@example.com\n'})
+      expect(await terminus(sb, ['auth:whoami', '-n'])).to.deep.equal({
+        exitCode: 0,
+        stderr: '',
+        stdout: 'dev@example.com\n',
+      })
       sb.setLoggedIn(false)
       try {
         expect(await terminus(sb, ['auth:whoami', '-n'])).to.deep.equal({
@@ -331,7 +367,9 @@ describe('sandbox terminus stand-in', () => {
         expect(r.stderr).to.include('\nIn Authorizer.php line 37:\n')
         // Symfony wraps the box at the terminal width (80 without a terminal).
         const narrow = await terminus(sb, ['site:list'], {COLUMNS: '80'})
-        expect(narrow.stderr).to.include('  You are not logged in. Run `auth:login` to authenticate or `help auth:login`  \n')
+        expect(narrow.stderr).to.include(
+          '  You are not logged in. Run `auth:login` to authenticate or `help auth:login`  \n',
+        )
       } finally {
         sb.setLoggedIn(true)
       }
@@ -367,7 +405,10 @@ describe('sandbox terminus backup:create', () => {
         {
           name: 'alpha',
           envs: [
-            {name: 'live', backups: [{date: '2024-05-01T03:12:44Z', sizes: {code: 10_000, files: 20_000, database: 5000}}]},
+            {
+              name: 'live',
+              backups: [{date: '2024-05-01T03:12:44Z', sizes: {code: 10_000, files: 20_000, database: 5000}}],
+            },
             {name: 'dev'},
             {name: 'test'},
           ],
@@ -434,7 +475,9 @@ describe('sandbox terminus backup:create', () => {
     })
     const bad = await terminus(sb, ['backup:create', 'alpha.live', '--element=logs'])
     expect(bad.exitCode).to.equal(1)
-    expect(bad.stderr).to.equal(' [error]  Element should be one of the following items: code, files, database, db, all \n')
+    expect(bad.stderr).to.equal(
+      ' [error]  Element should be one of the following items: code, files, database, db, all \n',
+    )
     expect(sb.archives().filter((a) => a.site !== 'alpha' || a.env !== 'live')).to.deep.equal([])
   })
 

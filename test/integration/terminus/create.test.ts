@@ -55,10 +55,22 @@ describe('terminus adapter against the sandbox: backup:create', () => {
   it('passes --element, --keep-for and the polling delay to Terminus', async () => {
     const recorder = new CallRecorder(sb)
     try {
-      await terminusFor(sb, {bin: recorder.bin}).createBackup('alpha', 'dev', {element: 'files', keepForDays: 30, pollingDelayMs: 250})
+      await terminusFor(sb, {bin: recorder.bin}).createBackup('alpha', 'dev', {
+        element: 'files',
+        keepForDays: 30,
+        pollingDelayMs: 250,
+      })
       await terminusFor(sb, {bin: recorder.bin}).createBackup('alpha', 'dev')
       const [withOptions, plain] = recorder.calls()
-      expect(withOptions.args).to.deep.equal(['backup:create', '--element=files', '--keep-for=30', '-n', '--no-ansi', '--', 'alpha.dev'])
+      expect(withOptions.args).to.deep.equal([
+        'backup:create',
+        '--element=files',
+        '--keep-for=30',
+        '-n',
+        '--no-ansi',
+        '--',
+        'alpha.dev',
+      ])
       expect(withOptions.env.TERMINUS_WORKFLOW_POLLING_DELAY_MS).to.equal('250')
       expect(plain.args).to.deep.equal(['backup:create', '--element=all', '-n', '--no-ansi', '--', 'alpha.dev'])
     } finally {

@@ -59,7 +59,10 @@ describe('terminus adapter against the sandbox: errors', () => {
 
   it('unknown file, exact and case-sensitive', async () => {
     const [b] = await terminus.listBackups('alpha', 'live')
-    const error = await expectCode(terminus.backupUrl('alpha', 'live', {element: b.element, file: b.file.toUpperCase()}), 'unknown-file')
+    const error = await expectCode(
+      terminus.backupUrl('alpha', 'live', {element: b.element, file: b.file.toUpperCase()}),
+      'unknown-file',
+    )
     expect(error.message).to.contain(b.file.toUpperCase())
     expect(error.hint).to.contain('terminus backup:list alpha.live')
     await expectCode(terminus.backupUrl('alpha', 'live', {element: b.element, file: '*'}), 'unknown-file')
@@ -110,7 +113,12 @@ describe('terminus adapter against the sandbox: errors', () => {
     it(`maps what Terminus prints to ${code}`, async () => {
       const result = await execa(sb.terminusPath, args, {env: sb.env, reject: false})
       expect(result.exitCode).to.equal(1)
-      const error = errorFromFailedCall({command: args[0], commandLine: args.join(' '), stderr: result.stderr, stdout: result.stdout})
+      const error = errorFromFailedCall({
+        command: args[0],
+        commandLine: args.join(' '),
+        stderr: result.stderr,
+        stdout: result.stdout,
+      })
       expect(error.code).to.equal(code)
     })
   }

@@ -2,10 +2,8 @@ import {chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import { type Sandbox, } from '../../../sandbox/index.js'
+import {type Sandbox} from '../../../sandbox/index.js'
 import {Terminus, type TerminusOptions} from '../../../src/terminus/index.js'
-
-
 
 /** An adapter pointed at a sandbox's `terminus`. */
 export function terminusFor(sb: Sandbox, options: TerminusOptions = {}): Terminus {
@@ -13,7 +11,9 @@ export function terminusFor(sb: Sandbox, options: TerminusOptions = {}): Terminu
 }
 
 /** Catch the rejection of a promise that must fail, to assert on the error. */
-export async function failure(promise: Promise<unknown>): Promise<Error & {code?: string; hint?: string; terminusMessage?: string}> {
+export async function failure(
+  promise: Promise<unknown>,
+): Promise<Error & {code?: string; hint?: string; terminusMessage?: string}> {
   try {
     await promise
   } catch (error) {
@@ -81,8 +81,7 @@ export class CallRecorder {
           args,
           env: {TERMINUS_WORKFLOW_POLLING_DELAY_MS: pollingDelay, TERMINUS_USER: user},
         })
-      }
-      else {
+      } else {
         const call = calls.get(pid)
         if (call) call.end = Number(BigInt(ns) / 1_000_000n)
       }

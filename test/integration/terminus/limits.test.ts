@@ -13,7 +13,12 @@ describe('terminus adapter against the sandbox: timeouts, aborts, limits, enviro
 
   before(async () => {
     sb = await createSandbox({
-      sites: [{name: 'alpha', envs: ['live', 'test', 'dev'].map((name) => ({name, backups: [{date: '2024-05-01T03:12:44Z'}]}))}],
+      sites: [
+        {
+          name: 'alpha',
+          envs: ['live', 'test', 'dev'].map((name) => ({name, backups: [{date: '2024-05-01T03:12:44Z'}]})),
+        },
+      ],
     })
   })
 
@@ -130,7 +135,10 @@ describe('terminus adapter against the sandbox: timeouts, aborts, limits, enviro
       else process.env.TERMINUS_USER = previous
     }
 
-    expect(recorder.calls().map((c) => c.env.TERMINUS_USER)).to.deep.equal(['from-env@example.com', 'option@example.com'])
+    expect(recorder.calls().map((c) => c.env.TERMINUS_USER)).to.deep.equal([
+      'from-env@example.com',
+      'option@example.com',
+    ])
   })
 
   it('logs each call under pbm:terminus with its exit code and duration, never a signed URL', async () => {
@@ -154,7 +162,9 @@ describe('terminus adapter against the sandbox: timeouts, aborts, limits, enviro
     }
 
     expect(lines).to.have.length(2)
-    expect(lines[0]).to.match(/pbm:terminus terminus backup:get --element=database -n --no-ansi -- alpha\.live -> 0 in \d+ ms/)
+    expect(lines[0]).to.match(
+      /pbm:terminus terminus backup:get --element=database -n --no-ansi -- alpha\.live -> 0 in \d+ ms/,
+    )
     expect(lines[1]).to.match(/backup:list .* -> 1 in \d+ ms/)
     const query = new URL(url).search
     expect(query).to.contain('Signature')

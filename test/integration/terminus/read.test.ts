@@ -129,7 +129,9 @@ describe('terminus adapter against the sandbox: reading', () => {
   })
 
   it('gets a freshly signed URL per call, for the element asked', async () => {
-    const newestDb = sb.archives().find((a) => a.env === 'live' && a.folder.startsWith(String(Date.parse('2024-05-02T10:00:00Z') / 1000)))!
+    const newestDb = sb
+      .archives()
+      .find((a) => a.env === 'live' && a.folder.startsWith(String(Date.parse('2024-05-02T10:00:00Z') / 1000)))!
     const first = await terminus.backupUrl('alpha', 'live', {element: 'db'})
     // Signatures cover the expiry time, in whole seconds: a later second signs a different URL.
     await new Promise((resolve) => {

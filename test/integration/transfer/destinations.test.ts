@@ -7,7 +7,13 @@ import path from 'node:path'
 import {createLocalDestination, createS3Destination, type Destination} from '../../../src/destination/index.js'
 import {PbmError} from '../../../src/errors.js'
 import {failure} from '../../helpers/errors.js'
-import {type RecordingProxy, S3RVER_CREDENTIALS, type S3Server, startRecordingProxy, startS3rver} from '../../helpers/s3.js'
+import {
+  type RecordingProxy,
+  S3RVER_CREDENTIALS,
+  type S3Server,
+  startRecordingProxy,
+  startS3rver,
+} from '../../helpers/s3.js'
 
 const META = {site: 'alpha', env: 'live', element: 'code', folder: '1_backup', file: 'a.tar.gz'} as const
 
@@ -18,7 +24,13 @@ describe('destinations', function () {
     let s3: S3Server
     let proxy: RecordingProxy
     const dest = (o: Partial<Parameters<typeof createS3Destination>[0]> = {}): Destination =>
-      createS3Destination({bucket: 'pbm-dest', prefix: 'pre/', endpoint: proxy.endpoint, credentials: S3RVER_CREDENTIALS, ...o})
+      createS3Destination({
+        bucket: 'pbm-dest',
+        prefix: 'pre/',
+        endpoint: proxy.endpoint,
+        credentials: S3RVER_CREDENTIALS,
+        ...o,
+      })
 
     before(async () => {
       s3 = await startS3rver()
@@ -79,7 +91,13 @@ describe('destinations', function () {
       const sink = await d.open('x/ours.tar.gz', {...META, size: 4, md5: 'f'.repeat(32)}, new AbortController().signal)
       await sink.write(Buffer.from('data'))
       await sink.commit()
-      expect(await d.inspect('x/ours.tar.gz')).to.deep.include({size: 4, recordedSize: 4, md5: 'f'.repeat(32), complete: true, folder: '1_backup'})
+      expect(await d.inspect('x/ours.tar.gz')).to.deep.include({
+        size: 4,
+        recordedSize: 4,
+        md5: 'f'.repeat(32),
+        complete: true,
+        folder: '1_backup',
+      })
       // A pbm-source-size that is not a number matches no size.
       await s3.putObject('pbm-dest', 'pre/x/odd.tar.gz', 'abc', {'pbm-verified': 'length', 'pbm-source-size': 'three'})
       expect((await d.inspect('x/odd.tar.gz'))!.recordedSize).to.be.NaN
@@ -96,7 +114,12 @@ describe('destinations', function () {
       expect(parts.map((p) => p.partNumber)).to.deep.equal([1, 2, 3, 4])
       expect(parts.every((p) => p.contentSha256 === 'UNSIGNED-PAYLOAD' && p.status === 200)).to.equal(true)
       expect(await s3.getObject('pbm-dest', 'pre/x/pool.tar.gz')).to.deep.equal(Buffer.concat(chunks))
-      expect(proxy.uploads().filter((u) => u.path.endsWith('pool.tar.gz')).map((u) => u.ended)).to.deep.equal(['completed'])
+      expect(
+        proxy
+          .uploads()
+          .filter((u) => u.path.endsWith('pool.tar.gz'))
+          .map((u) => u.ended),
+      ).to.deep.equal(['completed'])
     })
 
     it('an aborted sink stores nothing', async () => {
@@ -105,7 +128,12 @@ describe('destinations', function () {
       for (let i = 0; i < 12; i++) await sink.write(Buffer.alloc(1024 * 1024, i))
       await sink.abort()
       expect(await s3.listKeys('pbm-dest', 'pre/x/aborted')).to.deep.equal([])
-      expect(proxy.uploads().filter((u) => u.path.endsWith('aborted.tar.gz')).map((u) => u.ended)).to.deep.equal(['aborted'])
+      expect(
+        proxy
+          .uploads()
+          .filter((u) => u.path.endsWith('aborted.tar.gz'))
+          .map((u) => u.ended),
+      ).to.deep.equal(['aborted'])
     })
   })
 

@@ -14,7 +14,13 @@ import {createSandbox} from '../../../sandbox/index.js'
 import {createLocalDestination, createS3Destination, type Destination, META} from '../../../src/destination/index.js'
 import {type Progress, transferArchive, TransferError, type TransferJob} from '../../../src/transfer/index.js'
 import {failure} from '../../helpers/errors.js'
-import {type RecordingProxy, S3RVER_CREDENTIALS, type S3Server, startRecordingProxy, startS3rver} from '../../helpers/s3.js'
+import {
+  type RecordingProxy,
+  S3RVER_CREDENTIALS,
+  type S3Server,
+  startRecordingProxy,
+  startS3rver,
+} from '../../helpers/s3.js'
 
 const BUCKET = 'pbm-engine'
 const MiB = 1024 * 1024
@@ -57,7 +63,10 @@ async function bytesAt(url: string): Promise<Buffer> {
 /** Every file under dir, relative. */
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch(() => [])
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort()
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort()
 }
 
 describe('transfer engine (sandbox archive server + s3rver)', function () {
@@ -79,7 +88,9 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
         sites: [
           {
             name: 'alpha',
-            envs: [{name: 'live', backups: [{date: '2024-05-01T03:12:44Z', sizes: {code: 12e6, files: 3e6, database: 2e6}}]}],
+            envs: [
+              {name: 'live', backups: [{date: '2024-05-01T03:12:44Z', sizes: {code: 12e6, files: 3e6, database: 2e6}}]},
+            ],
           },
         ],
       }),
@@ -214,7 +225,9 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     sb.setFault(big.file, {dropAfter: 7e6})
     const notes: string[] = []
     const r = await transferArchive(
-      job(big, [s3Dest(), createLocalDestination({root: localDir()})], {onProgress: (p) => p.note && notes.push(p.note)}),
+      job(big, [s3Dest(), createLocalDestination({root: localDir()})], {
+        onProgress: (p) => p.note && notes.push(p.note),
+      }),
     )
     expect(r.resumes).to.equal(1)
     await expectInS3(big)
@@ -250,9 +263,13 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     const r = await transferArchive(
       job(db, [createLocalDestination({root: localDir()})], {
         async resolveUrl() {
-          const {stdout} = await run(sb.terminusPath, ['backup:get', `${db.site}.${db.env}`, `--file=${db.file}`, '-n'], {
-            env: {...process.env, ...sb.env},
-          })
+          const {stdout} = await run(
+            sb.terminusPath,
+            ['backup:get', `${db.site}.${db.env}`, `--file=${db.file}`, '-n'],
+            {
+              env: {...process.env, ...sb.env},
+            },
+          )
           return stdout
         },
       }),
@@ -263,7 +280,9 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
 
   it('fails a truncated archive: nothing under the final name, the multipart upload aborted', async () => {
     sb.setFault(big.file, {truncateAt: 11e6, times: Infinity})
-    const err = await failure(transferArchive(job(big, [s3Dest(), createLocalDestination({root: localDir()})], {retries: 2})))
+    const err = await failure(
+      transferArchive(job(big, [s3Dest(), createLocalDestination({root: localDir()})], {retries: 2})),
+    )
     expect(err.code).to.equal('truncated')
     await expectNothingStored(big)
     expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
@@ -275,7 +294,9 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     expect(err.code).to.be.oneOf(['corrupt', 'checksum-mismatch'])
     await expectNothingStored(big)
     expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
-    expect(proxy.requests.filter((r) => r.op === 'CompleteMultipartUpload' && r.path.includes(prefix))).to.deep.equal([])
+    expect(proxy.requests.filter((r) => r.op === 'CompleteMultipartUpload' && r.path.includes(prefix))).to.deep.equal(
+      [],
+    )
   })
 
   it('retries an S3 error on one part', async () => {
@@ -300,7 +321,9 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
       ['failed', 'upload-failed'],
     ])
     expect(destinations[0].error!.message).to.match(/^S3 InternalError/)
-    expect(destinations[1].error!.message).to.match(/^Not stored, because s3:\/\/pbm-engine\/.* failed: S3 InternalError/)
+    expect(destinations[1].error!.message).to.match(
+      /^Not stored, because s3:\/\/pbm-engine\/.* failed: S3 InternalError/,
+    )
     proxy.clearFaults()
     await expectNothingStored(big)
     expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
@@ -323,7 +346,9 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     const err = await failure(p)
     expect(err.code).to.equal('interrupted')
     expect(err.exitCode).to.equal(130)
-    expect(seen).to.be.above(6 * MiB).and.below(big.size)
+    expect(seen)
+      .to.be.above(6 * MiB)
+      .and.below(big.size)
     await expectNothingStored(big)
     expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
   })
@@ -403,7 +428,10 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
   })
 
   it('refuses a filename with / or .. from Terminus before anything is written', async () => {
-    for (const file of ['../alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz', 'x/alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz']) {
+    for (const file of [
+      '../alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz',
+      'x/alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz',
+    ]) {
       const j = job(big, [s3Dest(), createLocalDestination({root: localDir()})])
       j.archive.file = file
       const err = await failure(transferArchive(j))
@@ -446,8 +474,12 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
       await transferArchive(job(db, [createLocalDestination({file})], {force: true}))
       expect(md5(await readFile(file))).to.equal(db.md5)
       const events: Progress[] = []
-      const again = await transferArchive(job(db, [createLocalDestination({file})], {onProgress: (p) => events.push(p)}))
-      expect(again.destinations).to.deep.equal([{location: file, reason: 'same content (MD5 checked)', status: 'skipped'}])
+      const again = await transferArchive(
+        job(db, [createLocalDestination({file})], {onProgress: (p) => events.push(p)}),
+      )
+      expect(again.destinations).to.deep.equal([
+        {location: file, reason: 'same content (MD5 checked)', status: 'skipped'},
+      ])
       expect(again).to.deep.include({bytes: db.size, md5: db.md5})
       expect(events.map((e) => e.note)).to.include('hashing what is already there')
     })
@@ -474,7 +506,9 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
         expect(err.message).to.match(/could not be verified: the archive server announced no MD5/)
         expect(err.message).not.to.include('secret')
 
-        const forced = await transferArchive(job(db, [createLocalDestination({root: localDir()})], {...noHash, force: true}))
+        const forced = await transferArchive(
+          job(db, [createLocalDestination({root: localDir()})], {...noHash, force: true}),
+        )
         expect(forced.destinations[0].status).to.equal('transferred')
         await expectLocal(db)
       } finally {
@@ -514,7 +548,11 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     it('S3: refuses pbm metadata that disagrees with the source once the source is known', async () => {
       const key = prefix + keyOf(files)
       const planted = randomBytes(files.size)
-      await s3.putObject(BUCKET, key, planted, {[META.verified]: 'md5,length,gzip', [META.size]: String(files.size), [META.md5]: '0'.repeat(32)})
+      await s3.putObject(BUCKET, key, planted, {
+        [META.verified]: 'md5,length,gzip',
+        [META.size]: String(files.size),
+        [META.md5]: '0'.repeat(32),
+      })
       // The local destination makes the download happen: S3's record is checked against the source.
       const r = await transferArchive(job(files, [s3Dest(), createLocalDestination({root: localDir()})]))
       expect(r.destinations.map((d) => [d.status, d.error?.code])).to.deep.equal([

@@ -109,7 +109,15 @@ describe('catalog: parseCatalogId', () => {
     })
   })
 
-  for (const bad of ['', '1714533164_backup', '1714533164_backup_db', 'x_backup_code', '1714533164_manual_code', '1714533164_backup_code_x', ' 1714533164_backup_code']) {
+  for (const bad of [
+    '',
+    '1714533164_backup',
+    '1714533164_backup_db',
+    'x_backup_code',
+    '1714533164_manual_code',
+    '1714533164_backup_code_x',
+    ' 1714533164_backup_code',
+  ]) {
     it(`rejects ${JSON.stringify(bad)}`, () => {
       expect(parseCatalogId(bad)).to.equal(undefined)
     })

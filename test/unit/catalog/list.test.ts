@@ -60,14 +60,26 @@ describe('catalog: backupsFromList', () => {
 
   it('takes the element from the filename when the ID does not name it', () => {
     const [b] = backupsFromList('alpha', 'live', {
-      'odd-id': {file: 'alpha_live_2024-05-01T03-12-44_UTC_database.sql.gz', size: '1MB', date: 1714533290, expiry: null, initiator: 'manual'},
+      'odd-id': {
+        file: 'alpha_live_2024-05-01T03-12-44_UTC_database.sql.gz',
+        size: '1MB',
+        date: 1714533290,
+        expiry: null,
+        initiator: 'manual',
+      },
     })
     expect(b).to.include({element: 'database', folder: 'odd-id', id: 'odd-id'})
   })
 
   it('strips the element from an unusual ID to get the folder', () => {
     const [b] = backupsFromList('alpha', 'live', {
-      'weird_folder_code': {file: 'strange name_code.tar.gz', size: '1MB', date: 1714533290, expiry: null, initiator: 'automated'},
+      weird_folder_code: {
+        file: 'strange name_code.tar.gz',
+        size: '1MB',
+        date: 1714533290,
+        expiry: null,
+        initiator: 'automated',
+      },
     })
     expect(b).to.include({element: 'code', folder: 'weird_folder', initiator: 'automated'})
   })
@@ -84,7 +96,13 @@ describe('catalog: backupsFromList', () => {
 
   it('accepts numeric strings for epochs and sizes given as numbers', () => {
     const [b] = backupsFromList('alpha', 'live', {
-      '1714533164_backup_code': {file: 'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz', size: 0, date: '1714533290.5', expiry: '1746069290', initiator: 'manual'},
+      '1714533164_backup_code': {
+        file: 'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz',
+        size: 0,
+        date: '1714533290.5',
+        expiry: '1746069290',
+        initiator: 'manual',
+      },
     })
     expect(b.date.getTime()).to.equal(1714533290500)
     expect(b.expiry?.getTime()).to.equal(1746069290000)
@@ -97,7 +115,11 @@ describe('catalog: backupsFromList', () => {
       'null-value': null,
       'string-value': 'x',
       'unknown-element': {file: 'whatever.zip', size: '1MB', date: 1714533290},
-      '1714533164_backup_code': {file: 'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz', size: 'huge', date: 1714533290},
+      '1714533164_backup_code': {
+        file: 'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz',
+        size: 'huge',
+        date: 1714533290,
+      },
     })
     expect(backups.map((b) => b.id)).to.deep.equal(['1714533164_backup_code'])
     expect(backups[0]).to.include({sizeBytes: 0, sizeText: 'huge'})

@@ -84,7 +84,18 @@ describe('catalog: parseDateInput', () => {
     })
   }
 
-  for (const bad of ['', 'yesterday', '2024-5-1', '2024-02-30', '2024-13-01', '2024-05-01T25:00', '2024-05-01T03:12:44+15:00', '01/05/2024', '2024-05-01Tfoo', '12345']) {
+  for (const bad of [
+    '',
+    'yesterday',
+    '2024-5-1',
+    '2024-02-30',
+    '2024-13-01',
+    '2024-05-01T25:00',
+    '2024-05-01T03:12:44+15:00',
+    '01/05/2024',
+    '2024-05-01Tfoo',
+    '12345',
+  ]) {
     it(`refuses ${JSON.stringify(bad)} with a usage error`, () => {
       expect(() => parseDateInput(bad))
         .to.throw(UsageError)

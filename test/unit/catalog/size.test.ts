@@ -30,7 +30,20 @@ describe('catalog: parseSize', () => {
   })
 
   it('returns undefined for anything else', () => {
-    for (const bad of ['', 'MB', '-1MB', '1,5MB', '12 parsecs', '1.2.3MB', 'NaN', null, undefined, -1, Number.NaN, Infinity]) {
+    for (const bad of [
+      '',
+      'MB',
+      '-1MB',
+      '1,5MB',
+      '12 parsecs',
+      '1.2.3MB',
+      'NaN',
+      null,
+      undefined,
+      -1,
+      Number.NaN,
+      Infinity,
+    ]) {
       expect(parseSize(bad as never), String(bad)).to.equal(undefined)
     }
   })

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {PbmError,UsageError} from '../../../src/errors.js'
+import {PbmError, UsageError} from '../../../src/errors.js'
 import {archiveKey, normalizePrefix, parseBucket} from '../../../src/plan/destination.js'
 import {checkFileTarget, looksLikeFilePath} from '../../../src/plan/local-target.js'
 import {expandTargets, parseSiteEnv, skipReason} from '../../../src/plan/targets.js'
@@ -82,7 +82,14 @@ describe('plan: targets', () => {
   })
 })
 
-const env = (name: string, initialized = true) => ({connectionMode: 'git', domain: '', id: name, initialized, locked: false, name})
+const env = (name: string, initialized = true) => ({
+  connectionMode: 'git',
+  domain: '',
+  id: name,
+  initialized,
+  locked: false,
+  name,
+})
 
 describe('plan: which site.envs mirror skips', () => {
   const site = {framework: 'wordpress', frozen: false, id: 'x', name: 'alpha', plan: 'Basic', tags: []}

@@ -18,7 +18,9 @@ describe('plan: selectBackups (backup:pick)', () => {
   })
 
   it('takes the newest set finished at or before --at, including the whole day of a bare date', () => {
-    expect(selectBackups(list, {at: new Date('2024-05-02T23:59:59.999Z')}).map((b) => b.element)).to.deep.equal(['database'])
+    expect(selectBackups(list, {at: new Date('2024-05-02T23:59:59.999Z')}).map((b) => b.element)).to.deep.equal([
+      'database',
+    ])
     expect(selectBackups(list, {at: new Date('2024-05-01T03:12:44.118Z')})[0].file).to.equal(
       'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz',
     )
@@ -80,14 +82,23 @@ describe('plan: selectBackups (backup:pick)', () => {
 
 describe('plan: selectForMirror (backup:mirror)', () => {
   it('takes the newest set by default, only the wanted elements', () => {
-    expect(selectForMirror(list, {elements: ['code', 'database']}).map((b) => b.element)).to.deep.equal(['code', 'database'])
+    expect(selectForMirror(list, {elements: ['code', 'database']}).map((b) => b.element)).to.deep.equal([
+      'code',
+      'database',
+    ])
   })
 
   it('takes the newest set that has a wanted element (a db-only set does not hide code)', () => {
     const chosen = selectForMirror(list, {elements: ['database']})
     expect(chosen).to.have.length(1)
     expect(chosen[0].folder).to.match(/_automated$/)
-    const codeOnly = selectForMirror(backups('a', 'dev', [{date: '2024-05-01T00:00:00Z', elements: ['code']}, {date: '2024-05-02T00:00:00Z', elements: ['database']}]), {elements: ['code']})
+    const codeOnly = selectForMirror(
+      backups('a', 'dev', [
+        {date: '2024-05-01T00:00:00Z', elements: ['code']},
+        {date: '2024-05-02T00:00:00Z', elements: ['database']},
+      ]),
+      {elements: ['code']},
+    )
     expect(codeOnly.map((b) => b.element)).to.deep.equal(['code'])
   })
 
@@ -98,7 +109,10 @@ describe('plan: selectForMirror (backup:mirror)', () => {
   })
 
   it('takes the newest archive of each element, like the seed script, when the newest set is db-only', () => {
-    const mixed = backups('alpha', 'live', [{date: '2024-05-01T03:00:00Z'}, {date: '2024-05-02T03:00:00Z', elements: ['database']}])
+    const mixed = backups('alpha', 'live', [
+      {date: '2024-05-01T03:00:00Z'},
+      {date: '2024-05-02T03:00:00Z', elements: ['database']},
+    ])
     expect(selectForMirror(mixed, {elements: ['code', 'files', 'database']}).map((b) => b.file)).to.deep.equal([
       'alpha_live_2024-05-01T03-00-00_UTC_code.tar.gz',
       'alpha_live_2024-05-01T03-00-00_UTC_files.tar.gz',

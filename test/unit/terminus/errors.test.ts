@@ -51,7 +51,9 @@ describe('terminus: mapping messages to errors', () => {
     ['invalid-element', errorLine('Element should be one of the following items: code, files, database, db')],
     [
       'frozen',
-      errorLine('This site is frozen. Its test and live environments and many commands will be unavailable while it remains frozen.'),
+      errorLine(
+        'This site is frozen. Its test and live environments and many commands will be unavailable while it remains frozen.',
+      ),
     ],
     ['workflow-failed', errorLine('Workflow failed.'), {command: 'backup:create'}],
     ['failed', errorLine('Something else went wrong.')],
@@ -71,7 +73,9 @@ describe('terminus: mapping messages to errors', () => {
     expect(errorFromFailedCall(call(errorLine('No backups available. Create one'))).hint).to.equal(
       'Create one with: terminus backup:create alpha.live',
     )
-    expect(errorFromFailedCall(call(errorLine('Could not find a backup identified by f.'), {file: 'f'})).message).to.contain('"f"')
+    expect(
+      errorFromFailedCall(call(errorLine('Could not find a backup identified by f.'), {file: 'f'})).message,
+    ).to.contain('"f"')
   })
 
   it('never carries a signed URL query string or a token', () => {

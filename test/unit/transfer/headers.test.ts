@@ -1,6 +1,12 @@
 import {expect} from 'chai'
 
-import {crcHex, parseContentLength, parseContentRange, parseGoogHash, parseUnsatisfiedRange} from '../../../src/transfer/headers.js'
+import {
+  crcHex,
+  parseContentLength,
+  parseContentRange,
+  parseGoogHash,
+  parseUnsatisfiedRange,
+} from '../../../src/transfer/headers.js'
 
 describe('transfer/headers', () => {
   describe('parseGoogHash', () => {
@@ -39,7 +45,15 @@ describe('transfer/headers', () => {
     })
 
     it('refuses malformed or impossible ranges', () => {
-      for (const bad of [undefined, '', 'bytes */1000', 'bytes 10-5/100', 'bytes 0-100/100', 'items 0-1/2', 'bytes 1-2']) {
+      for (const bad of [
+        undefined,
+        '',
+        'bytes */1000',
+        'bytes 10-5/100',
+        'bytes 0-100/100',
+        'items 0-1/2',
+        'bytes 1-2',
+      ]) {
         expect(parseContentRange(bad), String(bad)).to.equal(undefined)
       }
     })

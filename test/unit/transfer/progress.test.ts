@@ -6,7 +6,11 @@ describe('transfer/progress', () => {
   it('throttles byte counts but never phase changes, and computes rate and ETA', () => {
     let now = 0
     const events: Progress[] = []
-    const r = new ProgressReporter((p) => events.push(p), 200, () => now)
+    const r = new ProgressReporter(
+      (p) => events.push(p),
+      200,
+      () => now,
+    )
     r.setTotal(1000)
     r.set('downloading')
     for (let t = 10; t <= 1000; t += 10) {

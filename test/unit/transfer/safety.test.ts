@@ -22,7 +22,10 @@ describe('transfer/safety', () => {
       'my-site_dev_2024-05-01T03-12-44_UTC_code.tar.gz',
       'mysite_2014-05-01T03-12-44_UTC_files.tar.gz',
     ]) {
-      expect(codeOf(() => checkFilename(ok)), ok).to.equal(undefined)
+      expect(
+        codeOf(() => checkFilename(ok)),
+        ok,
+      ).to.equal(undefined)
     }
   })
 
@@ -41,7 +44,10 @@ describe('transfer/safety', () => {
       'ümlaut.tar.gz',
       'x'.repeat(256) + '.tar.gz',
     ]) {
-      expect(codeOf(() => checkFilename(bad)), JSON.stringify(bad)).to.equal('unsafe-filename')
+      expect(
+        codeOf(() => checkFilename(bad)),
+        JSON.stringify(bad),
+      ).to.equal('unsafe-filename')
     }
   })
 
@@ -57,8 +63,12 @@ describe('transfer/safety', () => {
   it('requires the element extension: .tar.gz for code and files, .sql.gz for database', () => {
     expect(codeOf(() => checkExtension('s_live_2024-05-01T03-12-44_UTC_code.tar.gz', 'code'))).to.equal(undefined)
     expect(codeOf(() => checkExtension('s_live_2024-05-01T03-12-44_UTC_files.tar.gz', 'files'))).to.equal(undefined)
-    expect(codeOf(() => checkExtension('s_live_2024-05-01T03-12-44_UTC_database.sql.gz', 'database'))).to.equal(undefined)
-    expect(codeOf(() => checkExtension('s_live_2024-05-01T03-12-44_UTC_database.tar.gz', 'database'))).to.equal('bad-extension')
+    expect(codeOf(() => checkExtension('s_live_2024-05-01T03-12-44_UTC_database.sql.gz', 'database'))).to.equal(
+      undefined,
+    )
+    expect(codeOf(() => checkExtension('s_live_2024-05-01T03-12-44_UTC_database.tar.gz', 'database'))).to.equal(
+      'bad-extension',
+    )
     expect(codeOf(() => checkExtension('s_live_2024-05-01T03-12-44_UTC_code.sql.gz', 'code'))).to.equal('bad-extension')
     expect(codeOf(() => checkExtension('s_live_2024-05-01T03-12-44_UTC_code.tgz', 'code'))).to.equal('bad-extension')
   })
@@ -66,7 +76,10 @@ describe('transfer/safety', () => {
   it('checkKey refuses keys that could leave their root', () => {
     expect(checkKey('p/site/live/f.tar.gz')).to.deep.equal(['p', 'site', 'live', 'f.tar.gz'])
     for (const bad of ['', '/abs', 'a//b', 'a/../b', './a', 'a/.', String.raw`a\b`, 'a\u0000b', 'a/']) {
-      expect(codeOf(() => checkKey(bad)), JSON.stringify(bad)).to.equal('unsafe-key')
+      expect(
+        codeOf(() => checkKey(bad)),
+        JSON.stringify(bad),
+      ).to.equal('unsafe-key')
     }
   })
 
@@ -100,7 +113,10 @@ describe('transfer/safety', () => {
       expect(judgeExisting(foreign, probed, s3)).to.deep.equal({action: 'skip', reason: 'same content, by ETag'})
       expect(judgeExisting({...foreign, etag: MD5.toUpperCase()}, probed, s3).action).to.equal('skip')
       const other = judgeExisting({...foreign, etag: OTHER}, probed, s3)
-      expect(other).to.deep.equal({action: 'refuse', message: `s3://b/k already exists with different content (its ETag ${OTHER} is not the archive's MD5 ${MD5}).`})
+      expect(other).to.deep.equal({
+        action: 'refuse',
+        message: `s3://b/k already exists with different content (its ETag ${OTHER} is not the archive's MD5 ${MD5}).`,
+      })
       // Real S3's multipart ETag is md5-of-part-md5s-N: it says nothing about the content, even if it looks like the MD5.
       for (const etag of [`${MD5}-2`, undefined, 'abc']) {
         const v = judgeExisting({...foreign, etag}, probed, s3)
@@ -111,7 +127,10 @@ describe('transfer/safety', () => {
 
     it('a different size is refused at once, whatever else', () => {
       const v = judgeExisting({size: 5, complete: false, etag: MD5}, probed, s3)
-      expect(v).to.deep.equal({action: 'refuse', message: 's3://b/k already exists with different content (5 bytes, the archive has 100 bytes).'})
+      expect(v).to.deep.equal({
+        action: 'refuse',
+        message: 's3://b/k already exists with different content (5 bytes, the archive has 100 bytes).',
+      })
       expect(judgeExisting({size: 5, complete: false}, probed, local).action).to.equal('refuse')
     })
 
@@ -119,7 +138,10 @@ describe('transfer/safety', () => {
       const file = {size: 100, complete: false}
       expect(judgeExisting(file, {probed: false}, local)).to.deep.equal({action: 'probe'})
       expect(judgeExisting(file, probed, local)).to.deep.equal({action: 'hash'})
-      expect(judgeExisting(file, probed, {...local, contentMd5: MD5})).to.deep.equal({action: 'skip', reason: 'same content (MD5 checked)'})
+      expect(judgeExisting(file, probed, {...local, contentMd5: MD5})).to.deep.equal({
+        action: 'skip',
+        reason: 'same content (MD5 checked)',
+      })
       expect(judgeExisting(file, probed, {...local, contentMd5: OTHER}).action).to.equal('refuse')
     })
 

@@ -48,7 +48,7 @@ describe('transfer/verify', () => {
   })
 
   it('refuses a truncated archive (the gzip trailer is missing)', async () => {
-    expect(await codeOf(verify(archive.subarray(0, - 100)))).to.equal('truncated')
+    expect(await codeOf(verify(archive.subarray(0, -100)))).to.equal('truncated')
     expect(await codeOf(verify(archive.subarray(0, 10)))).to.equal('truncated')
   })
 
@@ -67,6 +67,8 @@ describe('transfer/verify', () => {
   })
 
   it('refuses what is not gzip (an XML error page)', async () => {
-    expect(await codeOf(verify(Buffer.from('<?xml version="1.0"?><Error><Code>ExpiredToken</Code></Error>')))).to.equal('not-gzip')
+    expect(await codeOf(verify(Buffer.from('<?xml version="1.0"?><Error><Code>ExpiredToken</Code></Error>')))).to.equal(
+      'not-gzip',
+    )
   })
 })

@@ -59,9 +59,15 @@ describe('ui: format', () => {
   })
 
   it('pads table columns, ignoring colour codes', () => {
-    expect(table([['a', 'bb'], ['\u001B[31mccc\u001B[39m', 'd']], ['H', 'X'])).to.equal(
-      'H    X\na    bb\n\u001B[31mccc\u001B[39m  d',
-    )
+    expect(
+      table(
+        [
+          ['a', 'bb'],
+          ['\u001B[31mccc\u001B[39m', 'd'],
+        ],
+        ['H', 'X'],
+      ),
+    ).to.equal('H    X\na    bb\n\u001B[31mccc\u001B[39m  d')
   })
 })
 
@@ -103,10 +109,18 @@ describe('ui: result table', () => {
   })
 
   it('lists failures with their reasons, but not the archives that Ctrl-C stopped', () => {
-    const failed = {...row, bytes: undefined, error: {code: 'corrupt', message: 'gzip data is corrupt'}, md5: undefined, status: 'failed' as const}
+    const failed = {
+      ...row,
+      bytes: undefined,
+      error: {code: 'corrupt', message: 'gzip data is corrupt'},
+      md5: undefined,
+      status: 'failed' as const,
+    }
     const stopped = {...failed, element: 'files', error: {code: 'interrupted', message: 'Interrupted.'}}
     const text = formatResults([failed, stopped], 0)
-    expect(text).to.include('✖ alpha.live code → s3://my-backups/alpha/live/alpha_live_2026-11-25T03-00-00_UTC_code.tar.gz: gzip data is corrupt')
+    expect(text).to.include(
+      '✖ alpha.live code → s3://my-backups/alpha/live/alpha_live_2026-11-25T03-00-00_UTC_code.tar.gz: gzip data is corrupt',
+    )
     expect(text).not.to.include('Interrupted.')
   })
 })
