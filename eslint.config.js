@@ -6,6 +6,33 @@ import {fileURLToPath} from 'node:url'
 
 const gitignorePath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.gitignore')
 
+const LAYERS = [
+  'src/util',
+  'src/catalog',
+  'src/terminus',
+  'src/destination',
+  'src/transfer',
+  'src/plan',
+  'src/jobs',
+  'src/ui',
+  'src/commands',
+]
+const COMMAND_LEVEL = ['src/base-command.ts', 'src/flags.ts']
+
+/**
+ * For each layer, what it may import besides itself and the shared leaves (src/errors.ts, src/redact.ts);
+ * everything else under src/ is a restricted zone for it.
+ */
+function layerZones(allowed) {
+  return allowed.flatMap(([layer, lower]) =>
+    [...LAYERS.filter((l) => l !== layer && !lower.includes(l)), ...COMMAND_LEVEL].map((from) => ({
+      from: `./${from}`,
+      message: `${layer} may import only ${lower.length > 0 ? lower.join(', ') : 'nothing else'} (and src/errors.ts, src/redact.ts): layers point downward.`,
+      target: `./${layer}`,
+    })),
+  )
+}
+
 export default [
   includeIgnoreFile(gitignorePath),
   ...oclif,
@@ -37,6 +64,54 @@ export default [
       'no-warning-comments': 'off',
       'unicorn/no-null': 'off',
       'unicorn/prefer-event-target': 'off',
+    },
+  },
+  {
+    // Layers import downward only (docs/ARCHITECTURE.md): a lower layer importing an upper one is an error.
+    files: ['src/**/*.ts'],
+    rules: {
+      'import/no-restricted-paths': [
+        'error',
+        {
+          zones: layerZones([
+            ['src/util', []],
+            ['src/catalog', ['src/util']],
+            ['src/terminus', ['src/catalog', 'src/util']],
+            ['src/destination', ['src/catalog', 'src/util']],
+            ['src/transfer', ['src/destination', 'src/catalog', 'src/util']],
+            ['src/plan', ['src/terminus', 'src/catalog', 'src/util']],
+            ['src/jobs', ['src/plan', 'src/transfer', 'src/destination', 'src/terminus', 'src/catalog', 'src/util']],
+            [
+              'src/ui',
+              ['src/jobs', 'src/plan', 'src/transfer', 'src/destination', 'src/terminus', 'src/catalog', 'src/util'],
+            ],
+          ]),
+        },
+      ],
+    },
+  },
+  {
+    // Jobs report through events; drawing and asking belong to src/ui.
+    files: [
+      'src/jobs/**/*.ts',
+      'src/plan/**/*.ts',
+      'src/catalog/**/*.ts',
+      'src/transfer/**/*.ts',
+      'src/destination/**/*.ts',
+      'src/terminus/**/*.ts',
+      'src/util/**/*.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['listr2', 'chalk', '@inquirer/prompts', '@oclif/core'].map((name) => ({
+            message: 'Only src/ui and src/commands draw, ask or parse flags: emit an event or return data instead.',
+            name,
+          })),
+          patterns: [{group: ['@inquirer/*', 'listr2/*'], message: 'Only src/ui draws or asks.'}],
+        },
+      ],
     },
   },
   {

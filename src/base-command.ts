@@ -2,8 +2,11 @@ import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 import chalk from 'chalk'
 import {setMaxListeners} from 'node:events'
 
+import type {EventSink} from './jobs/events.js'
+
 import {EXIT, InterruptedError, PbmError} from './errors.js'
 import {redact} from './redact.js'
+import {openRenderer} from './ui/renderer.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -73,6 +76,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** True when a person can answer prompts: a TTY both ways, no --yes, no --json. */
   protected get interactive(): boolean {
     return !this.flags?.yes && !this.jsonEnabled() && Boolean(process.stdin.isTTY) && Boolean(process.stdout.isTTY)
+  }
+
+  /**
+   * Run a job with its events drawn as this run's output mode asks (live tree, lines, or nothing under
+   * --json/--quiet); the renderer has shown everything before the result comes back.
+   */
+  protected async withRenderer<R>(options: {quiet?: boolean}, work: (events: EventSink) => Promise<R>): Promise<R> {
+    const renderer = openRenderer({json: this.jsonEnabled(), quiet: options.quiet}, (line) => this.log(line))
+    try {
+      return await work(renderer)
+    } finally {
+      await renderer.close()
+    }
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import type {Element} from './catalog/types.js'
+import type {S3Settings} from './jobs/destinations.js'
 
 import {normalizeElement} from './catalog/index.js'
 import {UsageError} from './errors.js'
@@ -120,5 +121,24 @@ export function checkDestinationFlags(flags: {
 
   if (flags['sse-kms-key-id'] && flags.sse !== 'aws:kms') {
     throw new UsageError('--sse-kms-key-id goes with --sse aws:kms.', 'Add --sse aws:kms, or leave out the key.')
+  }
+}
+
+/** The S3 settings that come straight from the destination flags (the rest is the AWS chain's). */
+export function s3Settings(flags: {
+  endpoint?: string
+  profile?: string
+  region?: string
+  sse?: 'AES256' | 'aws:kms'
+  'sse-kms-key-id'?: string
+  'storage-class'?: string
+}): S3Settings {
+  return {
+    endpoint: flags.endpoint,
+    profile: flags.profile,
+    region: flags.region,
+    sse: flags.sse,
+    sseKmsKeyId: flags['sse-kms-key-id'],
+    storageClass: flags['storage-class'],
   }
 }

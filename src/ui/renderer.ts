@@ -1,31 +1,53 @@
-/**
- * Which listr2 renderer draws the task tree. The animated one takes over the terminal, so it is only
- * for a person at a real terminal; cron and CI get one line per change; --json and --quiet get none.
- */
-export type RendererName = 'default' | 'silent' | 'simple'
+import type {EventSink} from '../jobs/events.js'
 
-export interface OutputMode {
-  renderer: RendererName
-  /** How often a running transfer's progress line may change: often when redrawn, rarely when appended. */
-  progressEveryMs: number
-  /** Output is appended line by line (no redraws, no carriage returns). */
-  lineMode: boolean
+import {NO_EVENTS} from '../jobs/events.js'
+import {lineRenderer} from './lines.js'
+import {treeRenderer} from './tree.js'
+
+/** A sink of job events that draws them; close() waits until the last of them is shown. */
+export interface Renderer extends EventSink {
+  close(): Promise<void>
 }
 
-export function chooseOutputMode(
+export type RendererName = 'lines' | 'silent' | 'tree'
+
+/**
+ * How the work is shown while it runs. The animated tree takes over the terminal, so it is only for a
+ * person at a real terminal; cron and CI get one line per change; --json and --quiet get none (their
+ * output is the result, after the run).
+ */
+export function chooseRenderer(
   options: {json?: boolean; quiet?: boolean},
   env = process.env,
   isTTY = Boolean(process.stdout.isTTY),
-): OutputMode {
-  if (options.json || options.quiet)
-    return {lineMode: true, progressEveryMs: Number.POSITIVE_INFINITY, renderer: 'silent'}
+): RendererName {
+  if (options.json || options.quiet) return 'silent'
   const plain = !isTTY || Boolean(env.CI) || env.NODE_ENV === 'test' || env.TERM === 'dumb'
-  if (plain) return {lineMode: true, progressEveryMs: lineProgressInterval(env), renderer: 'simple'}
-  return {lineMode: false, progressEveryMs: 150, renderer: 'default'}
+  return plain ? 'lines' : 'tree'
+}
+
+export function openRenderer(
+  options: {json?: boolean; quiet?: boolean},
+  write: (line: string) => void,
+  env = process.env,
+): Renderer {
+  switch (chooseRenderer(options, env)) {
+    case 'lines': {
+      return lineRenderer({progressEveryMs: lineProgressInterval(env), write})
+    }
+
+    case 'tree': {
+      return treeRenderer({progressEveryMs: 150})
+    }
+
+    default: {
+      return {...NO_EVENTS, async close() {}}
+    }
+  }
 }
 
 /** PBM_PROGRESS_INTERVAL (seconds) sets how often cron logs get a progress line; 5 s by default. */
-function lineProgressInterval(env: NodeJS.ProcessEnv): number {
+export function lineProgressInterval(env: NodeJS.ProcessEnv): number {
   const seconds = Number(env.PBM_PROGRESS_INTERVAL)
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 5000
 }

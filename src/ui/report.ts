@@ -1,8 +1,8 @@
 import chalk from 'chalk'
 
 import type {Backup} from '../catalog/types.js'
+import type {ArchiveResult, MirrorResult, PickResult, RunSummary} from '../jobs/results.js'
 import type {DestinationChoice} from '../plan/destination.js'
-import type {ArchiveResult, RunSummary} from './results.js'
 
 import {formatBytes, formatDuration, formatRate, table} from './format.js'
 
@@ -74,4 +74,50 @@ export function describePlan(backups: Backup[], destination: DestinationChoice):
     ...backups.map((b) => `  ${b.element.padEnd(8)} ${b.file}  ${b.sizeText}`),
     '',
   ].join('\n')
+}
+
+/** Where a report goes: results on stdout, failures on stderr (as oclif's log and logToStderr). */
+export interface ReportOutput {
+  log(line: string): void
+  error(line: string): void
+}
+
+/** backup:pick's closing words: the table of what landed where, then the summary. */
+export function reportPick(out: ReportOutput, result: PickResult, options: {dryRun?: boolean} = {}): void {
+  if (options.dryRun) {
+    out.log(formatResults(result.archives))
+    return
+  }
+
+  out.log('')
+  out.log(formatResults(result.archives))
+  out.log('')
+  out.log(formatSummary(result.summary))
+}
+
+/**
+ * backup:mirror's closing words: the table (not with --quiet), skipped site.envs, failures on stderr
+ * (each archive's with --quiet, since the table is left out), the summary, and a word on --fail-fast.
+ */
+export function reportMirror(out: ReportOutput, result: MirrorResult, options: {quiet?: boolean} = {}): void {
+  const {archives, targets} = result
+  if (!options.quiet) {
+    out.log('')
+    out.log(formatResults(archives))
+    for (const t of targets.filter((t) => t.status === 'skipped')) out.log(`- ${t.site}.${t.env}: skipped, ${t.note}`)
+  }
+
+  const failedBeforeArchives = targets.filter(
+    (t) =>
+      t.status === 'failed' && !archives.some((a) => a.site === t.site && a.env === t.env && a.status === 'failed'),
+  )
+  for (const t of failedBeforeArchives) out.error(`✖ ${t.site}.${t.env}: ${t.error?.message}`)
+  if (options.quiet) {
+    for (const a of archives.filter((a) => a.status === 'failed'))
+      out.error(`✖ ${a.site}.${a.env} ${a.element}: ${a.error?.message}`)
+  }
+
+  out.log('')
+  out.log(formatSummary(result.summary))
+  if (result.stoppedEarly) out.log('Stopped at the first failure (--fail-fast).')
 }

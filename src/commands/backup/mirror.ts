@@ -4,12 +4,22 @@ import path from 'node:path'
 import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
 import {ELEMENTS} from '../../catalog/index.js'
 import {UsageError} from '../../errors.js'
-import {checkDestinationFlags, destinationFlags, elementsFrom, listFlag, transferFlags} from '../../flags.js'
+import {
+  checkDestinationFlags,
+  destinationFlags,
+  elementsFrom,
+  listFlag,
+  s3Settings,
+  transferFlags,
+} from '../../flags.js'
+import {openDestinations} from '../../jobs/destinations.js'
+import {mirror, type MirrorTargets} from '../../jobs/mirror.js'
+import {exitCodeOf, type MirrorResult} from '../../jobs/results.js'
 import {type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {parseSinceInput} from '../../plan/select.js'
-import {expandTargets, type SiteEnv} from '../../plan/targets.js'
-import {type MirrorResult, mirrorTargets} from '../../ui/mirror.js'
+import {expandTargets} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
+import {reportMirror} from '../../ui/report.js'
 import {openTerminus} from '../../ui/terminus.js'
 
 export default class Mirror extends BaseCommand<typeof Mirror> {
@@ -123,15 +133,29 @@ ${EXIT_CODES_HELP}`
     const destination = this.chooseDestination()
     const targets = await this.chooseTargets(terminus, signal)
 
-    return mirrorTargets({
-      command: this,
-      destination,
+    const plan = {
+      all: flags.all,
+      concurrency: flags.concurrency,
+      create: flags.create,
+      createTimeoutMs: flags['create-timeout'] * 60_000,
+      dryRun: flags['dry-run'],
       elements,
-      flags: {...flags, since},
-      signal,
+      failFast: flags['fail-fast'],
+      force: flags.force,
+      keepForDays: flags['keep-for'],
+      since,
       targets,
-      terminus,
-    })
+    }
+    const destinations = openDestinations(destination, s3Settings(flags))
+    const result = await this.withRenderer({quiet: flags.quiet}, (events) =>
+      mirror(plan, {destinations, events, terminus}, signal),
+    )
+    if (!this.jsonEnabled()) {
+      reportMirror({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result, {quiet: flags.quiet})
+    }
+
+    process.exitCode = exitCodeOf(result.summary, signal)
+    return result
   }
 
   private chooseDestination(): DestinationChoice {
@@ -149,10 +173,7 @@ ${EXIT_CODES_HELP}`
     }
   }
 
-  private async chooseTargets(
-    terminus: ReturnType<typeof openTerminus>,
-    signal: AbortSignal,
-  ): Promise<SiteEnv[] | {org: string; tag?: string; envs: string[]}> {
+  private async chooseTargets(terminus: ReturnType<typeof openTerminus>, signal: AbortSignal): Promise<MirrorTargets> {
     const {argv, flags} = await this.parse(Mirror)
     const explicit = (argv as string[]).filter(Boolean)
     const envs = listFlag(flags.env, 'PBM_ENVS') ?? ['dev', 'live']

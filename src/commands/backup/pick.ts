@@ -7,7 +7,10 @@ import type {Backup, Element} from '../../catalog/types.js'
 import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
 import {groupIntoSets, parseDateInput} from '../../catalog/index.js'
 import {PbmError, UsageError} from '../../errors.js'
-import {checkDestinationFlags, destinationFlags, elementsFrom, transferFlags} from '../../flags.js'
+import {checkDestinationFlags, destinationFlags, elementsFrom, s3Settings, transferFlags} from '../../flags.js'
+import {openDestinations} from '../../jobs/destinations.js'
+import {pick} from '../../jobs/pick.js'
+import {exitCodeOf, type PickResult, summarize} from '../../jobs/results.js'
 import {archiveKey, type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {checkFileTarget, looksLikeFilePath} from '../../plan/local-target.js'
 import {
@@ -19,9 +22,7 @@ import {
 } from '../../plan/select.js'
 import {formatSiteEnv, parseSiteEnv, type SiteEnv} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
-import {describePlan} from '../../ui/report.js'
-import {summarize} from '../../ui/results.js'
-import {type PickResult, transferPlanned} from '../../ui/run.js'
+import {describePlan, reportPick} from '../../ui/report.js'
 import {openTerminus} from '../../ui/terminus.js'
 
 export default class Pick extends BaseCommand<typeof Pick> {
@@ -125,16 +126,13 @@ ${EXIT_CODES_HELP}`
       }
     }
 
-    return transferPlanned({
-      command: this,
-      destination,
-      dryRun: flags['dry-run'],
-      fileTarget,
-      flags,
-      planned,
-      signal,
-      terminus,
-    })
+    const destinations = openDestinations(destination, s3Settings(flags), fileTarget)
+    const plan = {archives: planned, concurrency: flags.concurrency, dryRun: flags['dry-run'], force: flags.force}
+    const result = await this.withRenderer({}, (events) => pick(plan, {destinations, events, terminus}, signal))
+    if (!this.jsonEnabled())
+      reportPick({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result, {dryRun: plan.dryRun})
+    process.exitCode = exitCodeOf(result.summary, signal)
+    return result
   }
 
   private async chooseBackups(

@@ -10,7 +10,7 @@ import {
   progressBar,
   table,
 } from '../../../src/ui/format.js'
-import {chooseOutputMode} from '../../../src/ui/renderer.js'
+import {chooseRenderer, lineProgressInterval} from '../../../src/ui/renderer.js'
 import {formatResults} from '../../../src/ui/report.js'
 
 describe('ui: format', () => {
@@ -73,17 +73,17 @@ describe('ui: format', () => {
 
 describe('ui: output mode', () => {
   it('animates only for a person at a real terminal', () => {
-    expect(chooseOutputMode({}, {}, true).renderer).to.equal('default')
-    expect(chooseOutputMode({}, {CI: 'true'}, true).renderer).to.equal('simple')
-    expect(chooseOutputMode({}, {TERM: 'dumb'}, true).renderer).to.equal('simple')
-    expect(chooseOutputMode({}, {}, false).renderer).to.equal('simple')
-    expect(chooseOutputMode({json: true}, {}, true).renderer).to.equal('silent')
-    expect(chooseOutputMode({quiet: true}, {}, true).renderer).to.equal('silent')
+    expect(chooseRenderer({}, {}, true)).to.equal('tree')
+    expect(chooseRenderer({}, {CI: 'true'}, true)).to.equal('lines')
+    expect(chooseRenderer({}, {TERM: 'dumb'}, true)).to.equal('lines')
+    expect(chooseRenderer({}, {}, false)).to.equal('lines')
+    expect(chooseRenderer({json: true}, {}, true)).to.equal('silent')
+    expect(chooseRenderer({quiet: true}, {}, true)).to.equal('silent')
   })
 
   it('appends progress lines every 5 s by default, or as PBM_PROGRESS_INTERVAL says', () => {
-    expect(chooseOutputMode({}, {}, false).progressEveryMs).to.equal(5000)
-    expect(chooseOutputMode({}, {PBM_PROGRESS_INTERVAL: '1'}, false).progressEveryMs).to.equal(1000)
+    expect(lineProgressInterval({})).to.equal(5000)
+    expect(lineProgressInterval({PBM_PROGRESS_INTERVAL: '1'})).to.equal(1000)
   })
 })
 

@@ -1,0 +1,213 @@
+import {setMaxListeners} from 'node:events'
+
+import type {Element} from '../catalog/types.js'
+import type {Destination} from '../destination/index.js'
+import type {Terminus} from '../terminus/index.js'
+import type {Site} from '../terminus/types.js'
+
+import {InterruptedError, isAbortError, PbmError} from '../errors.js'
+import {archiveKey} from '../plan/destination.js'
+import {selectForMirror} from '../plan/select.js'
+import {type SiteEnv, skipReason} from '../plan/targets.js'
+import {createLimit} from '../util/limit.js'
+import {type EventSink} from './events.js'
+import {
+  type ArchiveResult,
+  baseOf,
+  describeFailure,
+  type MirrorResult,
+  summarize,
+  type TargetResult,
+} from './results.js'
+import {plannedRows, preflight, type TransferContext, transferOne} from './transfer.js'
+
+/** Site.envs given one by one, or every site of an organization (optionally with a tag) × envs. */
+export type MirrorTargets = SiteEnv[] | {envs: string[]; org: string; tag?: string}
+
+export interface MirrorPlan {
+  targets: MirrorTargets
+  elements: Element[]
+  /** Run `terminus backup:create` first and mirror what it made. */
+  create: boolean
+  /** With create: how long Pantheon keeps the new backup. */
+  keepForDays?: number
+  createTimeoutMs: number
+  /** Every listed backup not yet mirrored (optionally since a date), not only the newest set. */
+  all: boolean
+  since?: Date
+  concurrency: number
+  dryRun: boolean
+  failFast: boolean
+  force: boolean
+}
+
+export interface MirrorDeps {
+  terminus: Pick<
+    Terminus,
+    'backupUrl' | 'createBackup' | 'listBackups' | 'listEnvironments' | 'listOrgSites' | 'listSites'
+  >
+  destinations: Destination[]
+  events: EventSink
+  env?: NodeJS.ProcessEnv
+}
+
+/**
+ * backup:mirror: every site.env at once (create → list → its archives), with Terminus calls, creates
+ * and transfers each under their own limit. A failure is recorded for its site.env or archive and
+ * never stops the rest, unless --fail-fast.
+ */
+export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: AbortSignal): Promise<MirrorResult> {
+  const {events, terminus} = deps
+  const started = Date.now()
+  const failFast = new AbortController()
+  const signal = AbortSignal.any([userSignal, failFast.signal])
+  setMaxListeners(0, signal)
+  const {sites, targets} = await resolveTargets(terminus, plan.targets, signal)
+  if (!plan.dryRun) await preflight(deps.destinations, signal)
+
+  const targetResults: TargetResult[] = []
+  const archives: ArchiveResult[] = []
+  const onFailure = () => {
+    // The failure itself is recorded where it happened; everything stopped because of it is "interrupted".
+    if (plan.failFast && !failFast.signal.aborted) {
+      failFast.abort(new InterruptedError('Not finished: stopped by --fail-fast.'))
+    }
+  }
+
+  const transfers: TransferContext = {
+    destinations: deps.destinations,
+    events,
+    force: plan.force,
+    onFailure,
+    signal,
+    slot: createLimit(plan.concurrency),
+    terminus,
+  }
+  const envsOf = memoize((site: string) => terminus.listEnvironments(site, {signal}))
+  const pollingDelayMs = politePolling(deps.env)
+
+  const mirrorTarget = async (target: SiteEnv): Promise<TargetResult> => {
+    events.emit({target, type: 'target:started'})
+    const skip = skipReason(target, sites.get(target.site), await envsOf(target.site))
+    if (skip) return {...target, note: skip, status: 'skipped'}
+
+    if (plan.create && plan.dryRun) {
+      events.emit({reason: 'dry run', target, type: 'backup:create-skipped'})
+    } else if (plan.create) {
+      events.emit({target, type: 'backup:creating'})
+      const creating = Date.now()
+      await terminus.createBackup(target.site, target.env, {
+        element: plan.elements.length === 1 ? plan.elements[0] : 'all',
+        keepForDays: plan.keepForDays,
+        pollingDelayMs,
+        signal,
+        timeoutMs: plan.createTimeoutMs,
+      })
+      events.emit({seconds: (Date.now() - creating) / 1000, target, type: 'backup:created'})
+    }
+
+    const backups = await terminus.listBackups(target.site, target.env, {signal})
+    const chosen = selectForMirror(backups, {all: plan.all, elements: plan.elements, since: plan.since})
+    if (chosen.length === 0)
+      return {...target, note: `no ${plan.elements.join('/')} backups to mirror`, status: 'skipped'}
+    events.emit({
+      archives: chosen.map((b) => baseOf(b)),
+      newest: chosen[0].date,
+      older: plan.all,
+      target,
+      type: 'backups:chosen',
+    })
+    const items = chosen.map((backup) => ({backup, key: archiveKey(backup)}))
+    if (plan.dryRun) {
+      archives.push(...plannedRows(items, deps.destinations))
+      return {...target, status: 'planned'}
+    }
+
+    const rows = (await Promise.all(items.map((item) => transferOne(item, transfers)))).flat()
+    archives.push(...rows)
+    const failed = rows.find((r) => r.status === 'failed')
+    return failed ? {...target, error: failed.error, status: 'failed'} : {...target, status: 'mirrored'}
+  }
+
+  events.emit({command: 'mirror', create: plan.create, targets, type: 'run:started'})
+  await Promise.all(
+    targets.map(async (target) => {
+      let result: TargetResult
+      try {
+        result = await mirrorTarget(target)
+      } catch (error) {
+        if (!isAbortError(error)) onFailure()
+        result = {...target, error: describeFailure(error), status: 'failed'}
+      }
+
+      targetResults.push(result)
+      if (result.status === 'skipped') events.emit({reason: result.note ?? '', target, type: 'target:skipped'})
+      else if (result.status === 'failed' && result.error) {
+        events.emit({error: result.error, target, type: 'target:failed'})
+      } else events.emit({status: result.status, target, type: 'target:done'})
+    }),
+  )
+
+  const base = summarize(archives, (Date.now() - started) / 1000)
+  // A site.env that failed before any archive (unknown env, failed create) counts as one failure.
+  const failedTargets = targetResults.filter(
+    (t) =>
+      t.status === 'failed' && !archives.some((a) => a.site === t.site && a.env === t.env && a.status === 'failed'),
+  )
+  const summary = {...base, failed: base.failed + failedTargets.length}
+  events.emit({summary, type: 'run:summary'})
+  const stoppedEarly = failFast.signal.aborted && !userSignal.aborted
+  return {archives, summary, targets: orderLike(targets, targetResults), ...(stoppedEarly ? {stoppedEarly} : {})}
+}
+
+/** Targets from arguments, or every site of an org; plus the site list, to know which are frozen. */
+async function resolveTargets(
+  terminus: MirrorDeps['terminus'],
+  targets: MirrorTargets,
+  signal: AbortSignal,
+): Promise<{sites: Map<string, Site>; targets: SiteEnv[]}> {
+  if (Array.isArray(targets)) {
+    const sites = await terminus.listSites({signal})
+    return {sites: new Map(sites.map((s) => [s.name, s])), targets}
+  }
+
+  const sites = await terminus.listOrgSites(targets.org, targets.tag, {signal})
+  if (sites.length === 0) {
+    throw new PbmError(
+      'no-sites',
+      `The organization ${targets.org} has no sites${targets.tag ? ` tagged ${targets.tag}` : ''}.`,
+    )
+  }
+
+  return {
+    sites: new Map(sites.map((s) => [s.name, s])),
+    targets: sites.flatMap((site) => targets.envs.map((env) => ({env, site: site.name}))),
+  }
+}
+
+/** Results in the order the targets were given, whatever order they finished in. */
+function orderLike(targets: SiteEnv[], results: TargetResult[]): TargetResult[] {
+  const index = (t: SiteEnv) => targets.findIndex((x) => x.site === t.site && x.env === t.env)
+  return [...results].sort((a, b) => index(a) - index(b))
+}
+
+function memoize<T>(fn: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const cache = new Map<string, Promise<T>>()
+  return (key) => {
+    let hit = cache.get(key)
+    if (!hit) {
+      hit = fn(key)
+      cache.set(key, hit)
+    }
+
+    return hit
+  }
+}
+
+/**
+ * Terminus polls a backup workflow every 5 s; many creates at once would poll Pantheon's API hard, so
+ * mirror asks for every 10 s unless the user set TERMINUS_WORKFLOW_POLLING_DELAY_MS themselves.
+ */
+function politePolling(env = process.env): number | undefined {
+  return env.TERMINUS_WORKFLOW_POLLING_DELAY_MS ? undefined : 10_000
+}

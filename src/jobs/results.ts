@@ -1,0 +1,105 @@
+import type {Backup} from '../catalog/types.js'
+
+import {EXIT, InterruptedError, isAbortError, PbmError} from '../errors.js'
+import {redact} from '../redact.js'
+
+export interface SiteEnvRef {
+  site: string
+  env: string
+}
+
+/** Which archive an event or a result row is about. */
+export interface ArchiveRef extends SiteEnvRef {
+  element: string
+  file: string
+  folder: string
+}
+
+/** A failure as data: a stable code and a redacted message (with the hint). */
+export interface FailureInfo {
+  code: string
+  message: string
+}
+
+/** One row of a command's result: one archive at one destination. This is also the --json shape. */
+export interface ArchiveResult extends ArchiveRef {
+  destination: 'local' | 's3'
+  /** `s3://bucket/key` or an absolute path. */
+  location: string
+  bytes?: number
+  md5?: string
+  status: 'failed' | 'planned' | 'skipped' | 'transferred'
+  /** Why it was skipped (already mirrored) or a note about the transfer (resumed, URL refreshed). */
+  note?: string
+  error?: FailureInfo
+}
+
+/** What happened to one site.env as a whole (its archives are in `archives`). */
+export interface TargetResult extends SiteEnvRef {
+  status: 'failed' | 'mirrored' | 'planned' | 'skipped'
+  note?: string
+  error?: FailureInfo
+}
+
+export interface RunSummary {
+  transferred: number
+  skipped: number
+  failed: number
+  /** Of the failed ones, those stopped by Ctrl-C rather than by an error. */
+  interrupted: number
+  planned: number
+  bytes: number
+  seconds: number
+  bytesPerSecond: number
+}
+
+/** backup:pick's result, and its --json document. */
+export interface PickResult {
+  archives: ArchiveResult[]
+  summary: RunSummary
+}
+
+/** backup:mirror's result, and its --json document. */
+export interface MirrorResult {
+  targets: TargetResult[]
+  archives: ArchiveResult[]
+  summary: RunSummary
+  /** True when --fail-fast stopped the run (not part of --json). */
+  stoppedEarly?: boolean
+}
+
+export function baseOf(backup: Backup): ArchiveRef {
+  return {element: backup.element, env: backup.env, file: backup.file, folder: backup.folder, site: backup.site}
+}
+
+export function summarize(results: ArchiveResult[], seconds: number): RunSummary {
+  const count = (status: ArchiveResult['status']) => results.filter((r) => r.status === status).length
+  const bytes = results.filter((r) => r.status === 'transferred').reduce((sum, r) => sum + (r.bytes ?? 0), 0)
+  return {
+    bytes,
+    bytesPerSecond: seconds > 0 ? Math.round(bytes / seconds) : 0,
+    failed: count('failed'),
+    interrupted: results.filter((r) => r.error?.code === 'interrupted').length,
+    planned: count('planned'),
+    seconds: Math.round(seconds * 10) / 10,
+    skipped: count('skipped'),
+    transferred: count('transferred'),
+  }
+}
+
+/** Any error as data for a result row or an event: interrupted, a PbmError's code and advice, or failed. */
+export function describeFailure(error: unknown): FailureInfo {
+  if (error instanceof InterruptedError) return {code: 'interrupted', message: error.message}
+  if (isAbortError(error)) return {code: 'interrupted', message: 'Interrupted.'}
+  if (error instanceof PbmError) {
+    return {code: error.code, message: redact(error.hint ? `${error.message} ${error.hint}` : error.message)}
+  }
+
+  return {code: 'failed', message: redact(error instanceof Error ? error.message : String(error))}
+}
+
+/** The exit code of a transferring run: 130 when the user stopped it, 1 when anything failed, else 0. */
+export function exitCodeOf(summary: RunSummary, signal: AbortSignal): number {
+  if (signal.aborted && signal.reason instanceof InterruptedError) return EXIT.interrupted
+  return summary.failed > 0 ? EXIT.failure : EXIT.ok
+}

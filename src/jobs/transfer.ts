@@ -1,0 +1,140 @@
+import type {Backup} from '../catalog/types.js'
+import type {Destination} from '../destination/index.js'
+import type {Terminus} from '../terminus/index.js'
+import type {DestinationResult, Progress} from '../transfer/index.js'
+import type {Limit} from '../util/limit.js'
+import type {EventSink} from './events.js'
+
+import {InterruptedError, isAbortError} from '../errors.js'
+import {redact} from '../redact.js'
+import {transferArchive, TransferError} from '../transfer/index.js'
+import {type ArchiveRef, type ArchiveResult, baseOf, describeFailure} from './results.js'
+
+/** One archive to move, with its key at the destinations (the same key for S3 and a local folder). */
+export interface PlannedArchive {
+  backup: Backup
+  key: string
+}
+
+/** What every archive transfer of one run shares. */
+export interface TransferContext {
+  terminus: Pick<Terminus, 'backupUrl'>
+  destinations: Destination[]
+  force: boolean
+  signal: AbortSignal
+  /** The --concurrency transfer slots. */
+  slot: Limit
+  events: EventSink
+  /** Called on the first failure that is not an interruption (for --fail-fast). */
+  onFailure?: (error: unknown) => void
+}
+
+/**
+ * Transfer one archive in a free slot and return one result row per destination, in the order of the
+ * destinations. Never throws: a failure is a row (and an `archive:failed` event), so one archive never
+ * stops the others.
+ */
+export async function transferOne(item: PlannedArchive, run: TransferContext): Promise<ArchiveResult[]> {
+  const archive = baseOf(item.backup)
+  const {events} = run
+  events.emit({archive, type: 'archive:queued'})
+  try {
+    const result = await run.slot(async () => {
+      // The run may have been stopped while this archive waited for its slot.
+      if (run.signal.aborted) throw run.signal.reason ?? new InterruptedError()
+      events.emit({archive, type: 'archive:started'})
+      return transferArchive({
+        archive: item.backup,
+        destinations: run.destinations,
+        force: run.force,
+        key: item.key,
+        onProgress: (progress) => events.emit(progressEvent(archive, progress)),
+        resolveUrl: (signal) =>
+          run.terminus.backupUrl(item.backup.site, item.backup.env, {
+            element: item.backup.element,
+            file: item.backup.file,
+            signal,
+          }),
+        signal: run.signal,
+      })
+    }, run.signal)
+    const notes = [
+      result.resumes ? `resumed ${result.resumes}x` : '',
+      result.urlRefreshes ? `URL refreshed ${result.urlRefreshes}x` : '',
+    ].filter(Boolean)
+    const rows = rowsOf(archive, run.destinations, result.destinations, {bytes: result.bytes, md5: result.md5, notes})
+    const failed = rows.find((r) => r.status === 'failed')
+    if (failed?.error) {
+      // Some destinations got the archive, some did not.
+      run.onFailure?.(failed.error)
+      events.emit({archive, error: failed.error, rows, type: 'archive:failed'})
+    } else {
+      events.emit({archive, rows, skipped: rows.every((r) => r.status === 'skipped'), type: 'archive:done'})
+    }
+
+    return rows
+  } catch (error) {
+    const failure = describeFailure(error)
+    // A TransferError says what happened at each destination; anything else failed them all.
+    const perDestination: DestinationResult[] =
+      error instanceof TransferError
+        ? error.destinations
+        : run.destinations.map((dest) => ({error: failure, location: dest.describe(item.key), status: 'failed'}))
+    const rows = rowsOf(archive, run.destinations, perDestination, {notes: []})
+    if (!isAbortError(error)) run.onFailure?.(error)
+    events.emit({archive, error: failure, rows, type: 'archive:failed'})
+    return rows
+  }
+}
+
+/** The engine's progress as an event: notes about retries and fresh URLs get their own kinds. */
+function progressEvent(archive: ArchiveRef, progress: Progress) {
+  if (progress.note && progress.phase === 'retrying') {
+    return {archive, note: redact(progress.note), type: 'archive:resumed'} as const
+  }
+
+  if (progress.note && progress.phase === 'resolving') {
+    return {archive, note: redact(progress.note), type: 'archive:refreshed'} as const
+  }
+
+  return {archive, progress, type: 'archive:progress'} as const
+}
+
+/** One result row per destination, in the order of the destinations. */
+function rowsOf(
+  archive: ArchiveRef,
+  destinations: Destination[],
+  outcomes: DestinationResult[],
+  extra: {bytes?: number; md5?: string; notes: string[]},
+): ArchiveResult[] {
+  return outcomes.map((dest, i) => {
+    const failed = dest.status === 'failed'
+    return {
+      ...archive,
+      bytes: failed ? undefined : extra.bytes,
+      destination: destinations[i].kind,
+      error: failed ? (dest.error ?? {code: 'failed', message: 'failed'}) : undefined,
+      location: dest.location,
+      md5: failed ? undefined : extra.md5 || undefined,
+      note: failed ? undefined : [dest.reason, ...extra.notes].filter(Boolean).join('; ') || undefined,
+      status: dest.status,
+    }
+  })
+}
+
+/** Rows for a dry run: what would be written where. */
+export function plannedRows(items: PlannedArchive[], destinations: Destination[]): ArchiveResult[] {
+  return items.flatMap(({backup, key}) =>
+    destinations.map((d) => ({
+      ...baseOf(backup),
+      destination: d.kind,
+      location: d.describe(key),
+      status: 'planned' as const,
+    })),
+  )
+}
+
+/** Fail before any download when a destination cannot take the archives (no bucket, no access, ...). */
+export async function preflight(destinations: Destination[], signal: AbortSignal): Promise<void> {
+  await Promise.all(destinations.map((d) => d.preflight(signal)))
+}

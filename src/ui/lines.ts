@@ -1,0 +1,91 @@
+import type {JobEvent} from '../jobs/events.js'
+import type {ArchiveRef} from '../jobs/results.js'
+import type {Renderer} from './renderer.js'
+
+import {archiveId, targetId} from '../jobs/events.js'
+import {describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
+import {formatDuration} from './format.js'
+
+/** "alpha.live database" */
+const of = (a: ArchiveRef) => `${a.site}.${a.env} ${a.element}`
+
+/**
+ * One line per change, for cron and CI logs: nothing is redrawn, and every line names its site.env
+ * (and archive), so that interleaved lines of parallel work still say what they are about. A running
+ * transfer gets a progress line every `progressEveryMs`.
+ */
+export function lineRenderer(options: {progressEveryMs: number; write: (line: string) => void}): Renderer {
+  const {write} = options
+  const lastProgress = new Map<string, number>()
+
+  const line = (e: JobEvent): string | undefined => {
+    switch (e.type) {
+      case 'target:skipped': {
+        return `- ${targetId(e.target)}: skipped, ${e.reason}`
+      }
+
+      case 'target:failed': {
+        return `✖ ${targetId(e.target)}: ${e.error.message}`
+      }
+
+      case 'target:done': {
+        return e.status === 'mirrored' ? `✔ ${targetId(e.target)}: mirrored` : undefined
+      }
+
+      case 'backup:creating': {
+        return `❯ ${targetId(e.target)}: creating a backup`
+      }
+
+      case 'backup:created': {
+        return `✔ ${targetId(e.target)}: backup created in ${formatDuration(e.seconds)}`
+      }
+
+      case 'backup:create-skipped': {
+        return `- ${targetId(e.target)}: create backup skipped (${e.reason})`
+      }
+
+      case 'backups:chosen': {
+        return `❯ ${targetId(e.target)}: ${describeChosen(e.archives.length, e.newest, e.older)}`
+      }
+
+      case 'archive:started': {
+        lastProgress.set(archiveId(e.archive), Date.now())
+        return `❯ ${of(e.archive)}: ${e.archive.file}`
+      }
+
+      case 'archive:progress': {
+        if (e.progress.phase !== 'downloading') return undefined
+        const id = archiveId(e.archive)
+        const now = Date.now()
+        if (now - (lastProgress.get(id) ?? 0) < options.progressEveryMs) return undefined
+        lastProgress.set(id, now)
+        return `  ${of(e.archive)} ${e.archive.file}: ${describeProgress(e.progress)}`
+      }
+
+      case 'archive:resumed':
+      case 'archive:refreshed': {
+        return `  ${of(e.archive)} ${e.archive.file}: ${e.note}`
+      }
+
+      case 'archive:done': {
+        return `${e.skipped ? '-' : '✔'} ${of(e.archive)}: ${describeDone(e.archive, e.rows, e.skipped)}`
+      }
+
+      case 'archive:failed': {
+        return `✖ ${of(e.archive)}: ${describeFailed(e.archive, e.rows, e.error)}`
+      }
+
+      default: {
+        return undefined
+      }
+    }
+  }
+
+  return {
+    async close() {},
+    emit(e) {
+      const text = line(e)
+      if (text !== undefined) write(text)
+    },
+  }
+}

@@ -1,0 +1,213 @@
+import {Listr, type ListrTask, type ListrTaskWrapper, PRESET_TIMER} from 'listr2'
+
+import type {EventSink, JobEvent} from '../jobs/events.js'
+import type {ArchiveRef, SiteEnvRef} from '../jobs/results.js'
+import type {Renderer} from './renderer.js'
+
+import {archiveId, targetId} from '../jobs/events.js'
+import {describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyTask = ListrTaskWrapper<any, any, any>
+
+/** The end of the events: a task still waiting when the job returned is not finished. */
+const END = Symbol('end')
+type Next = JobEvent | typeof END
+
+/**
+ * Events of one subject (a site.env or an archive), in order, for the task that shows it. Events that
+ * arrive before the task reads them wait in the queue, so no task misses its start.
+ */
+class Feed {
+  private readonly queue: Next[] = []
+  private wake?: () => void
+
+  push(event: Next): void {
+    this.queue.push(event)
+    this.wake?.()
+  }
+
+  async next(): Promise<Next> {
+    while (this.queue.length === 0) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve
+      })
+      this.wake = undefined
+    }
+
+    return this.queue.shift()!
+  }
+}
+
+class TaskFailure extends Error {}
+
+/**
+ * The live listr2 tree at a terminal: one task per site.env (create → list → one task per archive) for
+ * mirror, one per archive for pick, redrawn with progress bars. It only reads events: the job runs
+ * the same without it.
+ */
+export function treeRenderer(options: {progressEveryMs: number}): Renderer {
+  const feeds = new Map<string, Feed>()
+  let closed = false
+  const feed = (id: string) => {
+    let f = feeds.get(id)
+    if (!f) {
+      f = new Feed()
+      feeds.set(id, f)
+      if (closed) f.push(END)
+    }
+
+    return f
+  }
+
+  let running: Promise<void> | undefined
+
+  const archiveTask = (archive: ArchiveRef, title: string): ListrTask => ({
+    async task(_ctx, task) {
+      const events = feed(archiveId(archive))
+      let last = 0
+      for (;;) {
+        const e = await events.next()
+        if (e === END) throw new TaskFailure(`${title}: ${archive.file} not finished`)
+        switch (e.type) {
+          case 'archive:queued': {
+            task.title = `${title}: waiting for a transfer slot`
+            break
+          }
+
+          case 'archive:started': {
+            task.title = `${title}: ${archive.file}`
+            break
+          }
+
+          case 'archive:progress': {
+            const now = Date.now()
+            if (now - last < options.progressEveryMs && e.progress.phase === 'downloading') break
+            last = now
+            task.output = describeProgress(e.progress)
+            break
+          }
+
+          case 'archive:resumed':
+          case 'archive:refreshed': {
+            task.output = e.note
+            break
+          }
+
+          case 'archive:done': {
+            task.title = `${title}: ${describeDone(archive, e.rows, e.skipped)}`
+            if (e.skipped) task.skip(task.title)
+            return
+          }
+
+          case 'archive:failed': {
+            task.title = `${title}: ${describeFailed(archive, e.rows, e.error)}`
+            throw new TaskFailure(e.error.message)
+          }
+
+          default:
+        }
+      }
+    },
+    title,
+  })
+
+  const targetTask = (target: SiteEnvRef, create: boolean): ListrTask => ({
+    async task(_ctx, task) {
+      const events = feed(targetId(target))
+      /** The next event of this site.env that is one of `types`; a failure or the end throws. */
+      const until = async <T extends JobEvent['type']>(...types: T[]): Promise<Extract<JobEvent, {type: T}>> => {
+        for (;;) {
+          const e = await events.next()
+          if (e === END) throw new TaskFailure('not finished')
+          if ((types as string[]).includes(e.type)) return e as Extract<JobEvent, {type: T}>
+          if (e.type === 'target:failed') throw new TaskFailure(e.error.message)
+        }
+      }
+
+      const first = await until('target:started', 'target:skipped')
+      if (first.type === 'target:skipped') {
+        task.skip(`${task.title}: skipped, ${first.reason}`)
+        return
+      }
+
+      const steps: ListrTask[] = []
+      if (create) {
+        steps.push({
+          async task(_c, step: AnyTask) {
+            const e = await until('backup:created', 'backup:create-skipped')
+            if (e.type === 'backup:create-skipped') step.skip(`create backup: skipped (${e.reason})`)
+            else step.title = 'create backup: done'
+          },
+          title: 'create backup',
+        })
+      }
+
+      steps.push({
+        async task(_c, step: AnyTask) {
+          const e = await until('backups:chosen', 'target:skipped')
+          if (e.type === 'target:skipped') {
+            step.skip(e.reason)
+            return
+          }
+
+          step.title = describeChosen(e.archives.length, e.newest, e.older)
+          // The archives run here rather than being returned, so that this site.env shows as failed
+          // (not done) when one of its archives failed.
+          await step
+            .newListr(
+              e.archives.map((a) => archiveTask(a, a.element)),
+              {concurrent: true, exitOnError: false},
+            )
+            .run()
+          await until('target:done')
+        },
+        title: 'list backups',
+      })
+      return task.newListr(steps, {concurrent: false, exitOnError: true})
+    },
+    title: targetId(target),
+  })
+
+  const start = (e: Extract<JobEvent, {type: 'run:started'}>) => {
+    const tasks = e.targets
+      ? e.targets.map((t) => targetTask(t, Boolean(e.create)))
+      : (e.archives ?? []).map((a) => archiveTask(a, a.element))
+    const list = new Listr(tasks, {
+      collectErrors: false,
+      concurrent: true,
+      exitOnError: false,
+      // pbm handles Ctrl-C itself: abort the transfers, clean up, then exit 130.
+      registerSignalListeners: false,
+      renderer: 'default',
+      rendererOptions: {
+        collapseErrors: false,
+        collapseSubtasks: false,
+        formatOutput: 'truncate',
+        persistentOutput: false,
+        showErrorMessage: true,
+        timer: PRESET_TIMER,
+      },
+    } as never)
+    running = list.run().then(
+      () => {},
+      () => {},
+    )
+  }
+
+  const sink: EventSink = {
+    emit(e) {
+      if (e.type === 'run:started') start(e)
+      else if ('archive' in e) feed(archiveId(e.archive)).push(e)
+      else if ('target' in e) feed(targetId(e.target)).push(e)
+    },
+  }
+  return {
+    ...sink,
+    async close() {
+      closed = true
+      for (const f of feeds.values()) f.push(END)
+      await running
+    },
+  }
+}
