@@ -87,9 +87,9 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
   const pollingDelayMs = politePolling(deps.env)
 
   const mirrorTarget = async (target: SiteEnv): Promise<TargetResult> => {
-    events.emit({target, type: 'target:started'})
     const skip = skipReason(target, sites.get(target.site), await envsOf(target.site))
     if (skip) return {...target, note: skip, status: 'skipped'}
+    events.emit({target, type: 'target:started'})
 
     if (plan.create && plan.dryRun) {
       events.emit({reason: 'dry run', target, type: 'backup:create-skipped'})

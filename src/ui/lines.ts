@@ -54,7 +54,7 @@ export function lineRenderer(options: {progressEveryMs: number; write: (line: st
       }
 
       case 'archive:progress': {
-        if (e.progress.phase !== 'downloading') return undefined
+        if (e.progress.phase !== 'downloading' || e.progress.bytes === 0) return undefined
         const id = archiveId(e.archive)
         const now = Date.now()
         if (now - (lastProgress.get(id) ?? 0) < options.progressEveryMs) return undefined
