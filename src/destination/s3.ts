@@ -5,6 +5,7 @@ import {randomBytes} from 'node:crypto'
 
 import type {Destination, ExistingObject, Sink} from './types.js'
 
+import {isBucketName} from '../catalog/names.js'
 import {PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {checkKey} from './key.js'
@@ -57,7 +58,7 @@ const MIN_PART_SIZE = 5 * 1024 * 1024
 export function createS3Destination(options: S3DestinationOptions): Destination {
   const {bucket} = options
   const prefix = options.prefix ?? ''
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+  if (!isBucketName(bucket)) {
     throw new PbmError('bad-bucket', `"${bucket}" is not a valid S3 bucket name.`, {exitCode: 2})
   }
 

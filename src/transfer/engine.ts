@@ -1,12 +1,14 @@
 import type {Element} from '../catalog/types.js'
 import type {Destination, ExistingObject, Sink} from '../destination/types.js'
 
+import {checkExtension} from '../catalog/element.js'
+import {checkFilename} from '../catalog/names.js'
 import {checkKey} from '../destination/key.js'
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {ResumableDownload} from './download.js'
 import {type Progress, ProgressReporter} from './progress.js'
-import {checkExtension, checkFilename, judgeExisting, type SourceFacts} from './safety.js'
+import {judgeExisting, type SourceFacts} from './safety.js'
 import {StreamVerifier} from './verify.js'
 
 export interface TransferJob {
