@@ -56,7 +56,4 @@ export function parseContentLength(header?: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined
 }
 
-/** CRC32C as 8 hex digits. */
-export function crcHex(crc: number): string {
-  return (crc >>> 0).toString(16).padStart(8, '0')
-}
+export {crcHex} from '../util/crc.js'

@@ -81,11 +81,11 @@ describe('transfer/safety', () => {
       const file = {size: 100, complete: false}
       expect(judgeExisting(file, {probed: false}, local)).to.deep.equal({action: 'probe'})
       expect(judgeExisting(file, probed, local)).to.deep.equal({action: 'hash'})
-      expect(judgeExisting(file, probed, {...local, contentMd5: MD5})).to.deep.equal({
+      expect(judgeExisting(file, probed, {...local, content: {md5: MD5}})).to.deep.equal({
         action: 'skip',
         reason: 'same content (MD5 checked)',
       })
-      expect(judgeExisting(file, probed, {...local, contentMd5: OTHER}).action).to.equal('refuse')
+      expect(judgeExisting(file, probed, {...local, content: {md5: OTHER}}).action).to.equal('refuse')
     })
 
     it('without an announced MD5, nothing without pbm metadata is skipped', () => {
