@@ -63,12 +63,14 @@ function collapse(text: string): string {
  * What Terminus said went wrong: the `[error]` lines (logged inside a command), else the boxed
  * Symfony block (errors before the command body), else the last non-empty stderr line.
  */
-export function terminusMessageOf(stderr: string): string | undefined {
+export function terminusMessageOf(rawStderr: string): string | undefined {
+  // Redact first: a URL wrapped across the lines of a box is only whole in the raw text.
+  const stderr = redact(rawStderr)
   const errors = stderr
     .split('\n')
     .map((line) => /^\s*\[error]\s+(.*?)\s*$/.exec(line)?.[1])
     .filter(Boolean)
-  if (errors.length > 0) return redact(collapse(errors.join(' ')))
+  if (errors.length > 0) return collapse(errors.join(' '))
 
   const box = /^\s*In \S+ line \d+:\s*$/m.exec(stderr)
   if (box) {
@@ -84,12 +86,12 @@ export function terminusMessageOf(stderr: string): string | undefined {
       lines.push(line.trim())
     }
 
-    if (lines.length > 0) return redact(collapse(lines.join(' ')))
+    if (lines.length > 0) return collapse(lines.join(' '))
   }
 
   const lines = stderr.split('\n').map((line) => line.trim())
   for (let i = lines.length - 1; i >= 0; i--) {
-    if (lines[i] !== '' && !/^\[(?:notice|info|warning|debug)]/.test(lines[i])) return redact(collapse(lines[i]))
+    if (lines[i] !== '' && !/^\[(?:notice|info|warning|debug)]/.test(lines[i])) return collapse(lines[i])
   }
 
   return undefined
@@ -100,7 +102,7 @@ const siteEnv = (call: FailedCall) => (call.site && call.env ? `${call.site}.${c
 /** Map a failed Terminus call (exit code non-zero, or a logged error) to a typed error. */
 export function errorFromFailedCall(call: FailedCall): TerminusError {
   const said = terminusMessageOf(call.stderr)
-  const text = collapse(call.stderr)
+  const text = collapse(redact(call.stderr))
   const details = {command: call.commandLine, terminusMessage: said}
 
   if (/You are not logged in|No user ID\. Please login/i.test(text)) {

@@ -6,6 +6,7 @@ import path from 'node:path'
 
 import {normalizeElement} from '../catalog/element.js'
 import {backupsFromList} from '../catalog/list.js'
+import {isSiteName, printable} from '../catalog/names.js'
 import {type Backup, type Element} from '../catalog/types.js'
 import {InterruptedError} from '../errors.js'
 import {redact} from '../redact.js'
@@ -87,26 +88,6 @@ export class Terminus {
     this.bin = options.bin || 'terminus'
     this.callLimit = createLimit(options.concurrency ?? 4)
     this.createLimit = createLimit(options.createConcurrency ?? 8)
-  }
-
-  /** Terminus calls running now (backup:create included). */
-  get activeCalls(): number {
-    return this.callLimit.activeCount + this.createLimit.activeCount
-  }
-
-  /** The version Terminus reports, e.g. `3.6.1`. */
-  async version(options: CallOptions = {}): Promise<string> {
-    const {stdout} = await this.run({...options, command: '--version', limit: this.callLimit})
-    return /(\d+\.\d+\.\d+\S*)/.exec(stdout)?.[1] ?? stdout.trim()
-  }
-
-  /**
-   * The email Terminus is logged in as, or undefined. Terminus only checks its local session, so a
-   * later call can still fail with not-logged-in.
-   */
-  async whoami(options: CallOptions = {}): Promise<string | undefined> {
-    const {stdout} = await this.run({...options, command: 'auth:whoami', limit: this.callLimit})
-    return stdout.trim().split('\n')[0].trim() || undefined
   }
 
   async listSites(options: CallOptions = {}): Promise<Site[]> {
@@ -249,7 +230,8 @@ export class Terminus {
       const timeoutMs = call.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS
       const result = await execa(this.bin, args, {
         cwd: this.options.cwd ?? controlledCwd(),
-        env: {TERMINUS_HIDE_UPDATE_MESSAGE: '1', ...this.options.env, ...call.env},
+        env: {...terminusEnvironment(process.env), TERMINUS_HIDE_UPDATE_MESSAGE: '1', ...this.options.env, ...call.env},
+        extendEnv: false,
         stdin: 'ignore',
         reject: false,
         timeout: timeoutMs,
@@ -308,6 +290,19 @@ export class Terminus {
   }
 }
 
+/**
+ * Our environment minus what Terminus must never see: AWS credentials (and every other AWS_*
+ * setting) are for pbm's S3 client; Terminus is a PHP program with its own plugins and logs.
+ */
+export function terminusEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !/^AWS_/i.test(name)) out[name] = value
+  }
+
+  return out
+}
+
 function joinSiteEnv(site: string, env: string): string {
   checkName(site, 'site')
   checkName(env, 'environment')
@@ -319,10 +314,10 @@ function splitSiteEnv(siteEnv: string): [string, string] {
   return [siteEnv.slice(0, dot), siteEnv.slice(dot + 1)]
 }
 
-// A dot would shift the site/env split inside Terminus; whitespace and empties are never names.
+// The one rule for site and env names (a dot would also shift the site/env split inside Terminus).
 function checkName(name: string, what: string): void {
-  if (name === '' || /[\s.]/.test(name)) {
-    throw new TerminusError('bad-site-env', `"${name}" is not a valid ${what} name.`, {
+  if (!isSiteName(name)) {
+    throw new TerminusError('bad-site-env', `"${printable(name)}" is not a valid ${what} name.`, {
       hint: 'Give the site and environment as <site>.<env>, e.g. mysite.live.',
     })
   }
