@@ -48,7 +48,6 @@ export async function startMoto(): Promise<MotoServer> {
     child.once('exit', (code) => reject(new Error(`moto_server exited (${code}): ${stderr}`)))
   })
   for (let i = 0; i < 300; i++) {
-     
     const up = await Promise.race([
       fetch(`${endpoint}/moto-api/`).then(
         () => true,
@@ -58,7 +57,7 @@ export async function startMoto(): Promise<MotoServer> {
     ])
     if (up) break
     if (i === 299) throw new Error(`moto_server did not answer on ${endpoint}: ${stderr}`)
-     
+
     await new Promise((resolve) => {
       setTimeout(resolve, 50)
     })
