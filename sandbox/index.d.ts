@@ -63,7 +63,36 @@ export interface SandboxSiteSpec {
   envs?: SandboxEnvSpec[]
 }
 
+/**
+ * Pantheon's throttling: at most `calls` API-using terminus commands in any sliding window of
+ * `windowMs`, shared by every process using the sandbox (`auth:whoami`/`auth:logout` never count).
+ * A refused call prints what that Terminus generation prints and exits 1 (see sandbox/lib/throttle.js):
+ * `retries` (3.x/4.x, default) `HTTP request has failed with error "Maximum retry attempts reached".`,
+ * `guzzle` (1.x/2.x) a boxed `429 Too Many Requests` Guzzle message, `slow-your-roll` the historic
+ * 403. The environment variable PBM_SANDBOX_THROTTLE=`CALLS/WINDOW[:WORDING]` (e.g. `5/1s`) overrides it.
+ */
+export interface SandboxThrottle {
+  calls: number
+  windowMs: number
+  wording?: 'retries' | 'guzzle' | 'slow-your-roll'
+}
+
+/** One terminus command, as the stand-in's call log (`calls.log`) recorded it when it ended. */
+export interface SandboxCall {
+  /** Epoch ms when it ended. */
+  time: number
+  pid: number
+  /** Canonical command name (aliases resolved), e.g. `backup:list`. */
+  command: string
+  /** Its positional argument (`site.env`, site or org), if any. */
+  target: string | null
+  exitCode: number
+  /** Refused by the throttle. */
+  throttled: boolean
+}
+
 export interface SandboxSpec {
+  throttle?: SandboxThrottle
   user?: {email?: string; token?: string; id?: string}
   loggedIn?: boolean
   latencyMs?: number
@@ -120,6 +149,13 @@ export declare class Sandbox {
   setLoggedIn(loggedIn: boolean): void
   setLatency(ms: number): void
   setCreateMs(ms: number): void
+  /** Set or clear (null) the throttle; clearing also forgets the calls counted so far. */
+  setThrottle(config: SandboxThrottle | null): void
+  /** Every terminus command run so far (refused ones included), in the order they ended. */
+  calls(): SandboxCall[]
+  /** Commands run so far, per command name. */
+  callCounts(): Record<string, number>
+  resetCalls(): void
   close(): Promise<void>
 }
 

@@ -6,8 +6,10 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {readCalls, resetCalls} from './lib/calls.js'
 import {ArchiveServer} from './lib/server.js'
 import {writeInitialState, writeJsonAtomic} from './lib/state.js'
+import {writeThrottle} from './lib/throttle.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const terminusPath = path.join(here, 'bin', 'terminus')
@@ -23,6 +25,7 @@ export async function createSandbox(spec, options = {}) {
   let server
   try {
     const {state, faults} = writeInitialState(spec, dir)
+    writeThrottle(dir, spec.throttle)
     server = new ArchiveServer(state)
     for (const [file, fault] of faults) server.setFault(file, fault)
     const url = await server.listen()
@@ -145,6 +148,34 @@ export class Sandbox {
   /** @param {number} ms */
   setCreateMs(ms) {
     this.state.setSettings({createMs: ms})
+  }
+
+  /**
+   * Throttle API-using terminus calls to `calls` per sliding `windowMs` across all processes (null: off).
+   * @param {import('./lib/throttle.js').ThrottleConfig | null} config
+   */
+  setThrottle(config) {
+    writeThrottle(this.dir, config)
+  }
+
+  /** Every terminus command run so far (`calls.log`), in the order they ended. */
+  calls() {
+    return readCalls(this.dir)
+  }
+
+  /**
+   * How many terminus commands ran, per command name (refused ones included; filter calls() for others).
+   * @returns {Record<string, number>} counts by command
+   */
+  callCounts() {
+    /** @type {Record<string, number>} */
+    const counts = {}
+    for (const c of this.calls()) counts[c.command] = (counts[c.command] ?? 0) + 1
+    return counts
+  }
+
+  resetCalls() {
+    resetCalls(this.dir)
   }
 
   async close() {

@@ -7,7 +7,9 @@ import http from 'node:http'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import {recordCall} from './calls.js'
 import {DEFAULT_SIZES, EAGER_HASH_LIMIT, ELEMENTS, makeRecord, State} from './state.js'
+import {throttleCall} from './throttle.js'
 
 const VERSION = '3.6.1'
 
@@ -113,20 +115,32 @@ class Exit extends Error {
  * @param {string[]} argv @param {NodeJS.ProcessEnv} env @param {Io} io
  */
 export async function main(argv, env, io) {
+  /** @type {Call} */
+  const call = {dir: undefined, command: undefined, target: null, throttled: false}
+  let exitCode = 1
   try {
-    await run(argv, env, io)
-    return 0
+    await run(argv, env, io, call)
+    exitCode = 0
   } catch (error) {
-    if (error instanceof Exit) return error.code
-    io.stderr(` [error]  ${/** @type {Error} */ (error).message} \n`)
-    return 1
+    if (error instanceof Exit) exitCode = error.code
+    else io.stderr(` [error]  ${/** @type {Error} */ (error).message} \n`)
   }
+
+  if (call.dir && call.command) {
+    const {dir, command, target, throttled} = call
+    recordCall(dir, {time: Date.now(), pid: process.pid, command, target, exitCode, throttled})
+  }
+
+  return exitCode
 }
 
+/** What the call log records about this call, filled in as run() learns it. */
+/** @typedef {{dir: string | undefined, command: string | undefined, target: string | null, throttled: boolean}} Call */
+
 /**
- * @param {string[]} argv @param {NodeJS.ProcessEnv} env @param {Io} io
+ * @param {string[]} argv @param {NodeJS.ProcessEnv} env @param {Io} io @param {Call} call
  */
-async function run(argv, env, io) {
+async function run(argv, env, io, call) {
   const quiet = argv.includes('-q') || argv.includes('--quiet')
   const log = {
     /** @param {string} m */ notice: (m) => quiet || io.stderr(` [notice] ${m}\n`),
@@ -217,6 +231,7 @@ async function run(argv, env, io) {
   }
 
   command = /** @type {Record<string,string>} */ (ALIASES)[command] ?? command
+  Object.assign(call, {dir, command, target: positionals[0] ?? null})
   if (!(command in SYNOPSIS)) {
     box(`Command "${command}" is not defined.`)
   }
@@ -243,6 +258,20 @@ async function run(argv, env, io) {
       line: 37,
       command: synopsis,
     })
+  }
+
+  const refusal = await throttleCall({
+    dir: /** @type {string} */ (dir),
+    env,
+    command,
+    positionals,
+    siteId: (name) => state.site(name)?.id,
+  })
+  if (refusal) {
+    call.throttled = true
+    if ('box' in refusal) box(refusal.box.message, refusal.box)
+    else for (const line of refusal.errors) log.error(line)
+    throw new Exit(1)
   }
 
   /** @param {string} siteName */

@@ -9,6 +9,7 @@ export type TerminusErrorCode =
   | 'no-backups'
   | 'not-logged-in'
   | 'terminus-not-found'
+  | 'throttled'
   | 'timeout'
   | 'unknown-env'
   | 'unknown-file'
@@ -99,11 +100,41 @@ export function terminusMessageOf(rawStderr: string): string | undefined {
 
 const siteEnv = (call: FailedCall) => (call.site && call.env ? `${call.site}.${call.env}` : (call.site ?? 'the site'))
 
+/**
+ * What Terminus prints when Pantheon throttles: Terminus 1.x/2.x box Guzzle's `429 Too Many Requests`;
+ * 3.x/4.x retry a 429 (TERMINUS_HTTP_MAX_RETRIES, default 5) and then say only `Maximum retry attempts
+ * reached` (the status shows under -v alone; 5xx and dropped connections end the same way, and back-off
+ * is the right answer to those too); the historic hourly cap was a 403 "Slow your roll.".
+ */
+const THROTTLED =
+  /\b429 Too Many Requests\b|\bToo Many Requests\b|status code -? ?429\b|Maximum retry attempts reached|Slow your roll|You have already made [\d,]+ requests/i
+
+export function isThrottledOutput(stderr: string): boolean {
+  // Symfony cuts boxed lines at the terminal width even inside a word: try the lines joined back too.
+  const unwrapped = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .join('')
+  return THROTTLED.test(collapse(stderr)) || THROTTLED.test(unwrapped)
+}
+
+export const THROTTLED_HINT =
+  'Pantheon is throttling this account: lower --terminus-rate or the number of shards running at once, or run later.'
+
 /** Map a failed Terminus call (exit code non-zero, or a logged error) to a typed error. */
 export function errorFromFailedCall(call: FailedCall): TerminusError {
   const said = terminusMessageOf(call.stderr)
   const text = collapse(redact(call.stderr))
   const details = {command: call.commandLine, terminusMessage: said}
+
+  // First: a throttled call can fail any command, and says nothing else about the call.
+  if (isThrottledOutput(call.stderr)) {
+    return new TerminusError(
+      'throttled',
+      `Pantheon refused terminus ${call.command} for too many requests (after Terminus' own retries).`,
+      {...details, hint: THROTTLED_HINT},
+    )
+  }
 
   if (/You are not logged in|No user ID\. Please login/i.test(text)) {
     return new TerminusError('not-logged-in', 'Terminus is not logged in to Pantheon.', {...details, hint: LOGIN_HINT})

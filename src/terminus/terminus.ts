@@ -11,6 +11,7 @@ import {type Backup, type Element} from '../catalog/types.js'
 import {InterruptedError} from '../errors.js'
 import {redact} from '../redact.js'
 import {createLimit, type Limit} from '../util/limit.js'
+import {TerminusBudget} from './budget.js'
 import {errorFromFailedCall, INSTALL_HINT, TerminusError} from './errors.js'
 import {environmentsFromList, sitesFromList} from './parse.js'
 import {type Environment, type Site} from './types.js'
@@ -32,6 +33,11 @@ export interface TerminusOptions {
   concurrency?: number
   /** Concurrent backup:create calls, limited apart so that long waits do not starve lookups. Default 8. */
   createConcurrency?: number
+  /**
+   * Shared by every call (creates included): `--terminus-rate` and the pauses when Pantheon throttles.
+   * Default: no rate, pauses with the default back-off.
+   */
+  budget?: TerminusBudget
 }
 
 export interface CallOptions {
@@ -82,10 +88,12 @@ export class Terminus {
   private readonly options: TerminusOptions
   private readonly callLimit: Limit
   private readonly createLimit: Limit
+  readonly budget: TerminusBudget
 
   constructor(options: TerminusOptions = {}) {
     this.options = options
     this.bin = options.bin || 'terminus'
+    this.budget = options.budget ?? new TerminusBudget()
     this.callLimit = createLimit(options.concurrency ?? 4)
     this.createLimit = createLimit(options.createConcurrency ?? 8)
   }
@@ -225,7 +233,8 @@ export class Terminus {
     )
     const queuedAt = Date.now()
 
-    return call.limit(async () => {
+    // The budget waits inside the concurrency slot: a token is spent just before the process starts.
+    const once = async (): Promise<CallResult> => {
       const startedAt = Date.now()
       const timeoutMs = call.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS
       const result = await execa(this.bin, args, {
@@ -286,7 +295,9 @@ export class Terminus {
       }
 
       return {stdout, stderr}
-    }, call.signal)
+    }
+
+    return call.limit(() => this.budget.run(once, {signal: call.signal, command: call.command}), call.signal)
   }
 }
 
