@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {readImports, updateImportConfig, writeImportConfig} from './lib/imports.js'
 import {ArchiveServer} from './lib/server.js'
 import {writeInitialState, writeJsonAtomic} from './lib/state.js'
 
@@ -23,6 +24,7 @@ export async function createSandbox(spec, options = {}) {
   let server
   try {
     const {state, faults} = writeInitialState(spec, dir)
+    writeImportConfig(dir, spec)
     server = new ArchiveServer(state)
     for (const [file, fault] of faults) server.setFault(file, fault)
     const url = await server.listen()
@@ -145,6 +147,32 @@ export class Sandbox {
   /** @param {number} ms */
   setCreateMs(ms) {
     this.state.setSettings({createMs: ms})
+  }
+
+  /**
+   * What `terminus import:database` / `import:files` imported into SITE.ENV, oldest first.
+   * @param {string} site @param {string} env
+   */
+  imports(site, env) {
+    return readImports(this.dir, site, env)
+  }
+
+  /**
+   * Make the next imports into SITE.ENV fail with this workflow message (null: succeed again).
+   * @param {string} site @param {string} env @param {string | null} message @param {'database' | 'files'} [element]
+   */
+  setImportFails(site, env, message, element) {
+    updateImportConfig(this.dir, {fails: {[element ? `${site}.${env}.${element}` : `${site}.${env}`]: message}})
+  }
+
+  /** Pantheon's size limit for imports through a URL (default 500 MiB). @param {number} bytes */
+  setImportLimit(bytes) {
+    updateImportConfig(this.dir, {importLimitBytes: bytes})
+  }
+
+  /** How long an import workflow takes. @param {number} ms */
+  setImportMs(ms) {
+    updateImportConfig(this.dir, {importMs: ms})
   }
 
   async close() {
