@@ -32,6 +32,9 @@ export interface S3DestinationOptions {
   maxAttempts?: number
 }
 
+/** What building an S3 client needs (a subset of the destination's options). */
+export type S3ClientOptions = Pick<S3DestinationOptions, 'credentials' | 'maxAttempts' | 'profile' | 'region'>
+
 /** The object metadata pbm writes (x-amz-meta-*); `pbm-verified` is the completion marker. */
 export const META = {
   site: 'pbm-site',
@@ -61,7 +64,7 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
     throw new PbmError('bad-bucket', `"${bucket}" is not a valid S3 bucket name.`, {exitCode: 2})
   }
 
-  const endpoint = options.endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || undefined)
+  const endpoint = s3Endpoint(options.endpoint)
   let clientPromise: Promise<S3Client> | undefined
   const client = (): Promise<S3Client> => {
     clientPromise ??= makeClient(options, endpoint)
@@ -441,7 +444,13 @@ class MultipartSink implements Sink {
   }
 }
 
-async function makeClient(options: S3DestinationOptions, endpoint: string | undefined): Promise<S3Client> {
+/** The S3 endpoint: the one given, else AWS_ENDPOINT_URL_S3, else AWS's own. */
+export function s3Endpoint(endpoint?: string): string | undefined {
+  return endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || undefined)
+}
+
+/** The one way pbm builds an S3 client (also for presigned URLs and restore stages). */
+export async function makeClient(options: S3ClientOptions, endpoint: string | undefined): Promise<S3Client> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const {S3Client} = await import('@aws-sdk/client-s3')
   const region =
