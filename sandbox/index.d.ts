@@ -45,6 +45,8 @@ export interface SandboxEnvSpec {
   initialized?: boolean
   locked?: boolean
   backups?: SandboxBackupSpec[]
+  /** import:database / import:files into this environment fail with this workflow message (or per element). */
+  importFails?: string | Partial<Record<'database' | 'db' | 'files', string>>
 }
 
 export interface SandboxSiteSpec {
@@ -98,6 +100,10 @@ export interface SandboxSpec {
   latencyMs?: number
   createMs?: number
   urlLifetimeSec?: number
+  /** Pantheon's size limit for imports through a URL. Default 500 MiB. */
+  importLimitBytes?: number
+  /** How long an import workflow takes. Default 0. */
+  importMs?: number
   orgs?: Array<{name: string; id?: string}>
   sites: SandboxSiteSpec[]
 }
@@ -130,6 +136,20 @@ export interface SandboxStats {
   ranges: string[]
 }
 
+/** One import recorded by the stand-in's import:database / import:files. */
+export interface SandboxImport {
+  element: 'database' | 'files'
+  /** Hex MD5 of the bytes fetched from the URL. */
+  md5: string
+  size: number
+  /** ISO time of the import. */
+  at: string
+  /** The workflow's ID (a UUID). */
+  workflow: string
+  /** The URL's origin and path (its query string, a signature, is never recorded). */
+  source: string
+}
+
 export declare class Sandbox {
   readonly dir: string
   readonly terminusPath: string
@@ -156,6 +176,14 @@ export declare class Sandbox {
   /** Commands run so far, per command name. */
   callCounts(): Record<string, number>
   resetCalls(): void
+  /** What import:database / import:files imported into SITE.ENV, oldest first. */
+  imports(site: string, env: string): SandboxImport[]
+  /** The next imports into SITE.ENV (or only of `element`) fail with this workflow message; null: succeed. */
+  setImportFails(site: string, env: string, message: string | null, element?: 'database' | 'files'): void
+  /** Pantheon's size limit for imports through a URL. */
+  setImportLimit(bytes: number): void
+  /** How long an import workflow takes. */
+  setImportMs(ms: number): void
   close(): Promise<void>
 }
 

@@ -7,6 +7,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {readCalls, resetCalls} from './lib/calls.js'
+import {readImports, updateImportConfig, writeImportConfig} from './lib/imports.js'
 import {ArchiveServer} from './lib/server.js'
 import {writeInitialState, writeJsonAtomic} from './lib/state.js'
 import {writeThrottle} from './lib/throttle.js'
@@ -26,6 +27,7 @@ export async function createSandbox(spec, options = {}) {
   try {
     const {state, faults} = writeInitialState(spec, dir)
     writeThrottle(dir, spec.throttle)
+    writeImportConfig(dir, spec)
     server = new ArchiveServer(state)
     for (const [file, fault] of faults) server.setFault(file, fault)
     const url = await server.listen()
@@ -176,6 +178,32 @@ export class Sandbox {
 
   resetCalls() {
     resetCalls(this.dir)
+  }
+
+  /**
+   * What `terminus import:database` / `import:files` imported into SITE.ENV, oldest first.
+   * @param {string} site @param {string} env
+   */
+  imports(site, env) {
+    return readImports(this.dir, site, env)
+  }
+
+  /**
+   * Make the next imports into SITE.ENV fail with this workflow message (null: succeed again).
+   * @param {string} site @param {string} env @param {string | null} message @param {'database' | 'files'} [element]
+   */
+  setImportFails(site, env, message, element) {
+    updateImportConfig(this.dir, {fails: {[element ? `${site}.${env}.${element}` : `${site}.${env}`]: message}})
+  }
+
+  /** Pantheon's size limit for imports through a URL (default 500 MiB). @param {number} bytes */
+  setImportLimit(bytes) {
+    updateImportConfig(this.dir, {importLimitBytes: bytes})
+  }
+
+  /** How long an import workflow takes. @param {number} ms */
+  setImportMs(ms) {
+    updateImportConfig(this.dir, {importMs: ms})
   }
 
   async close() {

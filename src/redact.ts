@@ -14,6 +14,7 @@ export const SECRET_PARAMETERS = [
   'X-Amz-Signature',
   'X-Amz-Credential',
   'X-Amz-Security-Token',
+  'AWSAccessKeyId',
 ] as const
 
 // A value that reaches the end of a line may go on at the start of the next (a hard-wrapped URL):
@@ -23,10 +24,15 @@ const URL_WITH_QUERY = new RegExp(String.raw`\b(https?:\/\/[^\s?"'<>]+)\?[^\s"'<
 const SECRET_PARAMETER = new RegExp(String.raw`(^|[^\w-])(${SECRET_PARAMETERS.join('|')})=[^\s"'<>&]*${WRAPPED}`, 'gim')
 // A placeholder in advice (`--machine-token=<token>`) is not a token.
 const TOKEN_FLAG = /(--machine-token[= ])(?!<)\S+/g
-
 export function redact(text: string): string {
   return text
     .replaceAll(URL_WITH_QUERY, '$1?<redacted>')
     .replaceAll(SECRET_PARAMETER, '$1$2=<redacted>')
     .replaceAll(TOKEN_FLAG, '$1<redacted>')
+}
+
+/** A URL safe to show: origin and path, no query string. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : `${url.slice(0, q)}?<redacted>`
 }

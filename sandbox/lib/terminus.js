@@ -8,6 +8,7 @@ import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {recordCall} from './calls.js'
+import {IMPORT_ALIASES, IMPORT_ARGS, IMPORT_SYNOPSIS, runImport} from './imports.js'
 import {DEFAULT_SIZES, EAGER_HASH_LIMIT, ELEMENTS, makeRecord, State} from './state.js'
 import {throttleCall} from './throttle.js'
 
@@ -67,6 +68,7 @@ const SYNOPSIS = {
     'backup:info [--file [FILE]] [--element [ELEMENT]] [--format FORMAT] [--fields FIELDS] [--field FIELD] [--] <site_env>',
   'backup:get': 'backup:get [--file [FILE]] [--element [ELEMENT]] [--to [TO]] [--] <site_env>',
   'backup:create': 'backup:create [--element [ELEMENT]] [--keep-for [KEEP-FOR]] [--] <site_env>',
+  ...IMPORT_SYNOPSIS,
 }
 /** @type {Record<string, string>} */
 const ARG_NAME = {
@@ -89,6 +91,8 @@ const ALLOWED = {
   'backup:info': ['file', 'element', 'format', 'fields', 'field'],
   'backup:get': ['file', 'element', 'to'],
   'backup:create': ['element', 'keep-for'],
+  'import:database': [],
+  'import:files': [],
 }
 const ALIASES = {
   'site:ls': 'site:list',
@@ -96,6 +100,7 @@ const ALIASES = {
   'env:ls': 'env:list',
   'backup:ls': 'backup:list',
   whoami: 'auth:whoami',
+  ...IMPORT_ALIASES,
 }
 
 class Exit extends Error {
@@ -242,10 +247,13 @@ async function run(argv, env, io, call) {
     if (!ALLOWED[command].includes(name)) box(`The "--${name}" option does not exist.`, {command: synopsis})
   }
 
-  const argName = ARG_NAME[command]
-  if (argName && positionals.length === 0) box(`Not enough arguments (missing: "${argName}").`, {command: synopsis})
-  if (positionals.length > (argName ? 1 : 0)) {
-    box(`Too many arguments to "${command}" command, expected arguments "${argName ?? ''}".`, {command: synopsis})
+  const argNames =
+    /** @type {Record<string, string[]>} */ (IMPORT_ARGS)[command] ?? (ARG_NAME[command] ? [ARG_NAME[command]] : [])
+  const missing = argNames.slice(positionals.length)
+  if (missing.length > 0) box(`Not enough arguments (missing: "${missing.join(', ')}").`, {command: synopsis})
+  if (positionals.length > argNames.length) {
+    const expected = argNames.map((a) => `"${a}"`).join(' ') || '""'
+    box(`Too many arguments to "${command}" command, expected arguments ${expected}.`, {command: synopsis})
   }
 
   const json = opts.format === 'json'
@@ -551,6 +559,12 @@ async function run(argv, env, io, call) {
       })
       for (const r of added) if (r.size <= EAGER_HASH_LIMIT / 8) state.hashes(r)
       log.notice(`Created a backup of the ${e.name} environment.`)
+      return
+    }
+
+    case 'import:database':
+    case 'import:files': {
+      await runImport({command, argv, positionals, state, log, fail, box, getSiteEnv, stderr: io.stderr})
       return
     }
 

@@ -36,6 +36,9 @@ export interface S3DestinationOptions {
   timeoutMs?: number
 }
 
+/** What building an S3 client needs (a subset of the destination's options). */
+export type S3ClientOptions = Pick<S3DestinationOptions, 'credentials' | 'maxAttempts' | 'profile' | 'region'>
+
 /** The object metadata pbm writes (x-amz-meta-*); `pbm-verified` is the completion marker. */
 export const META = {
   site: 'pbm-site',
@@ -61,12 +64,10 @@ const MIN_PART_SIZE = 5 * 1024 * 1024
 export function createS3Destination(options: S3DestinationOptions): Destination {
   const {bucket} = options
   const prefix = options.prefix ?? ''
-  if (!isBucketName(bucket)) {
-    throw new PbmError('bad-bucket', `"${bucket}" is not a valid S3 bucket name.`, {exitCode: 2})
-  }
+  checkBucketName(bucket)
 
-  const endpoint = options.endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || undefined)
   const timeoutMs = options.timeoutMs ?? resolveTimeoutMs()
+  const endpoint = s3Endpoint(options.endpoint)
   let clientPromise: Promise<S3Client> | undefined
   const client = (): Promise<S3Client> => {
     clientPromise ??= makeClient(options, endpoint, timeoutMs)
@@ -499,10 +500,23 @@ function silentEndpoint(error: unknown, context: ErrorContext, timeoutMs: number
   )
 }
 
-async function makeClient(
-  options: S3DestinationOptions,
+/** The rule for bucket names (catalog/names), as a usage error. */
+export function checkBucketName(bucket: string): void {
+  if (!isBucketName(bucket)) {
+    throw new PbmError('bad-bucket', `"${bucket}" is not a valid S3 bucket name.`, {exitCode: 2})
+  }
+}
+
+/** The S3 endpoint: the one given, else AWS_ENDPOINT_URL_S3, else AWS's own. */
+export function s3Endpoint(endpoint?: string): string | undefined {
+  return endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || undefined)
+}
+
+/** The one way pbm builds an S3 client (also for presigned URLs and restore stages). */
+export async function makeClient(
+  options: S3ClientOptions,
   endpoint: string | undefined,
-  timeoutMs: number,
+  timeoutMs = resolveTimeoutMs(),
 ): Promise<S3Client> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const {S3Client} = await import('@aws-sdk/client-s3')

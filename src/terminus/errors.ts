@@ -3,8 +3,11 @@ import {redact} from '../redact.js'
 
 export type TerminusErrorCode =
   | 'bad-site-env'
+  | 'bad-url'
   | 'failed'
   | 'frozen'
+  | 'import-failed'
+  | 'import-too-large'
   | 'invalid-element'
   | 'no-backups'
   | 'not-logged-in'
@@ -206,5 +209,39 @@ export function errorFromFailedCall(call: FailedCall): TerminusError {
     )
   }
 
+  if (call.command === 'import:database' || call.command === 'import:files') return importError(call, said, details)
+
   return new TerminusError('failed', `terminus ${call.command} failed: ${said ?? 'no error message'}`, details)
+}
+
+/** A failed import workflow: Pantheon could not fetch the URL, found it too large, or failed to import it. */
+function importError(
+  call: FailedCall,
+  said: string | undefined,
+  details: {command: string; terminusMessage?: string},
+): TerminusError {
+  const what = call.command === 'import:database' ? 'database' : 'files'
+  const text = collapse(call.stderr)
+  if (/larger than the .* import limit/i.test(text)) {
+    return new TerminusError('import-too-large', `Pantheon refused the ${what} archive: ${said ?? 'too large'}`, {
+      ...details,
+      hint: 'Pantheon imports through a URL only up to about 500 MB: import this one by hand (pbm prints the steps).',
+    })
+  }
+
+  if (/Could not download|Bad params|400 Bad Request/i.test(text)) {
+    return new TerminusError('bad-url', `Pantheon could not fetch the ${what} archive: ${said ?? 'bad URL'}`, {
+      ...details,
+      hint: 'The presigned URL may have expired or the store may not be reachable from Pantheon; try again with a longer lifetime.',
+    })
+  }
+
+  return new TerminusError(
+    'import-failed',
+    `Importing the ${what} into ${siteEnv(call)} failed: ${said ?? 'Workflow failed.'}`,
+    {
+      ...details,
+      hint: `See the site dashboard’s workflow log; the ${what} of ${siteEnv(call)} may be partly replaced.`,
+    },
+  )
 }

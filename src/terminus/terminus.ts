@@ -9,7 +9,7 @@ import {backupsFromList} from '../catalog/list.js'
 import {isSiteName, printable} from '../catalog/names.js'
 import {type Backup, type Element} from '../catalog/types.js'
 import {InterruptedError} from '../errors.js'
-import {redact} from '../redact.js'
+import {redact, redactUrl} from '../redact.js'
 import {createLimit, type Limit} from '../util/limit.js'
 import {TerminusBudget} from './budget.js'
 import {errorFromFailedCall, INSTALL_HINT, TerminusError} from './errors.js'
@@ -29,6 +29,8 @@ export interface TerminusOptions {
   timeoutMs?: number
   /** For backup:create, which waits for Pantheon's workflow with no limit of its own. Default 30 min. */
   createTimeoutMs?: number
+  /** For import:database / import:files, which wait for Pantheon's workflow. Default 60 min. */
+  importTimeoutMs?: number
   /** Concurrent Terminus calls other than backup:create. Default 4. */
   concurrency?: number
   /** Concurrent backup:create calls, limited apart so that long waits do not starve lookups. Default 8. */
@@ -60,6 +62,11 @@ export interface CreateBackupOptions extends CallOptions {
   pollingDelayMs?: number
 }
 
+export interface ImportOptions extends CallOptions {
+  /** How often Terminus polls the import workflow (TERMINUS_WORKFLOW_POLLING_DELAY_MS). */
+  pollingDelayMs?: number
+}
+
 interface Call extends CallOptions {
   command: string
   /** Options, before `--`. */
@@ -72,6 +79,8 @@ interface Call extends CallOptions {
   site?: string
   siteEnv?: string
   file?: string
+  /** Removes secrets that the call carries (a presigned URL) from everything Terminus prints. */
+  scrub?: (text: string) => string
 }
 
 interface CallResult {
@@ -81,6 +90,8 @@ interface CallResult {
 
 export const DEFAULT_TIMEOUT_MS = 120_000
 export const DEFAULT_CREATE_TIMEOUT_MS = 30 * 60_000
+/** import:database / import:files wait for Pantheon's workflow with no limit of their own. */
+export const DEFAULT_IMPORT_TIMEOUT_MS = 60 * 60_000
 
 /** Runs the user's `terminus` and turns what it prints into typed data and typed errors. */
 export class Terminus {
@@ -220,6 +231,75 @@ export class Terminus {
     }
   }
 
+  /**
+   * `terminus import:database SITE.ENV URL`: Pantheon drops the environment's database and imports the
+   * gzip'd SQL dump it fetches from `url`. Non-interactive with `--yes` (with `-n` alone Terminus silently
+   * does nothing), the URL one argument after `--`, waiting for the workflow within our timeout. The URL
+   * (a presigned one is a secret) never appears in an error or a DEBUG line.
+   */
+  async importDatabase(site: string, env: string, url: string, options: ImportOptions = {}): Promise<void> {
+    await this.importArchive('import:database', site, env, url, options)
+  }
+
+  /** `terminus import:files SITE.ENV URL`: replaces the environment's files with the tar.gz at `url`. */
+  async importFiles(site: string, env: string, url: string, options: ImportOptions = {}): Promise<void> {
+    await this.importArchive('import:files', site, env, url, options)
+  }
+
+  private async importArchive(
+    command: 'import:database' | 'import:files',
+    site: string,
+    env: string,
+    url: string,
+    options: ImportOptions,
+  ): Promise<void> {
+    const siteEnv = joinSiteEnv(site, env)
+    const what = command === 'import:database' ? 'database' : 'files'
+    if (!/^https?:\/\/[^\s/]+\/\S*$/.test(url)) {
+      throw new TerminusError('bad-url', `Not an http(s) URL for the ${what} archive: ${redactUrl(url)}`, {
+        hint: 'Pantheon imports only from a URL it can fetch.',
+      })
+    }
+
+    let result: CallResult
+    try {
+      result = await this.run({
+        ...options,
+        command,
+        options: ['--yes'],
+        positionals: [siteEnv, url],
+        site,
+        siteEnv,
+        scrub: scrubberFor(url),
+        env:
+          options.pollingDelayMs === undefined
+            ? undefined
+            : {TERMINUS_WORKFLOW_POLLING_DELAY_MS: String(options.pollingDelayMs)},
+        timeoutMs: options.timeoutMs ?? this.options.importTimeoutMs ?? DEFAULT_IMPORT_TIMEOUT_MS,
+        // Long waits, limited apart from lookups as backup:create is.
+        limit: this.createLimit,
+      })
+    } catch (error) {
+      if (error instanceof TerminusError && error.code === 'timeout') {
+        throw new TerminusError('timeout', error.message, {
+          command: error.command,
+          hint: `The import may still finish on Pantheon: check the site's workflow log before importing again.`,
+        })
+      }
+
+      throw error
+    }
+
+    // Only the notice proves the workflow ran: Terminus exits 0 without importing when it was not confirmed.
+    if (!new RegExp(String.raw`\[notice\] Imported ${what} to `).test(result.stderr)) {
+      throw new TerminusError(
+        'import-failed',
+        `terminus ${command} ${siteEnv} exited 0 without saying that it imported the ${what}.`,
+        {hint: 'Terminus may have skipped its confirmation; check the site dashboard’s workflow log.'},
+      )
+    }
+  }
+
   private async runJson(call: Call): Promise<unknown> {
     const {stdout} = await this.run({...call, options: [...(call.options ?? []), '--format=json']})
     return parseJson(stdout, call.command)
@@ -228,8 +308,9 @@ export class Terminus {
   private async run(call: Call): Promise<CallResult> {
     const args = [call.command, ...(call.options ?? []), '-n', '--no-ansi']
     if (call.positionals?.length) args.push('--', ...call.positionals)
+    const scrub = call.scrub ?? ((text: string) => text)
     const commandLine = redact(
-      ['terminus', ...args].map((arg) => (/[\s"'$]/.test(arg) ? JSON.stringify(arg) : arg)).join(' '),
+      scrub(['terminus', ...args].map((arg) => (/[\s"'$]/.test(arg) ? JSON.stringify(arg) : arg)).join(' ')),
     )
     const queuedAt = Date.now()
 
@@ -247,8 +328,8 @@ export class Terminus {
         cancelSignal: call.signal,
         stripFinalNewline: false,
       })
-      const stdout = String(result.stdout ?? '')
-      const stderr = String(result.stderr ?? '')
+      const stdout = scrub(String(result.stdout ?? ''))
+      const stderr = scrub(String(result.stderr ?? ''))
       const waited = startedAt - queuedAt
       log(
         '%s -> %s in %d ms%s',
@@ -285,9 +366,13 @@ export class Terminus {
 
       if (result.failed || result.exitCode !== 0) {
         if (stderr.trim() === '' && result.exitCode === undefined) {
-          throw new TerminusError('failed', `${commandLine} failed: ${redact(result.shortMessage ?? 'no output')}`, {
-            command: commandLine,
-          })
+          throw new TerminusError(
+            'failed',
+            `${commandLine} failed: ${redact(scrub(result.shortMessage ?? 'no output'))}`,
+            {
+              command: commandLine,
+            },
+          )
         }
 
         const [site, env] = call.siteEnv ? splitSiteEnv(call.siteEnv) : [call.site, undefined]
@@ -312,6 +397,32 @@ export function terminusEnvironment(env: NodeJS.ProcessEnv): Record<string, stri
   }
 
   return out
+}
+
+/**
+ * What removes a URL's secrets from text: the URL itself becomes origin and path, and each query value
+ * of some length (a signature, a credential, a token), raw or percent-decoded, becomes `<redacted>`
+ * wherever it appears on its own.
+ */
+function scrubberFor(url: string): (text: string) => string {
+  const q = url.indexOf('?')
+  if (q === -1) return (text) => text
+  const values = new Set<string>()
+  for (const part of url.slice(q + 1).split('&')) {
+    const raw = part.slice(part.indexOf('=') + 1)
+    if (raw.length < 8) continue
+    values.add(raw)
+    try {
+      values.add(decodeURIComponent(raw))
+    } catch {}
+  }
+
+  const secrets = [...values].sort((a, b) => b.length - a.length)
+  return (text) => {
+    let out = text.replaceAll(url, redactUrl(url))
+    for (const secret of secrets) out = out.replaceAll(secret, '<redacted>')
+    return out
+  }
 }
 
 function joinSiteEnv(site: string, env: string): string {

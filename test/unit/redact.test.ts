@@ -51,6 +51,25 @@ describe('redact', () => {
   })
 })
 
+describe('redact: presigned S3 URLs', () => {
+  const url =
+    'https://b.s3.amazonaws.com/k.sql.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20240501%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20240501T000000Z&X-Amz-Expires=3600&X-Amz-Security-Token=FwoGZXIvYXdzEXAMPLE&X-Amz-Signature=0123abcd&X-Amz-SignedHeaders=host'
+
+  it('removes the whole query string of a presigned URL', () => {
+    expect(redact(`fetching ${url} failed`)).to.equal('fetching https://b.s3.amazonaws.com/k.sql.gz?<redacted> failed')
+  })
+
+  it('removes signing parameters that appear without their URL (a wrapped line, a fragment)', () => {
+    const fragment = url.slice(url.indexOf('X-Amz-Credential'))
+    const out = redact(`...gz? ${fragment}`)
+    for (const secret of ['AKIAEXAMPLE', 'FwoGZXIvYXdzEXAMPLE', '0123abcd']) expect(out).not.to.include(secret)
+    expect(out).to.include('X-Amz-Signature=<redacted>')
+    expect(redact('Signature=abc&GoogleAccessId=me@x AWSAccessKeyId=AKIA')).to.equal(
+      'Signature=<redacted>&GoogleAccessId=<redacted> AWSAccessKeyId=<redacted>',
+    )
+  })
+})
+
 describe('redact: advice', () => {
   it('keeps a placeholder in a hint readable', () => {
     expect(redact('Log in once with: terminus auth:login --machine-token=<token>')).to.equal(
