@@ -5,6 +5,7 @@ import type {S3Settings} from './jobs/destinations.js'
 
 import {normalizeElement} from './catalog/index.js'
 import {UsageError} from './errors.js'
+import {resolveTimeoutMs} from './util/timeouts.js'
 
 /**
  * Flags shared by backup:pick and backup:mirror. Every flag a cron job would set also reads an
@@ -65,6 +66,11 @@ export const destinationFlags = {
 }
 
 export const transferFlags = {
+  timeout: Flags.integer({
+    min: 1,
+    summary:
+      'Seconds to wait on a silent peer (S3 connect and idle, a download stalled, clean-up calls) before giving up or retrying; default 30 (env: PBM_TIMEOUT).',
+  }),
   concurrency: Flags.integer({
     default: 4,
     env: 'PBM_CONCURRENCY',
@@ -132,8 +138,10 @@ export function s3Settings(flags: {
   sse?: 'AES256' | 'aws:kms'
   'sse-kms-key-id'?: string
   'storage-class'?: string
+  timeout?: number
 }): S3Settings {
   return {
+    timeoutMs: resolveTimeoutMs(flags.timeout),
     endpoint: flags.endpoint,
     profile: flags.profile,
     region: flags.region,

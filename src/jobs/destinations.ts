@@ -6,7 +6,7 @@ import {createLocalDestination, createS3Destination} from '../destination/index.
 /** S3 settings that come straight from flags (env-backed); the rest is the AWS chain's. */
 export type S3Settings = Pick<
   S3DestinationOptions,
-  'endpoint' | 'profile' | 'region' | 'sse' | 'sseKmsKeyId' | 'storageClass'
+  'endpoint' | 'profile' | 'region' | 'sse' | 'sseKmsKeyId' | 'storageClass' | 'timeoutMs'
 >
 
 /**

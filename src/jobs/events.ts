@@ -32,6 +32,10 @@ export type JobEvent =
   | {type: 'archive:done'; archive: ArchiveRef; rows: ArchiveResult[]; skipped: boolean}
   | {type: 'archive:failed'; archive: ArchiveRef; rows: ArchiveResult[]; error: FailureInfo}
   | {type: 'run:summary'; summary: RunSummary}
+  /** Pantheon throttled a Terminus call: every Terminus call waits until `until`. */
+  | {type: 'terminus:paused'; command: string; attempt: number; delayMs: number; until: Date}
+  /** Something worth a line that is not a failure (a health ping that could not be sent, say). */
+  | {type: 'run:warning'; message: string}
 
 export type JobEventType = JobEvent['type']
 
@@ -42,6 +46,22 @@ export interface EventSink {
 
 /** A sink that drops everything (a job run for its result only). */
 export const NO_EVENTS: EventSink = {emit() {}}
+
+/**
+ * A sink to hand out before the renderer exists (to the Terminus adapter's throttling budget, say):
+ * it forwards to whatever sink is attached, and drops events before that.
+ */
+export function createRelay(): EventSink & {attach(sink: EventSink): void} {
+  let target: EventSink = NO_EVENTS
+  return {
+    attach(sink) {
+      target = sink
+    },
+    emit(event) {
+      target.emit(event)
+    },
+  }
+}
 
 /** One sink that forwards to several (the screen and a JSON-lines log, say). */
 export function fanOut(...sinks: EventSink[]): EventSink {

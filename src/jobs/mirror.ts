@@ -8,6 +8,7 @@ import type {Site} from '../terminus/types.js'
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {archiveKey} from '../plan/destination.js'
 import {selectForMirror} from '../plan/select.js'
+import {formatShard, selectShard, type Shard} from '../plan/shard.js'
 import {type SiteEnv} from '../plan/targets.js'
 import {createLimit} from '../util/limit.js'
 import {type EventSink, targetId} from './events.js'
@@ -39,6 +40,9 @@ export interface MirrorPlan {
   dryRun: boolean
   failFast: boolean
   force: boolean
+  /** Only the sites of this shard (by a hash of the site name), for fleets of parallel runs. */
+  shard?: Shard
+  timeoutMs?: number
 }
 
 export interface MirrorDeps {
@@ -90,7 +94,8 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
     events.emit({seconds: (Date.now() - creating) / 1000, target, type: 'backup:created'})
   }
 
-  if (Array.isArray(plan.targets)) startCreates(plan.targets)
+  const inShard = (targets: SiteEnv[]) => selectShard(targets, plan.shard, (t) => t.site)
+  if (Array.isArray(plan.targets)) startCreates(inShard(plan.targets))
   let resolved: {sites: Map<string, Site>; targets: SiteEnv[]}
   try {
     resolved = await resolveTargets(terminus, plan.targets, signal)
@@ -101,7 +106,8 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
     throw error
   }
 
-  const {sites, targets} = resolved
+  const {sites} = resolved
+  const targets = inShard(resolved.targets)
   if (!Array.isArray(plan.targets)) startCreates(targets)
 
   const targetResults: TargetResult[] = []
@@ -122,6 +128,7 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
     signal,
     slot: createLimit(plan.concurrency),
     terminus,
+    timeoutMs: plan.timeoutMs,
   }
 
   const mirrorTarget = async (target: SiteEnv): Promise<TargetResult> => {
@@ -195,7 +202,13 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
   const summary = {...base, failed: base.failed + failedTargets.length}
   events.emit({summary, type: 'run:summary'})
   const stoppedEarly = failFast.signal.aborted && !userSignal.aborted
-  return {archives, summary, targets: orderLike(targets, targetResults), ...(stoppedEarly ? {stoppedEarly} : {})}
+  return {
+    archives,
+    summary,
+    targets: orderLike(targets, targetResults),
+    ...(plan.shard ? {shard: formatShard(plan.shard)} : {}),
+    ...(stoppedEarly ? {stoppedEarly} : {}),
+  }
 }
 
 /** An unknown environment is worth one more call: the error then names the environments the site has. */
@@ -225,7 +238,9 @@ async function resolveTargets(
     return {sites: new Map(sites.map((s) => [s.name, s])), targets}
   }
 
+  // An organization lists each site once; the environments asked for may repeat.
   const sites = await terminus.listOrgSites(targets.org, targets.tag, {signal})
+  const envs = [...new Set(targets.envs)]
   if (sites.length === 0) {
     throw new PbmError(
       'no-sites',
@@ -235,7 +250,7 @@ async function resolveTargets(
 
   return {
     sites: new Map(sites.map((s) => [s.name, s])),
-    targets: sites.flatMap((site) => targets.envs.map((env) => ({env, site: site.name}))),
+    targets: [...new Map(sites.map((s) => [s.name, s])).keys()].flatMap((site) => envs.map((env) => ({env, site}))),
   }
 }
 

@@ -11,6 +11,7 @@ export interface PickPlan {
   concurrency: number
   dryRun: boolean
   force: boolean
+  timeoutMs?: number
 }
 
 export interface PickDeps {
@@ -40,6 +41,7 @@ export async function pick(plan: PickPlan, deps: PickDeps, signal: AbortSignal):
     signal,
     slot: createLimit(plan.concurrency),
     terminus: deps.terminus,
+    timeoutMs: plan.timeoutMs,
   }
   const rows = await Promise.all(plan.archives.map((item) => transferOne(item, context)))
   const archives = rows.flat()

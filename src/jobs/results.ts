@@ -1,4 +1,5 @@
 import type {Backup} from '../catalog/types.js'
+import type {PingSummary} from '../util/ping.js'
 
 import {EXIT, InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
@@ -64,7 +65,9 @@ export interface MirrorResult {
   targets: TargetResult[]
   archives: ArchiveResult[]
   summary: RunSummary
-  /** True when --fail-fast stopped the run (not part of --json). */
+  /** The shard this run mirrored (`K/N`), when it was one. */
+  shard?: string
+  /** True when --fail-fast stopped the run. */
   stoppedEarly?: boolean
 }
 
@@ -102,4 +105,23 @@ export function describeFailure(error: unknown): FailureInfo {
 export function exitCodeOf(summary: RunSummary, signal: AbortSignal): number {
   if (signal.aborted && signal.reason instanceof InterruptedError) return EXIT.interrupted
   return summary.failed > 0 ? EXIT.failure : EXIT.ok
+}
+
+/** What a health ping says of a mirror: the counts and the first failures. */
+export function mirrorPingSummary(command: string, result: MirrorResult): PingSummary {
+  const failures = [
+    ...result.targets
+      .filter((t) => t.status === 'failed' && t.error)
+      .map((t) => ({...t.error!, target: `${t.site}.${t.env}`})),
+    ...result.archives.filter((a) => a.status === 'failed' && a.error).map((a) => ({...a.error!, target: a.file})),
+  ]
+  const {summary} = result
+  return {
+    bytes: summary.bytes,
+    command,
+    counts: {failed: summary.failed, skipped: summary.skipped, transferred: summary.transferred},
+    durationMs: summary.seconds * 1000,
+    errors: failures,
+    shard: result.shard,
+  }
 }

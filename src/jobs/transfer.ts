@@ -31,6 +31,8 @@ export interface TransferContext {
    */
   lookahead?: Limit
   events: EventSink
+  /** How long a download may wait for bytes (not counting back-pressure). */
+  timeoutMs?: number
   /** Called on the first failure that is not an interruption (for --fail-fast). */
   onFailure?: (error: unknown) => void
 }
@@ -59,6 +61,7 @@ export async function transferOne(item: PlannedArchive, run: TransferContext): P
         onProgress: (progress) => events.emit(progressEvent(archive, progress)),
         resolveUrl: async (signal) => (await early?.take()) ?? fetchUrl(item, run.terminus, signal),
         signal: run.signal,
+        timeoutMs: run.timeoutMs,
       })
     }, run.signal)
     const notes = [

@@ -1,7 +1,5 @@
-import type {Environment, Site} from '../terminus/types.js'
-
 import {isSiteName} from '../catalog/names.js'
-import {PbmError, UsageError} from '../errors.js'
+import {UsageError} from '../errors.js'
 
 export interface SiteEnv {
   site: string
@@ -47,22 +45,4 @@ export function expandTargets(explicit: string[], sites: string[], envs: string[
     seen.add(id)
     return true
   })
-}
-
-/**
- * Why backup:mirror leaves a site.env out: frozen sites and uninitialized environments are skipped with
- * a note (they have nothing to mirror, and that is not a failure); an environment the site does not
- * have is a failure, with the ones it does have as the hint.
- */
-export function skipReason(target: SiteEnv, site: Site | undefined, envs: Environment[]): string | undefined {
-  if (site?.frozen) return 'the site is frozen'
-  const env = envs.find((e) => e.name === target.env)
-  if (!env) {
-    throw new PbmError('unknown-env', `Could not find an environment identified by ${target.env}.`, {
-      hint: `${target.site} has: ${envs.map((e) => e.name).join(', ')}`,
-    })
-  }
-
-  if (!env.initialized) return 'the environment is not initialized'
-  return undefined
 }

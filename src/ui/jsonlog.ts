@@ -89,6 +89,21 @@ export function toRecord(e: JobEvent, time: Date): LogRecord | undefined {
       return {...record, bytes: e.progress.bytes, rate: roundRate(e.progress.rateBytesPerSec), total: e.progress.total}
     }
 
+    case 'terminus:paused': {
+      return {
+        ...record,
+        attempt: e.attempt,
+        command: e.command,
+        delayMs: e.delayMs,
+        level: 'warn',
+        until: e.until.toISOString(),
+      }
+    }
+
+    case 'run:warning': {
+      return {...record, level: 'warn', message: e.message}
+    }
+
     case 'archive:resumed':
     case 'archive:refreshed': {
       return {...record, level: 'warn', message: e.note}

@@ -75,6 +75,14 @@ export function lineRenderer(options: {progressEveryMs: number; write: (line: st
         return `✖ ${of(e.archive)}: ${describeFailed(e.archive, e.rows, e.error)}`
       }
 
+      case 'terminus:paused': {
+        return `… Pantheon is throttling Terminus (${e.command}): every Terminus call waits ${formatDuration(e.delayMs / 1000)}`
+      }
+
+      case 'run:warning': {
+        return `! ${e.message}`
+      }
+
       default: {
         return undefined
       }

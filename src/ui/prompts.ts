@@ -3,6 +3,7 @@ import {checkbox, confirm, input, search, select} from '@inquirer/prompts'
 import type {BackupSet, Element} from '../catalog/types.js'
 import type {Environment, Site} from '../terminus/types.js'
 
+import {compareEnvironmentNames} from '../catalog/index.js'
 import {formatExpiry, formatLocal, formatUtc} from './format.js'
 
 /**
@@ -46,14 +47,11 @@ export async function askSites(sites: Site[], signal?: AbortSignal): Promise<str
   )
 }
 
-const ENV_ORDER = ['live', 'test', 'dev']
-const envRank = (name: string) => (ENV_ORDER.includes(name) ? ENV_ORDER.indexOf(name) : ENV_ORDER.length)
-
 export async function askEnvironment(site: string, envs: Environment[], signal?: AbortSignal): Promise<string> {
   return select<string>(
     {
       choices: [...envs]
-        .sort((a, b) => envRank(a.name) - envRank(b.name) || a.name.localeCompare(b.name))
+        .sort((a, b) => compareEnvironmentNames(a.name, b.name))
         .map((env) => ({
           disabled: env.initialized ? false : '(not initialized: it has no backups)',
           name: env.name,

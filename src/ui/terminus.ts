@@ -1,14 +1,33 @@
 import path from 'node:path'
 
-import {Terminus} from '../terminus/index.js'
+import type {EventSink} from '../jobs/events.js'
+
+import {Terminus, TerminusBudget} from '../terminus/index.js'
 
 /**
  * The one Terminus adapter of a run. Its working directory is controlled by the adapter (Terminus reads
- * `.env` from its cwd); TERMINUS_USER and other TERMINUS_* settings pass through the environment.
+ * `.env` from its cwd); TERMINUS_USER and other TERMINUS_* settings pass through the environment. One
+ * budget spaces every call (`callsPerMinute`) and pauses them all when Pantheon throttles, telling
+ * `events` of each pause.
  */
-export function openTerminus(bin?: string, options: {concurrency?: number; createConcurrency?: number} = {}): Terminus {
+export function openTerminus(
+  bin?: string,
+  options: {callsPerMinute?: number; concurrency?: number; createConcurrency?: number; events?: EventSink} = {},
+): Terminus {
   // Terminus runs in a private working directory: a relative path (vendor/bin/terminus, as Composer
   // installs it) must be made absolute here, while a bare name is looked up on PATH.
   const resolved = bin && bin.includes('/') ? path.resolve(bin) : bin
-  return new Terminus({bin: resolved ?? 'terminus', ...options})
+  const {callsPerMinute, events, ...limits} = options
+  const budget = new TerminusBudget({
+    callsPerMinute,
+    onPause: (p) =>
+      events?.emit({
+        attempt: p.attempt,
+        command: p.command,
+        delayMs: p.delayMs,
+        type: 'terminus:paused',
+        until: new Date(p.until),
+      }),
+  })
+  return new Terminus({bin: resolved ?? 'terminus', budget, ...limits})
 }

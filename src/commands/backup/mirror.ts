@@ -13,14 +13,19 @@ import {
   transferFlags,
 } from '../../flags.js'
 import {openDestinations} from '../../jobs/destinations.js'
+import {createRelay} from '../../jobs/events.js'
 import {mirror, type MirrorTargets} from '../../jobs/mirror.js'
-import {exitCodeOf, type MirrorResult} from '../../jobs/results.js'
+import {describeFailure, exitCodeOf, mirrorPingSummary, type MirrorResult} from '../../jobs/results.js'
 import {type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {parseSinceInput} from '../../plan/select.js'
+import {parseShard} from '../../plan/shard.js'
 import {expandTargets} from '../../plan/targets.js'
+import {parseTerminusRate} from '../../terminus/index.js'
 import * as ask from '../../ui/prompts.js'
 import {reportMirror} from '../../ui/report.js'
 import {openTerminus} from '../../ui/terminus.js'
+import {parsePingUrl, pingBody, Pinger, type PingOutcome} from '../../util/ping.js'
+import {resolveTimeoutMs} from '../../util/timeouts.js'
 
 export default class Mirror extends BaseCommand<typeof Mirror> {
   static override args = {
@@ -108,6 +113,27 @@ ${EXIT_CODES_HELP}`
     }),
     site: Flags.string({multiple: true, summary: 'A site to mirror; repeat for more (env: PBM_SITES).'}),
     tag: Flags.string({dependsOn: ['org'], env: 'PBM_TAG', summary: 'With --org: only sites with this tag.'}),
+    ping: Flags.string({
+      env: 'PBM_PING',
+      helpGroup: 'FLEET',
+      helpValue: 'URL',
+      summary:
+        'Health check (healthchecks.io style): URL/start at start, URL on success, URL/fail on failure, with counts and the first errors. A failed ping is a warning.',
+    }),
+    shard: Flags.string({
+      env: 'PBM_SHARD',
+      helpGroup: 'FLEET',
+      helpValue: 'K/N',
+      summary:
+        'Mirror only shard K of N (1-based): sites are assigned by a hash of their name, all environments of a site together; for Kubernetes Indexed Jobs (K = JOB_COMPLETION_INDEX + 1) and Actions matrices.',
+    }),
+    'terminus-rate': Flags.string({
+      env: 'PBM_TERMINUS_RATE',
+      helpGroup: 'LIMITS',
+      helpValue: 'CALLS/MIN',
+      summary:
+        'At most this many Terminus calls per minute across the run (60, 60/min, 2/s, 900/h; off); throttling by Pantheon pauses every call with back-off either way.',
+    }),
     'terminus-concurrency': Flags.integer({
       default: 4,
       env: 'PBM_TERMINUS_CONCURRENCY',
@@ -122,9 +148,17 @@ ${EXIT_CODES_HELP}`
   public async run(): Promise<MirrorResult> {
     const {flags} = this
     const {signal} = this.abort
+    const shard =
+      flags.shard === undefined
+        ? undefined
+        : parseShard(flags.shard, flags.shard === process.env.PBM_SHARD ? 'PBM_SHARD' : '--shard')
+    const pinger = flags.ping === undefined ? undefined : new Pinger(parsePingUrl(flags.ping))
+    const relay = createRelay()
     const terminus = openTerminus(flags.terminus, {
+      callsPerMinute: flags['terminus-rate'] === undefined ? undefined : parseTerminusRate(flags['terminus-rate']),
       concurrency: flags['terminus-concurrency'],
       createConcurrency: flags['create-concurrency'],
+      events: relay,
     })
     const elements = elementsFrom(flags.element) ?? [...ELEMENTS]
     const since = flags.since === undefined ? undefined : parseSinceInput(flags.since)
@@ -143,18 +177,42 @@ ${EXIT_CODES_HELP}`
       failFast: flags['fail-fast'],
       force: flags.force,
       keepForDays: flags['keep-for'],
+      shard,
       since,
       targets,
+      timeoutMs: resolveTimeoutMs(flags.timeout),
     }
     const destinations = openDestinations(destination, s3Settings(flags))
-    const result = await this.withRenderer({quiet: flags.quiet}, (events) =>
-      mirror(plan, {destinations, events, terminus}, signal),
-    )
+    const ping = async (outcome: Promise<PingOutcome> | undefined) => {
+      const sent = await outcome
+      if (sent && !sent.ok) this.logToStderr(`! ${sent.warning}`)
+    }
+
+    if (!plan.dryRun) await ping(pinger?.start())
+    let result: MirrorResult
+    try {
+      result = await this.withRenderer({quiet: flags.quiet}, (events) => {
+        relay.attach(events)
+        return mirror(plan, {destinations, events, terminus}, signal)
+      })
+    } catch (error) {
+      if (!plan.dryRun)
+        await ping(
+          pinger?.fail(pingBody({command: this.id ?? 'backup:mirror', counts: {}, errors: [describeFailure(error)]})),
+        )
+      throw error
+    }
+
     if (!this.jsonEnabled()) {
       reportMirror({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result, {quiet: flags.quiet})
     }
 
     process.exitCode = exitCodeOf(result.summary, signal)
+    if (!plan.dryRun && pinger) {
+      const body = pingBody(mirrorPingSummary(this.id ?? 'backup:mirror', result))
+      await ping(process.exitCode === 0 ? pinger.success(body) : pinger.exitStatus(process.exitCode, body))
+    }
+
     return result
   }
 

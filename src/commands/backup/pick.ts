@@ -24,6 +24,7 @@ import {formatSiteEnv, parseSiteEnv, type SiteEnv} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
 import {describePlan, reportPick} from '../../ui/report.js'
 import {openTerminus} from '../../ui/terminus.js'
+import {resolveTimeoutMs} from '../../util/timeouts.js'
 
 export default class Pick extends BaseCommand<typeof Pick> {
   static override args = {
@@ -127,7 +128,13 @@ ${EXIT_CODES_HELP}`
     }
 
     const destinations = openDestinations(destination, s3Settings(flags), fileTarget)
-    const plan = {archives: planned, concurrency: flags.concurrency, dryRun: flags['dry-run'], force: flags.force}
+    const plan = {
+      archives: planned,
+      concurrency: flags.concurrency,
+      dryRun: flags['dry-run'],
+      force: flags.force,
+      timeoutMs: resolveTimeoutMs(flags.timeout),
+    }
     const result = await this.withRenderer({}, (events) => pick(plan, {destinations, events, terminus}, signal))
     if (!this.jsonEnabled())
       reportPick({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result, {dryRun: plan.dryRun})

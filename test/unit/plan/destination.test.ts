@@ -1,9 +1,9 @@
 import {expect} from 'chai'
 
-import {PbmError, UsageError} from '../../../src/errors.js'
+import {UsageError} from '../../../src/errors.js'
 import {archiveKey, normalizePrefix, parseBucket} from '../../../src/plan/destination.js'
 import {checkFileTarget, looksLikeFilePath} from '../../../src/plan/local-target.js'
-import {expandTargets, parseSiteEnv, skipReason} from '../../../src/plan/targets.js'
+import {expandTargets, parseSiteEnv} from '../../../src/plan/targets.js'
 import {backups} from '../../helpers/backups.js'
 
 describe('plan: destinations and keys', () => {
@@ -79,34 +79,5 @@ describe('plan: targets', () => {
       'a.test',
       'b.dev',
     ])
-  })
-})
-
-const env = (name: string, initialized = true) => ({
-  connectionMode: 'git',
-  domain: '',
-  id: name,
-  initialized,
-  locked: false,
-  name,
-})
-
-describe('plan: which site.envs mirror skips', () => {
-  const site = {framework: 'wordpress', frozen: false, id: 'x', name: 'alpha', plan: 'Basic', tags: []}
-  const target = {env: 'live', site: 'alpha'}
-
-  it('mirrors an initialized environment of a live site', () => {
-    expect(skipReason(target, site, [env('dev'), env('live')])).to.equal(undefined)
-  })
-
-  it('skips a frozen site and an uninitialized environment with a note', () => {
-    expect(skipReason(target, {...site, frozen: true}, [env('live')])).to.equal('the site is frozen')
-    expect(skipReason(target, site, [env('live', false)])).to.equal('the environment is not initialized')
-  })
-
-  it('fails for an environment the site does not have, naming the ones it has', () => {
-    expect(() => skipReason({env: 'stage', site: 'alpha'}, site, [env('dev'), env('live')]))
-      .to.throw(PbmError, 'Could not find an environment identified by stage.')
-      .with.property('hint', 'alpha has: dev, live')
   })
 })
