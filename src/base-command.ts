@@ -92,7 +92,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async withRenderer<R>(options: {quiet?: boolean}, work: (events: EventSink) => Promise<R>): Promise<R> {
     const renderer = openRenderer(
       {json: this.jsonEnabled(), logFormat: this.flags['log-format'], quiet: options.quiet},
-      {err: (line) => this.logToStderr(line), out: (line) => this.log(line)},
+      // Straight to stderr: oclif's logToStderr is silent under --json, and the log must still flow.
+      {err: (line) => process.stderr.write(`${line}\n`), out: (line) => this.log(line)},
     )
     try {
       return await work(renderer)

@@ -18,7 +18,10 @@ export function openTerminus(
   // installs it) must be made absolute here, while a bare name is looked up on PATH.
   const resolved = bin && bin.includes('/') ? path.resolve(bin) : bin
   const {callsPerMinute, events, ...limits} = options
+  // The first pause after throttling (then doubled, with jitter); Pantheon-sized by default.
+  const baseMs = Number(process.env.PBM_TERMINUS_BACKOFF_MS)
   const budget = new TerminusBudget({
+    ...(Number.isFinite(baseMs) && baseMs > 0 ? {backoff: {baseMs}} : {}),
     callsPerMinute,
     onPause: (p) =>
       events?.emit({
