@@ -15,8 +15,8 @@ import {parseArchiveKey} from '../plan/series.js'
 import {StreamVerifier} from '../transfer/verify.js'
 import {
   type ArchiveRef,
-  baseOf,
   type BackupFirstResult,
+  baseOf,
   describeFailure,
   type RestoredArchive,
   type RestoreResult,

@@ -152,7 +152,7 @@ export async function askSourceSiteEnv(
   const isTarget = (s: {env: string; site: string}) => s.site === target.site && s.env === target.env
   return select<{env: string; site: string}>(
     {
-      choices: [...siteEnvs.filter(isTarget), ...siteEnvs.filter((s) => !isTarget(s))].map((s) => ({
+      choices: [...siteEnvs.filter((s) => isTarget(s)), ...siteEnvs.filter((s) => !isTarget(s))].map((s) => ({
         name: `${s.site}.${s.env}${isTarget(s) ? '  (the target itself)' : ''}`,
         value: s,
       })),

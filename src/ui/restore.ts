@@ -64,12 +64,27 @@ const WORKFLOW_COLOUR: Record<RestoredArchive['workflow'], (text: string) => str
 export function reportRestore(out: ReportOutput, result: RestoreResult): void {
   const {backupFirst} = result
   out.log('')
-  if (backupFirst.status === 'created')
-    out.log(`Backup of ${backupFirst.target} created first (${formatDuration(backupFirst.seconds)}).`)
-  else if (backupFirst.status === 'skipped') out.log(`No backup of ${backupFirst.target} was made first.`)
-  else if (backupFirst.status === 'failed')
-    out.error(`✖ The backup of ${backupFirst.target} failed, so nothing was imported: ${backupFirst.error?.message}`)
-  else out.log(`Would create a backup of ${backupFirst.target} first.`)
+  switch (backupFirst.status) {
+    case 'created': {
+      out.log(`Backup of ${backupFirst.target} created first (${formatDuration(backupFirst.seconds)}).`)
+      break
+    }
+
+    case 'skipped': {
+      out.log(`No backup of ${backupFirst.target} was made first.`)
+      break
+    }
+
+    case 'failed': {
+      out.error(`✖ The backup of ${backupFirst.target} failed, so nothing was imported: ${backupFirst.error?.message}`)
+      break
+    }
+
+    default: {
+      out.log(`Would create a backup of ${backupFirst.target} first.`)
+    }
+  }
+
   out.log(
     table(
       result.restored.map((r) => [
