@@ -42,7 +42,7 @@ export type JobEvent =
   /** `terminus import:*` runs; `from` says where Pantheon fetches (never the URL), valid until `expiresAt`. */
   | {type: 'restore:importing'; target: SiteEnvRef; archive: ArchiveRef; from: string; expiresAt: Date}
   | {type: 'restore:imported'; target: SiteEnvRef; archive: ArchiveRef; seconds: number}
-  | {type: 'restore:failed'; target: SiteEnvRef; archive?: ArchiveRef; error: FailureInfo}
+  | {type: 'restore:failed'; target: SiteEnvRef; archive: ArchiveRef; error: FailureInfo}
   /** The stage is gone (or, with `error`, could not be deleted: the message says how to). */
   | {type: 'restore:unstaged'; target: SiteEnvRef; archive: ArchiveRef; where: string; error?: FailureInfo}
 

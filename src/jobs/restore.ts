@@ -131,7 +131,7 @@ export async function restore(plan: RestorePlan, deps: RestoreDeps, signal: Abor
     } catch (error) {
       backupFirst.status = 'failed'
       backupFirst.error = describeFailure(error)
-      events.emit({error: backupFirst.error, target, type: 'restore:failed'})
+      events.emit({error: backupFirst.error, target, type: 'target:failed'})
       return {backupFirst, restored: rows}
     }
   }

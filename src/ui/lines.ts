@@ -99,7 +99,7 @@ export function lineRenderer(options: {progressEveryMs: number; write: (line: st
       }
 
       case 'restore:failed': {
-        return `✖ ${targetId(e.target)}${e.archive ? ` ${e.archive.element}` : ''}: ${e.error.message}`
+        return `✖ ${targetId(e.target)} ${e.archive.element}: ${e.error.message}`
       }
 
       case 'restore:unstaged': {
