@@ -89,11 +89,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * Run a job with its events drawn as this run's output mode asks (live tree, lines, or nothing under
    * --json/--quiet); the renderer has shown everything before the result comes back.
    */
-  protected async withRenderer<R>(options: {quiet?: boolean}, work: (events: EventSink) => Promise<R>): Promise<R> {
+  protected async withRenderer<R>(
+    options: {quiet?: boolean; steps?: boolean},
+    work: (events: EventSink) => Promise<R>,
+  ): Promise<R> {
     const renderer = openRenderer(
-      {json: this.jsonEnabled(), logFormat: this.flags['log-format'], quiet: options.quiet},
+      {json: this.jsonEnabled(), logFormat: this.flags['log-format'], quiet: options.quiet, steps: options.steps},
       // Straight to stderr: oclif's logToStderr is silent under --json, and the log must still flow.
-      {err: (line) => process.stderr.write(`${line}\n`), out: (line) => this.log(line)},
+      {
+        err: (line) =>
+          process.stderr.write(`${line}
+`),
+        out: (line) => this.log(line),
+      },
     )
     try {
       return await work(renderer)

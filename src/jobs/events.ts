@@ -36,6 +36,19 @@ export type JobEvent =
   | {type: 'terminus:paused'; command: string; attempt: number; delayMs: number; until: Date}
   /** Something worth a line that is not a failure (a health ping that could not be sent, say). */
   | {type: 'run:warning'; message: string}
+  /** backup:restore knows what goes into the target (`archives` are the source's), and whether a backup comes first. */
+  | {type: 'restore:started'; target: SiteEnvRef; archives: ArchiveRef[]; backupFirst: boolean; dryRun: boolean}
+  | {type: 'restore:verifying'; target: SiteEnvRef; archive: ArchiveRef; deep: boolean}
+  /** The mirrored archive is what pbm stored (its record; with `deep`, read back in full). */
+  | {type: 'restore:verified'; target: SiteEnvRef; archive: ArchiveRef; bytes: number; md5?: string; deep: boolean}
+  /** A local archive was uploaded for Pantheon to fetch; `where` is `s3://bucket/key`, never the URL. */
+  | {type: 'restore:staged'; target: SiteEnvRef; archive: ArchiveRef; where: string}
+  /** `terminus import:*` runs; `from` says where Pantheon fetches (never the URL), valid until `expiresAt`. */
+  | {type: 'restore:importing'; target: SiteEnvRef; archive: ArchiveRef; from: string; expiresAt: Date}
+  | {type: 'restore:imported'; target: SiteEnvRef; archive: ArchiveRef; seconds: number}
+  | {type: 'restore:failed'; target: SiteEnvRef; archive: ArchiveRef; error: FailureInfo}
+  /** The stage is gone (or, with `error`, could not be deleted: the message says how to). */
+  | {type: 'restore:unstaged'; target: SiteEnvRef; archive: ArchiveRef; where: string; error?: FailureInfo}
 
 export type JobEventType = JobEvent['type']
 

@@ -71,6 +71,47 @@ export interface MirrorResult {
   stoppedEarly?: boolean
 }
 
+/** One archive of backup:restore: what went from where into which site.env, and how Pantheon's workflow ended. */
+export interface RestoredArchive {
+  element: 'database' | 'files'
+  file: string
+  /** The site.env whose backup it is. */
+  source: string
+  /** The site.env it was imported into. */
+  target: string
+  /** Where Pantheon fetched it from (`s3://bucket/key`), never the presigned URL. */
+  from: string
+  /** The import workflow: succeeded, failed, planned (dry run), or not-run (an earlier step failed). */
+  workflow: 'failed' | 'not-run' | 'planned' | 'succeeded'
+  seconds: number
+  error?: FailureInfo
+}
+
+/** The backup of the target made before anything is imported. */
+export interface BackupFirstResult {
+  target: string
+  /** The `--element` given to `terminus backup:create`. */
+  element: string
+  status: 'created' | 'failed' | 'planned' | 'skipped'
+  seconds?: number
+  error?: FailureInfo
+}
+
+/** backup:restore's result, and its --json document. */
+export interface RestoreResult {
+  restored: RestoredArchive[]
+  backupFirst: BackupFirstResult
+  /** Staged copies that could not be deleted (with the command to delete them); absent when none. */
+  warnings?: string[]
+}
+
+/** The exit code of a restore: 130 when the user stopped it, 1 when any step failed, else 0. */
+export function restoreExitCode(result: RestoreResult, signal: AbortSignal): number {
+  if (signal.aborted && signal.reason instanceof InterruptedError) return EXIT.interrupted
+  const failed = result.backupFirst.status === 'failed' || result.restored.some((r) => r.workflow === 'failed')
+  return failed ? EXIT.failure : EXIT.ok
+}
+
 export function baseOf(backup: Backup): ArchiveRef {
   return {element: backup.element, env: backup.env, file: backup.file, folder: backup.folder, site: backup.site}
 }

@@ -114,8 +114,62 @@ export function toRecord(e: JobEvent, time: Date): LogRecord | undefined {
       return {...record, bytes: row?.bytes, md5: row?.md5, message: e.skipped ? (row?.note ?? 'skipped') : 'verified'}
     }
 
+    case 'restore:started': {
+      return {...record, archives: e.archives.length, backupFirst: e.backupFirst, dryRun: e.dryRun}
+    }
+
+    case 'restore:verifying':
+    case 'restore:verified':
+    case 'restore:staged':
+    case 'restore:importing':
+    case 'restore:imported':
+    case 'restore:failed':
+    case 'restore:unstaged': {
+      return restoreRecord(e, record)
+    }
+
     default: {
       return record
+    }
+  }
+}
+
+type RestoreEvent = Extract<JobEvent, {type: `restore:${string}`}>
+
+/** A restore's records name the target site.env; the archive's own site.env is its `source`. */
+function restoreRecord(e: Exclude<RestoreEvent, {type: 'restore:started'}>, record: LogRecord): LogRecord {
+  const out: LogRecord = {...record, env: e.target.env, site: e.target.site}
+  if (e.archive)
+    Object.assign(out, {element: e.archive.element, file: e.archive.file, source: `${e.archive.site}.${e.archive.env}`})
+  switch (e.type) {
+    case 'restore:verifying': {
+      return {...out, deep: e.deep}
+    }
+
+    case 'restore:verified': {
+      return {...out, bytes: e.bytes, deep: e.deep, md5: e.md5}
+    }
+
+    case 'restore:staged': {
+      return {...out, where: e.where}
+    }
+
+    case 'restore:importing': {
+      return {...out, expiresAt: e.expiresAt.toISOString(), from: e.from}
+    }
+
+    case 'restore:imported': {
+      return {...out, seconds: e.seconds}
+    }
+
+    case 'restore:failed': {
+      return {...out, code: e.error.code, level: 'error', message: e.error.message}
+    }
+
+    case 'restore:unstaged': {
+      return e.error
+        ? {...out, code: e.error.code, level: 'error', message: e.error.message, where: e.where}
+        : {...out, where: e.where}
     }
   }
 }

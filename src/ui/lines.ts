@@ -4,7 +4,8 @@ import type {Renderer} from './renderer.js'
 
 import {archiveId, targetId} from '../jobs/events.js'
 import {describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
-import {formatDuration} from './format.js'
+import {formatBytes, formatDuration, formatUtc} from './format.js'
+import {importCommand} from './restore.js'
 
 /** "alpha.live database" */
 const of = (a: ArchiveRef) => `${a.site}.${a.env} ${a.element}`
@@ -81,6 +82,38 @@ export function lineRenderer(options: {progressEveryMs: number; write: (line: st
 
       case 'run:warning': {
         return `! ${e.message}`
+      }
+
+      case 'restore:started': {
+        const what = [...new Set(e.archives.map((a) => `${a.site}.${a.env} ${a.element}`))].join(', ')
+        return `❯ ${targetId(e.target)}: restoring ${what}${e.dryRun ? ' (dry run: nothing is changed)' : ''}`
+      }
+
+      case 'restore:verified': {
+        const how = e.deep ? 'read back in full' : "pbm's record"
+        return `✔ ${of(e.archive)}: ${e.archive.file} verified (${how}, ${formatBytes(e.bytes)}${e.md5 ? `, md5 ${e.md5}` : ''})`
+      }
+
+      case 'restore:staged': {
+        return `  ${targetId(e.target)} ${e.archive.element}: staged at ${e.where}`
+      }
+
+      case 'restore:importing': {
+        return `❯ ${targetId(e.target)} ${e.archive.element}: ${importCommand(e.archive.element, e.target)} (URL of ${e.from}, valid until ${formatUtc(e.expiresAt)})`
+      }
+
+      case 'restore:imported': {
+        return `✔ ${targetId(e.target)} ${e.archive.element}: imported in ${formatDuration(e.seconds)}`
+      }
+
+      case 'restore:failed': {
+        return `✖ ${targetId(e.target)} ${e.archive.element}: ${e.error.message}`
+      }
+
+      case 'restore:unstaged': {
+        return e.error
+          ? `✖ ${targetId(e.target)} ${e.archive.element}: ${e.error.message}`
+          : `  ${targetId(e.target)} ${e.archive.element}: stage ${e.where} deleted`
       }
 
       default: {

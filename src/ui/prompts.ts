@@ -140,3 +140,34 @@ export async function askDestination(defaults: DestinationAnswer, signal?: Abort
 export async function askConfirm(message: string, signal?: AbortSignal): Promise<boolean> {
   return confirm({default: true, message}, {signal})
 }
+
+/** Which site.env's backup to restore: those the mirror holds, the target's own first. */
+export async function askSourceSiteEnv(
+  siteEnvs: Array<{env: string; site: string}>,
+  target: {env: string; site: string},
+  signal?: AbortSignal,
+): Promise<{env: string; site: string}> {
+  const isTarget = (s: {env: string; site: string}) => s.site === target.site && s.env === target.env
+  return select<{env: string; site: string}>(
+    {
+      choices: [...siteEnvs.filter((s) => isTarget(s)), ...siteEnvs.filter((s) => !isTarget(s))].map((s) => ({
+        name: `${s.site}.${s.env}${isTarget(s) ? '  (the target itself)' : ''}`,
+        value: s,
+      })),
+      message: 'Restore the backup of (from the mirror)',
+      pageSize: 12,
+    },
+    {signal},
+  )
+}
+
+/** A restore into live is confirmed by typing the site's name, as Pantheon's dashboard asks. */
+export async function askTypeName(name: string, message: string, signal?: AbortSignal): Promise<boolean> {
+  const answer = await input({message: `${message} Type the site name (${name}) to go on`}, {signal})
+  return answer.trim() === name
+}
+
+/** A no to an irreversible step: the default is no. */
+export async function askConfirmNo(message: string, signal?: AbortSignal): Promise<boolean> {
+  return confirm({default: false, message}, {signal})
+}

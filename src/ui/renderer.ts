@@ -18,19 +18,29 @@ export type RendererName = 'json-lines' | 'lines' | 'silent' | 'tree'
  * output is the result, after the run).
  */
 export function chooseRenderer(
-  options: {json?: boolean; logFormat?: string; quiet?: boolean},
+  options: RendererOptions,
   env = process.env,
   isTTY = Boolean(process.stdout.isTTY),
 ): RendererName {
   // A log collector wants every event, whatever else is printed (the --json result stays on stdout).
   if (options.logFormat === 'json') return 'json-lines'
   if (options.json || options.quiet) return 'silent'
+  // A few sequential steps (backup:restore) read best as lines, also at a terminal.
+  if (options.steps) return 'lines'
   const plain = !isTTY || Boolean(env.CI) || env.NODE_ENV === 'test' || env.TERM === 'dumb'
   return plain ? 'lines' : 'tree'
 }
 
+export interface RendererOptions {
+  json?: boolean
+  logFormat?: string
+  quiet?: boolean
+  /** The job is a few sequential steps, not parallel transfers: lines, never the tree. */
+  steps?: boolean
+}
+
 export function openRenderer(
-  options: {json?: boolean; logFormat?: string; quiet?: boolean},
+  options: RendererOptions,
   write: {err: (line: string) => void; out: (line: string) => void},
   env = process.env,
 ): Renderer {

@@ -246,6 +246,8 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
 
   const sink: EventSink = {
     emit(e) {
+      // backup:restore's few sequential steps are drawn as lines (openRenderer's `steps`), not as a tree.
+      if (e.type.startsWith('restore:')) return
       if (e.type === 'run:started') start(e)
       else if ('archive' in e) feed(archiveId(e.archive)).push(e)
       else if ('target' in e) log(targetId(e.target)).push(e)

@@ -1,0 +1,320 @@
+import {Args, Flags} from '@oclif/core'
+import path from 'node:path'
+
+import type {Backup} from '../../catalog/types.js'
+
+import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
+import {parseDateInput} from '../../catalog/index.js'
+import {checkPresignLifetime, DEFAULT_PRESIGN_SECONDS} from '../../destination/presign.js'
+import {PbmError, UsageError} from '../../errors.js'
+import {destinationFlags, elementsFrom} from '../../flags.js'
+import {openRestoreMirror, restore, type RestoreMirror, stageMissing} from '../../jobs/restore.js'
+import {restoreExitCode, type RestoreResult} from '../../jobs/results.js'
+import {archiveKey, parseBucket} from '../../plan/destination.js'
+import {
+  checkImportSize,
+  mirrorSetsNewestFirst,
+  type RestorableElement,
+  restorableElements,
+  selectForRestore,
+} from '../../plan/restore.js'
+import {type BackupChoice, hasBackupChoice, narrowToElements} from '../../plan/select.js'
+import {formatSiteEnv, parseSiteEnv, type SiteEnv} from '../../plan/targets.js'
+import * as ask from '../../ui/prompts.js'
+import {describeRestorePlan, reportRestore} from '../../ui/restore.js'
+import {openTerminus} from '../../ui/terminus.js'
+
+const ORDER: RestorableElement[] = ['files', 'database']
+
+/** `90m`, `3h`, `2d`, or plain seconds. */
+export function parseLifetime(text: string): number {
+  const match = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(text)
+  if (!match) {
+    throw new UsageError(
+      `--presign-expiry takes a duration like 90m, 3h or 2d (or seconds), not "${text}".`,
+      'At most 7d, S3’s cap for presigned URLs.',
+    )
+  }
+
+  const unit = {'': 1, d: 86_400, h: 3600, m: 60, s: 1}[match[2].toLowerCase() as '' | 'd' | 'h' | 'm' | 's']
+  return checkPresignLifetime(Number(match[1]) * unit)
+}
+
+export default class Restore extends BaseCommand<typeof Restore> {
+  static override args = {
+    'target.env': Args.string({
+      description: 'The site environment to restore into, as in Terminus: <site>.<env>',
+      name: 'TARGET_SITE.ENV',
+      required: true,
+    }),
+  }
+  static override description = `Brings a mirrored backup back to Pantheon, for when Pantheon no longer holds it: verifies the archive in the mirror (pbm's record; --deep reads it back in full), presigns a GET URL for a short, stated time, and runs \`terminus import:database\` / \`terminus import:files\` into TARGET_SITE.ENV, waiting for Pantheon's workflow. The presigned URL is never printed or logged.
+
+From a local mirror (--to DIR), Pantheon still needs a URL: --stage s3://bucket/prefix uploads the archive there for the import and deletes it afterwards, also after a failure or Ctrl-C.
+
+Guardrails: the code cannot be restored (it lives in the site's Git repository); archives above Pantheon's 500MB URL-import limit are refused before any change, with the manual route; a live target needs --allow-live (and, at a terminal, typing the site name); a backup of the target is created first unless --no-backup-first; --dry-run prints the steps and changes nothing. With a terminal, missing choices are asked; without one (or with --json), everything must be in flags, --yes included.
+
+${EXIT_CODES_HELP}`
+  static override examples = [
+    {
+      command: '<%= config.bin %> <%= command.id %> mysite.dev --from mysite.live --bucket my-backups',
+      description: "Choose one of live's mirrored backups interactively and restore it into dev.",
+    },
+    {
+      command:
+        '<%= config.bin %> <%= command.id %> mysite.dev --from mysite.live --latest --element db --bucket s3://my-backups/pantheon --yes',
+      description: "The newest mirrored database of live into dev, unattended (a backup of dev's database first).",
+    },
+    {
+      command:
+        '<%= config.bin %> <%= command.id %> mysite.test --at 2024-05-01 --element files --to /srv/mirror --stage s3://scratch/pbm-stage --yes',
+      description: 'From a local mirror, through a temporary S3 stage (deleted after the import).',
+    },
+    {
+      command:
+        '<%= config.bin %> <%= command.id %> mysite.live --latest --element db --bucket my-backups --allow-live --dry-run',
+      description: 'Print what restoring live would run, and change nothing.',
+    },
+  ]
+  static override flags = {
+    bucket: Flags.string({
+      env: 'PBM_BUCKET',
+      helpGroup: 'DESTINATION',
+      helpValue: 'NAME|s3://BUCKET/PREFIX',
+      summary: 'The S3 mirror: a bucket name or s3://bucket/prefix.',
+    }),
+    endpoint: destinationFlags.endpoint,
+    prefix: destinationFlags.prefix,
+    profile: destinationFlags.profile,
+    region: destinationFlags.region,
+    to: Flags.string({
+      env: 'PBM_TO',
+      exclusive: ['bucket'],
+      helpGroup: 'DESTINATION',
+      helpValue: 'DIR',
+      summary: 'The local mirror folder (layout <site>/<env>/<file>); needs --stage.',
+    }),
+    stage: Flags.string({
+      env: 'PBM_STAGE',
+      helpGroup: 'DESTINATION',
+      helpValue: 's3://BUCKET/PREFIX',
+      summary: 'With --to: where a local archive is uploaded for Pantheon to fetch; deleted after the import.',
+    }),
+    from: Flags.string({
+      helpGroup: 'BACKUP',
+      helpValue: 'SITE.ENV',
+      summary: 'Whose backup to restore (default: the target itself).',
+    }),
+    at: Flags.string({
+      exclusive: ['file', 'latest'],
+      helpGroup: 'BACKUP',
+      helpValue: 'DATE',
+      summary:
+        'The newest mirrored archive of each element at or before this date (2024-05-01 = end of that day, UTC).',
+    }),
+    file: Flags.string({
+      exclusive: ['at', 'latest'],
+      helpGroup: 'BACKUP',
+      helpValue: 'FILENAME',
+      multiple: true,
+      summary: 'A mirrored archive by its exact filename; repeat for the files and the database.',
+    }),
+    latest: Flags.boolean({
+      exclusive: ['at', 'file'],
+      helpGroup: 'BACKUP',
+      summary: 'The newest mirrored archive of each element.',
+    }),
+    element: Flags.string({
+      char: 'e',
+      helpGroup: 'BACKUP',
+      multiple: true,
+      options: ['files', 'db', 'database', 'code'],
+      summary: 'What to restore: db and/or files; repeat for both (code is refused: it lives in Git).',
+    }),
+    deep: Flags.boolean({summary: 'Read each archive back in full (size, MD5, gzip integrity) before importing it.'}),
+    'presign-expiry': Flags.string({
+      default: '3h',
+      helpValue: 'DURATION',
+      summary: 'How long the presigned URL Pantheon fetches stays valid: 90m, 3h, 2d, ... at most 7d.',
+    }),
+    'allow-live': Flags.boolean({summary: 'Allow restoring into a live environment.'}),
+    'backup-first': Flags.boolean({
+      allowNo: true,
+      default: true,
+      summary: 'Create a backup of the target’s elements first (terminus backup:create); --no-backup-first skips it.',
+    }),
+    'dry-run': Flags.boolean({summary: 'Print the steps that would run (URL redacted) and change nothing.'}),
+  }
+  static override summary = 'Restore a mirrored backup (database, files) into a Pantheon environment.'
+
+  public async run(): Promise<RestoreResult> {
+    const {flags} = this
+    const {signal} = this.abort
+    const target = parseSiteEnv(this.args['target.env'])
+    const where = formatSiteEnv(target)
+    const choice: BackupChoice = {
+      at: flags.at === undefined ? undefined : parseDateInput(flags.at),
+      files: flags.file,
+      latest: flags.latest,
+    }
+    const given = elementsFrom(flags.element)
+    const elements = given ? restorableElements(given) : undefined
+    const dryRun = flags['dry-run']
+    if (target.env === 'live' && !flags['allow-live']) {
+      throw new UsageError(
+        `${where} is a live environment: restoring replaces what visitors see.`,
+        'Add --allow-live if that is what you mean (a backup of it is made first unless --no-backup-first).',
+      )
+    }
+
+    if (!flags.bucket && !flags.to) {
+      throw new UsageError(
+        'Where is the mirror? No --bucket or --to was given.',
+        'Add --bucket NAME|s3://BUCKET/PREFIX or --to DIR.',
+      )
+    }
+
+    if (flags.prefix && !flags.bucket) throw new UsageError('--prefix goes with --bucket.')
+    if (flags.to && !flags.stage) throw stageMissing()
+    if (flags.stage && !flags.to) {
+      throw new UsageError('--stage is for a local mirror (--to DIR); an S3 mirror is presigned where it is.')
+    }
+
+    const expiresInSeconds = parseLifetime(flags['presign-expiry'] ?? String(DEFAULT_PRESIGN_SECONDS))
+    this.checkNothingToAsk(choice, elements, dryRun)
+
+    const s3 = {endpoint: flags.endpoint, profile: flags.profile, region: flags.region}
+    const mirror = openRestoreMirror({
+      local: flags.to ? {root: path.resolve(flags.to)} : undefined,
+      s3: flags.bucket ? {...s3, ...parseBucket(flags.bucket, flags.prefix)} : undefined,
+      stage: flags.stage ? {...s3, ...parseBucket(flags.stage)} : undefined,
+    })
+    const source = await this.chooseSource(mirror, target, signal)
+    const archives = await mirror.listArchives(source.site, source.env, signal)
+    if (archives.length === 0) {
+      throw new PbmError('no-backups', `The mirror holds no archives of ${formatSiteEnv(source)}.`, {
+        hint: `Mirror them first (pbm backup:mirror ${formatSiteEnv(source)} ...), or check --bucket/--prefix/--to.`,
+      })
+    }
+
+    const chosen = await this.chooseBackups(source, archives, choice, elements, signal)
+    const items = chosen.map((backup) => ({backup, key: archiveKey(backup)}))
+    // Refused before anything is asked or changed: Pantheon would not import it through a URL.
+    for (const item of items) {
+      checkImportSize(
+        {element: item.backup.element as RestorableElement, file: item.backup.file, size: item.backup.sizeBytes},
+        target,
+      )
+    }
+
+    const view = {
+      archives: items.map((i) => ({
+        element: i.backup.element,
+        file: i.backup.file,
+        from: mirror.describe(i.key),
+        size: i.backup.sizeBytes,
+      })),
+      backupFirst: flags['backup-first'],
+      expiresInSeconds,
+      source,
+      stage: flags.stage,
+      target,
+    }
+    if (dryRun && !this.jsonEnabled()) this.log(describeRestorePlan(view))
+    if (this.interactive && !dryRun) {
+      this.log(describeRestorePlan(view))
+      const ok =
+        target.env === 'live'
+          ? await ask.askTypeName(
+              target.site,
+              `This replaces the ${view.archives.map((a) => a.element).join(' and ')} of LIVE.`,
+              signal,
+            )
+          : await ask.askConfirmNo(`Import into ${where} now? This replaces what is there.`, signal)
+      if (!ok) {
+        this.log(`Cancelled: nothing was changed on ${where}.`)
+        return {backupFirst: {element: 'all', status: 'skipped', target: where}, restored: []}
+      }
+    }
+
+    const plan = {backupFirst: flags['backup-first'], deep: flags.deep, dryRun, expiresInSeconds, items, target}
+    const terminus = openTerminus(flags.terminus)
+    const result = await this.withRenderer({steps: true}, (events) => restore(plan, {events, mirror, terminus}, signal))
+    if (!this.jsonEnabled()) reportRestore({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result)
+    process.exitCode = restoreExitCode(result, signal)
+    return result
+  }
+
+  private async chooseBackups(
+    source: SiteEnv,
+    archives: Awaited<ReturnType<RestoreMirror['listArchives']>>,
+    choice: BackupChoice,
+    elements: RestorableElement[] | undefined,
+    signal: AbortSignal,
+  ): Promise<Backup[]> {
+    let chosen: Backup[]
+    if (hasBackupChoice(choice)) {
+      chosen = selectForRestore(source.site, source.env, archives, choice, elements ?? ORDER)
+      if (choice.files?.length && elements) {
+        chosen = chosen.filter((b) => elements.includes(b.element as RestorableElement))
+        if (chosen.length === 0) throw new UsageError('None of the --file archives is of the --element asked for.')
+      }
+    } else {
+      const sets = mirrorSetsNewestFirst(source.site, source.env, archives)
+      if (sets.length === 0)
+        throw new PbmError('no-backups', `The mirror holds no database or files archive of ${formatSiteEnv(source)}.`)
+      const set = await ask.askBackupSet(sets, signal)
+      const asked =
+        elements ??
+        restorableElements(
+          set.backups.length > 1 ? await ask.askElements(set, signal) : set.backups.map((b) => b.element),
+        )
+      chosen = narrowToElements(set, asked)
+    }
+
+    const byElement = new Map<string, Backup>()
+    for (const backup of chosen) {
+      if (byElement.has(backup.element)) {
+        throw new UsageError(`Two ${backup.element} archives were chosen; a restore imports one of each.`)
+      }
+
+      byElement.set(backup.element, backup)
+    }
+
+    return ORDER.flatMap((el) => byElement.get(el) ?? [])
+  }
+
+  private async chooseSource(mirror: RestoreMirror, target: SiteEnv, signal: AbortSignal): Promise<SiteEnv> {
+    if (this.flags.from) return parseSiteEnv(this.flags.from)
+    if (!this.interactive) return target
+    const siteEnvs = await mirror.listSiteEnvs(signal)
+    if (siteEnvs.length === 0)
+      throw new PbmError('no-backups', 'The mirror holds no archives at all.', {hint: 'Check --bucket/--prefix/--to.'})
+    return ask.askSourceSiteEnv(siteEnvs, target, signal)
+  }
+
+  /** Without a person to ask, every choice must be in the flags: say which is missing before any call. */
+  private checkNothingToAsk(choice: BackupChoice, elements: RestorableElement[] | undefined, dryRun: boolean): void {
+    if (this.interactive) return
+    if (!hasBackupChoice(choice)) {
+      throw new UsageError(
+        'Which backup? Without a terminal pbm does not guess.',
+        'Add --latest, --at DATE, or --file NAME (a filename in the mirror).',
+      )
+    }
+
+    if (!elements && !choice.files?.length) {
+      throw new UsageError(
+        'What to restore? Without a terminal pbm does not guess.',
+        'Add --element db and/or --element files.',
+      )
+    }
+
+    if (!dryRun && !this.flags.yes) {
+      throw new UsageError(
+        `Restoring replaces what ${formatSiteEnv(parseSiteEnv(this.args['target.env']))} holds, and nobody is here to confirm it.`,
+        'Add --yes (or --dry-run to see the steps first).',
+      )
+    }
+  }
+}

@@ -1,0 +1,330 @@
+import type {Backup} from '../catalog/types.js'
+import type {Destination, ExistingObject} from '../destination/index.js'
+import type {ArchiveReader} from '../destination/read-back.js'
+import type {Terminus} from '../terminus/index.js'
+import type {EventSink} from './events.js'
+
+import {createLocalDestination, createS3Destination} from '../destination/index.js'
+import {createLocalInventory} from '../destination/local-inventory.js'
+import {DEFAULT_PRESIGN_SECONDS, presignGet, type S3Location, stageForImport} from '../destination/presign.js'
+import {createLocalReadBack, createS3ReadBack} from '../destination/read-back.js'
+import {createS3Inventory} from '../destination/s3-inventory.js'
+import {InterruptedError, PbmError} from '../errors.js'
+import {checkImportSize, type MirroredArchive, type RestorableElement} from '../plan/restore.js'
+import {parseArchiveKey} from '../plan/series.js'
+import {StreamVerifier} from '../transfer/verify.js'
+import {
+  type ArchiveRef,
+  type BackupFirstResult,
+  baseOf,
+  describeFailure,
+  type RestoredArchive,
+  type RestoreResult,
+  type SiteEnvRef,
+} from './results.js'
+
+/** One archive to import: the source's backup (from the mirror's listing) and its key in the mirror. */
+export interface RestoreItem {
+  backup: Backup
+  /** `<site>/<env>/<file>`, relative to the mirror's bucket prefix or folder. */
+  key: string
+}
+
+export interface RestorePlan {
+  target: SiteEnvRef
+  /** In the order they are imported (files, then the database). */
+  items: RestoreItem[]
+  backupFirst: boolean
+  /** Read every archive back in full before importing, not only pbm's record of it. */
+  deep: boolean
+  dryRun: boolean
+  /** Lifetime of the presigned URL Pantheon fetches. */
+  expiresInSeconds: number
+  /** Pantheon's URL-import size limit (default: plan/restore's). */
+  importLimit?: number
+}
+
+/** A URL Pantheon can fetch for one archive: a secret, handed to Terminus and to nothing else. */
+export interface Published {
+  url: string
+  expiresAt: Date
+  /** `s3://bucket/key`, safe to print. */
+  where: string
+  /** A stage to delete after the import (local mirrors); none for a presigned mirror object. */
+  stage?: {remove(): Promise<void>}
+}
+
+/** Where the mirror is, as backup:restore needs it: list, check, read back, and publish for Pantheon. */
+export interface RestoreMirror {
+  readonly kind: 'local' | 's3'
+  describe(key: string): string
+  /** Every mirrored archive of SITE.ENV (any other object is left out). */
+  listArchives(site: string, env: string, signal?: AbortSignal): Promise<MirroredArchive[]>
+  /** Every site.env that has archives in the mirror. */
+  listSiteEnvs(signal?: AbortSignal): Promise<SiteEnvRef[]>
+  inspect(key: string, signal?: AbortSignal): Promise<ExistingObject | undefined>
+  reader: ArchiveReader
+  /** Presign (S3) or stage and presign (local): throws a usage error for a local mirror without a stage. */
+  publish(key: string, expiresInSeconds: number, signal: AbortSignal): Promise<Published>
+}
+
+export interface RestoreDeps {
+  terminus: Pick<Terminus, 'createBackup' | 'importDatabase' | 'importFiles'>
+  mirror: RestoreMirror
+  events: EventSink
+}
+
+const siteEnvOf = (ref: SiteEnvRef) => `${ref.site}.${ref.env}`
+
+/**
+ * backup:restore's work once the choices are made. Before any change: every archive is within
+ * Pantheon's URL-import limit and is what pbm stored (pbm's record; with `deep`, read back in full).
+ * Then a backup of the target (unless skipped), then one `terminus import:*` at a time, stopping at
+ * the first failure. A stage is deleted after its import, whatever happened (finally).
+ */
+export async function restore(plan: RestorePlan, deps: RestoreDeps, signal: AbortSignal): Promise<RestoreResult> {
+  const {events, mirror, terminus} = deps
+  const {target} = plan
+  const refs = plan.items.map((item) => baseOf(item.backup))
+  events.emit({archives: refs, backupFirst: plan.backupFirst, dryRun: plan.dryRun, target, type: 'restore:started'})
+
+  for (const item of plan.items) {
+    checkImportSize(
+      {element: item.backup.element as RestorableElement, file: item.backup.file, size: item.backup.sizeBytes},
+      target,
+      plan.importLimit,
+    )
+  }
+
+  for (const [i, item] of plan.items.entries()) {
+    await verifyStored(item, refs[i], plan, deps, signal)
+  }
+
+  const rows: RestoredArchive[] = plan.items.map((item) => ({
+    element: item.backup.element as RestorableElement,
+    file: item.backup.file,
+    from: mirror.describe(item.key),
+    seconds: 0,
+    source: siteEnvOf(item.backup),
+    target: siteEnvOf(target),
+    workflow: plan.dryRun ? 'planned' : 'not-run',
+  }))
+  const elements = [...new Set(plan.items.map((item) => item.backup.element))]
+  const backupFirst: BackupFirstResult = {
+    element: elements.length === 1 ? elements[0] : 'all',
+    status: plan.backupFirst ? 'planned' : 'skipped',
+    target: siteEnvOf(target),
+  }
+  if (plan.dryRun) {
+    if (plan.backupFirst) events.emit({reason: 'dry run', target, type: 'backup:create-skipped'})
+    return {backupFirst, restored: rows}
+  }
+
+  if (plan.backupFirst) {
+    events.emit({target, type: 'backup:creating'})
+    const started = Date.now()
+    try {
+      await terminus.createBackup(target.site, target.env, {element: backupFirst.element as 'all', signal})
+      backupFirst.status = 'created'
+      backupFirst.seconds = seconds(started)
+      events.emit({seconds: backupFirst.seconds, target, type: 'backup:created'})
+    } catch (error) {
+      backupFirst.status = 'failed'
+      backupFirst.error = describeFailure(error)
+      events.emit({error: backupFirst.error, target, type: 'target:failed'})
+      return {backupFirst, restored: rows}
+    }
+  }
+
+  const warnings: string[] = []
+  for (const [i, item] of plan.items.entries()) {
+    const row = rows[i]
+    const archive = refs[i]
+    const started = Date.now()
+    let published: Published | undefined
+    try {
+      if (signal.aborted) throw signal.reason ?? new InterruptedError()
+      published = await mirror.publish(item.key, plan.expiresInSeconds, signal)
+      row.from = published.where
+      if (published.stage) events.emit({archive, target, type: 'restore:staged', where: published.where})
+      events.emit({archive, expiresAt: published.expiresAt, from: published.where, target, type: 'restore:importing'})
+      const importArchive = row.element === 'database' ? terminus.importDatabase : terminus.importFiles
+      await importArchive.call(terminus, target.site, target.env, published.url, {signal})
+      row.workflow = 'succeeded'
+      row.seconds = seconds(started)
+      events.emit({archive, seconds: row.seconds, target, type: 'restore:imported'})
+    } catch (error) {
+      row.workflow = 'failed'
+      row.seconds = seconds(started)
+      row.error = describeFailure(error)
+      events.emit({archive, error: row.error, target, type: 'restore:failed'})
+    } finally {
+      if (published?.stage) {
+        try {
+          await published.stage.remove()
+          events.emit({archive, target, type: 'restore:unstaged', where: published.where})
+        } catch (error) {
+          const failure = describeFailure(error)
+          warnings.push(failure.message)
+          events.emit({archive, error: failure, target, type: 'restore:unstaged', where: published.where})
+        }
+      }
+    }
+
+    // Nothing more is changed on a site once one import failed or the user stopped the run.
+    if (row.workflow === 'failed') break
+  }
+
+  return warnings.length > 0 ? {backupFirst, restored: rows, warnings} : {backupFirst, restored: rows}
+}
+
+/** Quick: pbm's record says the stored object is complete and of the recorded size. Deep: read it all back. */
+async function verifyStored(
+  item: RestoreItem,
+  archive: ArchiveRef,
+  plan: RestorePlan,
+  deps: RestoreDeps,
+  signal: AbortSignal,
+): Promise<void> {
+  const {events, mirror} = deps
+  const where = mirror.describe(item.key)
+  events.emit({archive, deep: plan.deep, target: plan.target, type: 'restore:verifying'})
+  const stored = await mirror.inspect(item.key, signal)
+  if (!stored) throw new PbmError('not-found', `${where} is not in the mirror (any more).`)
+  if (stored.recordedSize !== undefined && stored.recordedSize !== stored.size) {
+    throw new PbmError(
+      'size-mismatch',
+      `${where} is ${stored.size} bytes, but pbm stored ${stored.recordedSize}: it was changed since.`,
+      {hint: 'Mirror it again (backup:pick --force) or choose another backup.'},
+    )
+  }
+
+  if (!plan.deep) {
+    if (!stored.complete) {
+      throw new PbmError('unverified', `${where} carries no record of pbm's verification.`, {
+        hint: 'Add --deep to read it back in full (size, MD5, gzip integrity) before importing it.',
+      })
+    }
+
+    events.emit({
+      archive,
+      bytes: stored.size,
+      deep: false,
+      md5: stored.md5,
+      target: plan.target,
+      type: 'restore:verified',
+    })
+    return
+  }
+
+  const read = await mirror.reader.read(item.key, signal)
+  const verifier = new StreamVerifier(where)
+  try {
+    for await (const chunk of read.body) {
+      if (signal.aborted) throw signal.reason ?? new InterruptedError()
+      await verifier.update(chunk)
+    }
+
+    const verified = await verifier.finish({hash: {md5: stored.md5}, total: stored.recordedSize ?? stored.size})
+    events.emit({
+      archive,
+      bytes: verified.bytes,
+      deep: true,
+      md5: verified.md5,
+      target: plan.target,
+      type: 'restore:verified',
+    })
+  } finally {
+    verifier.dispose()
+  }
+}
+
+function seconds(since: number): number {
+  return Math.round((Date.now() - since) / 100) / 10
+}
+
+export interface MirrorSettings {
+  s3?: S3Location & {prefix: string; profile?: string; region?: string}
+  local?: {root: string}
+  /** Where a local archive is staged for Pantheon: `s3://bucket/prefix` and the S3 settings. */
+  stage?: S3Location & {prefix: string}
+}
+
+/** The mirror of one restore run: an S3 bucket (and prefix) or a local folder. */
+export function openRestoreMirror(settings: MirrorSettings): RestoreMirror {
+  const {local, s3, stage} = settings
+  if (s3) {
+    const destination: Destination = createS3Destination({...s3})
+    const inventory = createS3Inventory({...s3})
+    return {
+      describe: (key) => destination.describe(key),
+      inspect: (key, signal) => destination.inspect(key, signal),
+      kind: 's3',
+      listArchives: (site, env, signal) => listArchives(inventory.list(signal), site, env),
+      listSiteEnvs: (signal) => listSiteEnvs(inventory.list(signal)),
+      async publish(key, expiresInSeconds) {
+        const {expiresAt, url} = await presignGet(s3, `${s3.prefix}${key}`, {expiresInSeconds})
+        return {expiresAt, url, where: `s3://${s3.bucket}/${s3.prefix}${key}`}
+      },
+      reader: createS3ReadBack(s3),
+    }
+  }
+
+  if (!local) throw new PbmError('usage', 'No mirror was given.', {exitCode: 2})
+  const destination = createLocalDestination({root: local.root})
+  const inventory = createLocalInventory({root: local.root})
+  return {
+    describe: (key) => destination.describe(key),
+    inspect: (key, signal) => destination.inspect(key, signal),
+    kind: 'local',
+    listArchives: (site, env, signal) => listArchives(inventory.list(signal), site, env),
+    listSiteEnvs: (signal) => listSiteEnvs(inventory.list(signal)),
+    async publish(key, expiresInSeconds, signal) {
+      if (!stage) throw stageMissing()
+      const staged = await stageForImport(stage, destination.describe(key), {
+        expiresInSeconds: expiresInSeconds ?? DEFAULT_PRESIGN_SECONDS,
+        prefix: stage.prefix,
+        signal,
+      })
+      return {expiresAt: staged.expiresAt, stage: staged, url: staged.url, where: staged.where}
+    },
+    reader: createLocalReadBack({root: local.root}),
+  }
+}
+
+/** Pantheon fetches imports from a URL: an archive in a local folder needs a stage. */
+export function stageMissing(): PbmError {
+  return new PbmError('no-stage', 'Pantheon imports only from a URL, and a local mirror has none.', {
+    exitCode: 2,
+    hint: 'Add --stage s3://bucket/prefix: pbm uploads the archive there, presigns it for Pantheon, and deletes it after the import.',
+  })
+}
+
+async function listArchives(
+  pages: AsyncIterable<Array<{key: string; size: number}>>,
+  site: string,
+  env: string,
+): Promise<MirroredArchive[]> {
+  const out: MirroredArchive[] = []
+  for await (const page of pages) {
+    for (const object of page) {
+      const parsed = parseArchiveKey(object.key)
+      if (parsed && parsed.site === site && parsed.env === env) out.push({file: parsed.file, size: object.size})
+    }
+  }
+
+  return out
+}
+
+async function listSiteEnvs(pages: AsyncIterable<Array<{key: string; size: number}>>): Promise<SiteEnvRef[]> {
+  const seen = new Map<string, SiteEnvRef>()
+  for await (const page of pages) {
+    for (const object of page) {
+      const parsed = parseArchiveKey(object.key)
+      if (parsed && parsed.element !== 'code')
+        seen.set(`${parsed.site}.${parsed.env}`, {env: parsed.env, site: parsed.site})
+    }
+  }
+
+  return [...seen.values()].sort((a, b) => a.site.localeCompare(b.site) || a.env.localeCompare(b.env))
+}

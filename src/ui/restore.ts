@@ -1,0 +1,103 @@
+import chalk from 'chalk'
+
+import type {RestoredArchive, RestoreResult, SiteEnvRef} from '../jobs/results.js'
+import type {ReportOutput} from './report.js'
+
+import {formatBytes, formatDuration, table} from './format.js'
+
+/** The Terminus command an import runs, its URL shown as a placeholder (the real one is a secret). */
+export function importCommand(element: string, target: SiteEnvRef): string {
+  const command = element === 'database' ? 'import:database' : 'import:files'
+  return `terminus ${command} ${target.site}.${target.env} <presigned URL>`
+}
+
+export interface RestorePlanView {
+  target: SiteEnvRef
+  source: SiteEnvRef
+  archives: Array<{element: string; file: string; size: number; from: string}>
+  backupFirst: boolean
+  /** The URL's lifetime, in seconds. */
+  expiresInSeconds: number
+  /** `s3://bucket/prefix` for a local mirror's stage. */
+  stage?: string
+}
+
+/**
+ * What a restore will do, step by step, as a person confirms it and as --dry-run prints it: the
+ * commands that run, with the URL redacted and its lifetime stated.
+ */
+export function describeRestorePlan(view: RestorePlanView): string {
+  const target = `${view.target.site}.${view.target.env}`
+  const elements = [...new Set(view.archives.map((a) => a.element))]
+  const lines = [
+    '',
+    `Restore into ${chalk.bold(target)} from the mirror's backup of ${view.source.site}.${view.source.env}:`,
+    ...view.archives.map((a) => `  ${a.element.padEnd(8)} ${a.file}  ${formatBytes(a.size)}  (${a.from})`),
+    '',
+    'Steps:',
+  ]
+  let step = 1
+  if (view.backupFirst) {
+    const element = elements.length === 1 ? elements[0] : 'all'
+    lines.push(`  ${step++}. terminus backup:create ${target} --element=${element}   (a backup of ${target} first)`)
+  }
+
+  for (const a of view.archives) {
+    if (view.stage) lines.push(`  ${step++}. upload ${a.file} to ${view.stage} (deleted after the import)`)
+    lines.push(
+      `  ${step++}. ${importCommand(a.element, view.target)}   (URL valid ${formatDuration(view.expiresInSeconds)}; ${a.element === 'database' ? `drops the database of ${target}` : `replaces the files of ${target}`})`,
+    )
+  }
+
+  lines.push('')
+  return lines.join('\n')
+}
+
+const WORKFLOW_COLOUR: Record<RestoredArchive['workflow'], (text: string) => string> = {
+  failed: chalk.red,
+  'not-run': chalk.yellow,
+  planned: chalk.cyan,
+  succeeded: chalk.green,
+}
+
+/** backup:restore's closing words: the backup made first, each import's outcome, failures and leftovers. */
+export function reportRestore(out: ReportOutput, result: RestoreResult): void {
+  const {backupFirst} = result
+  out.log('')
+  switch (backupFirst.status) {
+    case 'created': {
+      out.log(`Backup of ${backupFirst.target} created first (${formatDuration(backupFirst.seconds)}).`)
+      break
+    }
+
+    case 'skipped': {
+      out.log(`No backup of ${backupFirst.target} was made first.`)
+      break
+    }
+
+    case 'failed': {
+      out.error(`✖ The backup of ${backupFirst.target} failed, so nothing was imported: ${backupFirst.error?.message}`)
+      break
+    }
+
+    default: {
+      out.log(`Would create a backup of ${backupFirst.target} first.`)
+    }
+  }
+
+  out.log(
+    table(
+      result.restored.map((r) => [
+        WORKFLOW_COLOUR[r.workflow](r.workflow),
+        r.element,
+        `${r.source} → ${r.target}`,
+        r.file,
+        r.workflow === 'succeeded' ? formatDuration(r.seconds) : '',
+      ]),
+      ['WORKFLOW', 'ELEMENT', 'FROM → INTO', 'ARCHIVE', 'TIME'],
+    ),
+  )
+  for (const r of result.restored.filter((r) => r.workflow === 'failed' && r.error?.code !== 'interrupted'))
+    out.error(`✖ ${r.target} ${r.element}: ${r.error?.message}`)
+  for (const warning of result.warnings ?? []) out.error(`✖ ${warning}`)
+}

@@ -1,0 +1,406 @@
+/**
+ * `pbm backup:restore` end to end: the built CLI mirrors alpha.live with `backup:mirror` (to s3rver and
+ * a local folder), then restores from that mirror into the sandbox's environments, whose
+ * import:database / import:files fetch the presigned URL and record the MD5 of what they got.
+ *
+ * Environments divide the work: alpha.dev takes the S3 round trips, alpha.test the local mirror and
+ * its stage, alpha.live the live guardrail; refusals use any of them and assert nothing was imported.
+ */
+import type {Result} from 'execa'
+
+import {expect} from 'chai'
+import {mkdir, open} from 'node:fs/promises'
+import path from 'node:path'
+
+import type {SandboxArchive} from '../../../sandbox/index.js'
+
+import {daysAgo, json, startWorld, type World} from '../../helpers/cli.js'
+
+interface RestoreJson {
+  restored: Array<{
+    element: string
+    error?: {code: string; message: string}
+    file: string
+    from: string
+    seconds: number
+    source: string
+    target: string
+    workflow: string
+  }>
+  backupFirst: {element: string; status: string; target: string}
+  warnings?: string[]
+}
+
+const STAGE_BUCKET = 'pbm-stage'
+
+/** The S3 mirror's newest database: the arguments most refusals share. */
+function s3Args(world: World): string[] {
+  return ['--latest', '--element', 'db', '--bucket', world.bucket]
+}
+
+function describeRun(result: Result): string {
+  return `exit ${result.exitCode}\n--- stdout:\n${result.stdout}\n--- stderr:\n${result.stderr}`
+}
+
+describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
+  this.timeout(120_000)
+  let world: World
+  let mirrorDir: string
+  /** alpha.live's newest archives. */
+  let newest: Record<'database' | 'files', SandboxArchive>
+  let older: Record<'database' | 'files', SandboxArchive>
+
+  /** Runs pbm backup:restore; no output of any run may carry a signature. */
+  async function restore(args: string[]): Promise<Result> {
+    const result = await world.pbm(['backup:restore', ...args])
+    const output = `${result.stdout}\n${result.stderr}`
+    expect(output, `a signature was printed by pbm backup:restore ${args.join(' ')}`).to.not.match(
+      /X-Amz-Signature|Signature=|X-Amz-Credential/,
+    )
+    return result
+  }
+
+  const imports = (env: string) => world.sandbox.imports('alpha', env)
+  const creates = (env: string) =>
+    world.sandbox.calls().filter((c) => c.command === 'backup:create' && c.target === `alpha.${env}`).length
+  const staged = async () => (await world.s3.listKeys(STAGE_BUCKET)).length
+
+  before(async () => {
+    world = await startWorld({
+      sites: [
+        {
+          envs: [{backups: [{date: daysAgo(4)}, {date: daysAgo(1)}], name: 'live'}, {name: 'dev'}, {name: 'test'}],
+          name: 'alpha',
+        },
+      ],
+    })
+    await world.s3.createBucket(STAGE_BUCKET)
+    mirrorDir = path.join(world.tmp, 'mirror')
+    const mirrored = await world.pbm([
+      'backup:mirror',
+      'alpha.live',
+      '--all',
+      '--bucket',
+      world.bucket,
+      '--to',
+      mirrorDir,
+      '--yes',
+    ])
+    expect(mirrored.exitCode, describeRun(mirrored)).to.equal(0)
+    const live = world.sandbox
+      .archives()
+      .filter((a) => a.site === 'alpha' && a.env === 'live')
+      .sort((a, b) => b.date - a.date)
+    const pickOf = (i: number) => ({
+      database: live.filter((a) => a.element === 'database')[i],
+      files: live.filter((a) => a.element === 'files')[i],
+    })
+    newest = pickOf(0)
+    older = pickOf(1)
+  })
+
+  after(async () => {
+    await world?.close()
+  })
+
+  it('restores the newest mirrored database of alpha.live into alpha.dev: the sandbox imports the same MD5, after a backup of dev', async () => {
+    const before = imports('dev').length
+    const result = await restore([
+      'alpha.dev',
+      '--from',
+      'alpha.live',
+      '--latest',
+      '--element',
+      'db',
+      '--bucket',
+      world.bucket,
+      '--yes',
+      '--json',
+    ])
+    expect(result.exitCode, describeRun(result)).to.equal(0)
+    const doc = json<RestoreJson>(result)
+    expect(doc.restored).to.have.length(1)
+    expect(doc.restored[0]).to.include({
+      element: 'database',
+      file: newest.database.file,
+      from: `s3://${world.bucket}/alpha/live/${newest.database.file}`,
+      source: 'alpha.live',
+      target: 'alpha.dev',
+      workflow: 'succeeded',
+    })
+    expect(doc.backupFirst).to.include({element: 'database', status: 'created', target: 'alpha.dev'})
+    expect(creates('dev')).to.equal(1)
+    const done = imports('dev').slice(before)
+    expect(done).to.have.length(1)
+    expect(done[0]).to.include({element: 'database', md5: newest.database.md5, size: newest.database.size})
+    expect(done[0].source).to.not.include('?')
+  })
+
+  it('restores files and database of an older set by --at, read back in full (--deep), without a backup first', async () => {
+    const before = imports('dev').length
+    const createsBefore = creates('dev')
+    const result = await restore([
+      'alpha.dev',
+      '--from',
+      'alpha.live',
+      '--at',
+      daysAgo(3).slice(0, 10),
+      '--element',
+      'files',
+      '--element',
+      'db',
+      '--bucket',
+      world.bucket,
+      '--deep',
+      '--no-backup-first',
+      '--yes',
+    ])
+    expect(result.exitCode, describeRun(result)).to.equal(0)
+    expect(String(result.stdout)).to.include('read back in full')
+    expect(String(result.stdout)).to.include('No backup of alpha.dev was made first.')
+    const done = imports('dev').slice(before)
+    expect(done.map((i) => [i.element, i.md5])).to.deep.equal([
+      ['files', older.files.md5],
+      ['database', older.database.md5],
+    ])
+    expect(creates('dev')).to.equal(createsBefore)
+  })
+
+  it('restores a target from its own backups by default (live, with --allow-live)', async () => {
+    const before = imports('live').length
+    const result = await restore([
+      'alpha.live',
+      '--latest',
+      '--element',
+      'files',
+      '--bucket',
+      world.bucket,
+      '--allow-live',
+      '--no-backup-first',
+      '--yes',
+      '--json',
+    ])
+    expect(result.exitCode, describeRun(result)).to.equal(0)
+    expect(json<RestoreJson>(result).restored[0]).to.include({source: 'alpha.live', target: 'alpha.live'})
+    expect(
+      imports('live')
+        .slice(before)
+        .map((i) => i.md5),
+    ).to.deep.equal([newest.files.md5])
+  })
+
+  it('restores from a local mirror through --stage, and deletes the stage after the import', async () => {
+    const before = imports('test').length
+    const result = await restore([
+      'alpha.test',
+      '--from',
+      'alpha.live',
+      '--latest',
+      '--element',
+      'db',
+      '--to',
+      mirrorDir,
+      '--stage',
+      `s3://${STAGE_BUCKET}/tmp`,
+      '--no-backup-first',
+      '--yes',
+      '--json',
+    ])
+    expect(result.exitCode, describeRun(result)).to.equal(0)
+    expect(json<RestoreJson>(result).restored[0].from).to.match(new RegExp(`^s3://${STAGE_BUCKET}/tmp/pbm-stage-`))
+    expect(
+      imports('test')
+        .slice(before)
+        .map((i) => i.md5),
+    ).to.deep.equal([newest.database.md5])
+    expect(await staged()).to.equal(0)
+  })
+
+  it('deletes the stage after a failed import too, and exits 1', async () => {
+    world.sandbox.setImportFails('alpha', 'test', 'The import workflow failed.')
+    try {
+      const before = imports('test').length
+      const result = await restore([
+        'alpha.test',
+        '--from',
+        'alpha.live',
+        '--latest',
+        '--element',
+        'db',
+        '--to',
+        mirrorDir,
+        '--stage',
+        `s3://${STAGE_BUCKET}/tmp`,
+        '--no-backup-first',
+        '--yes',
+        '--json',
+      ])
+      expect(result.exitCode, describeRun(result)).to.equal(1)
+      const row = json<RestoreJson>(result).restored[0]
+      expect(row.workflow).to.equal('failed')
+      expect(row.error?.message).to.include('The import workflow failed.')
+      expect(imports('test').length).to.equal(before)
+      expect(await staged()).to.equal(0)
+    } finally {
+      world.sandbox.setImportFails('alpha', 'test', null)
+    }
+  })
+
+  it('exits 1 when Pantheon’s import workflow fails, and says why', async () => {
+    world.sandbox.setImportFails('alpha', 'dev', 'Import failed on the server.')
+    try {
+      const result = await restore([
+        'alpha.dev',
+        '--from',
+        'alpha.live',
+        '--latest',
+        '--element',
+        'db',
+        '--bucket',
+        world.bucket,
+        '--no-backup-first',
+        '--yes',
+      ])
+      expect(result.exitCode, describeRun(result)).to.equal(1)
+      expect(String(result.stderr)).to.include('Import failed on the server.')
+    } finally {
+      world.sandbox.setImportFails('alpha', 'dev', null)
+    }
+  })
+
+  describe('guardrails (nothing is imported, staged or backed up)', () => {
+    let counts: {creates: number; dev: number; live: number; test: number}
+
+    beforeEach(() => {
+      counts = {
+        creates: world.sandbox.callCounts()['backup:create'] ?? 0,
+        dev: imports('dev').length,
+        live: imports('live').length,
+        test: imports('test').length,
+      }
+    })
+
+    afterEach(async () => {
+      expect(imports('dev').length, 'imports into dev').to.equal(counts.dev)
+      expect(imports('test').length, 'imports into test').to.equal(counts.test)
+      expect(imports('live').length, 'imports into live').to.equal(counts.live)
+      expect(world.sandbox.callCounts()['backup:create'] ?? 0, 'backup:create calls').to.equal(counts.creates)
+      expect(await staged(), 'staged objects').to.equal(0)
+    })
+
+    it('a live target without --allow-live: exit 2', async () => {
+      const result = await restore(['alpha.live', ...s3Args(world), '--yes'])
+      expect(result.exitCode, describeRun(result)).to.equal(2)
+      expect(String(result.stderr)).to.include('--allow-live')
+    })
+
+    it('--element code: exit 2, code lives in Git', async () => {
+      const result = await restore([
+        'alpha.dev',
+        '--from',
+        'alpha.live',
+        '--latest',
+        '--element',
+        'code',
+        '--bucket',
+        world.bucket,
+        '--yes',
+      ])
+      expect(result.exitCode, describeRun(result)).to.equal(2)
+      expect(String(result.stderr)).to.include('Git')
+    })
+
+    it('no --yes without a terminal: exit 2 naming --yes', async () => {
+      const result = await restore(['alpha.dev', '--from', 'alpha.live', ...s3Args(world)])
+      expect(result.exitCode, describeRun(result)).to.equal(2)
+      expect(String(result.stderr)).to.include('--yes')
+    })
+
+    it('no backup chosen without a terminal: exit 2 naming --latest', async () => {
+      const result = await restore([
+        'alpha.dev',
+        '--from',
+        'alpha.live',
+        '--element',
+        'db',
+        '--bucket',
+        world.bucket,
+        '--yes',
+      ])
+      expect(result.exitCode, describeRun(result)).to.equal(2)
+      expect(String(result.stderr)).to.include('--latest')
+    })
+
+    it('a local mirror without --stage: exit 2 naming --stage', async () => {
+      const result = await restore([
+        'alpha.dev',
+        '--from',
+        'alpha.live',
+        '--latest',
+        '--element',
+        'db',
+        '--to',
+        mirrorDir,
+        '--yes',
+      ])
+      expect(result.exitCode, describeRun(result)).to.equal(2)
+      expect(String(result.stderr)).to.include('--stage')
+    })
+
+    it('--dry-run prints the steps with the URL redacted and changes nothing', async () => {
+      const result = await restore([
+        'alpha.dev',
+        '--from',
+        'alpha.live',
+        ...s3Args(world),
+        '--presign-expiry',
+        '2h',
+        '--dry-run',
+      ])
+      expect(result.exitCode, describeRun(result)).to.equal(0)
+      const out = String(result.stdout)
+      expect(out).to.include('terminus backup:create alpha.dev --element=database')
+      expect(out).to.include('terminus import:database alpha.dev <presigned URL>')
+      expect(out).to.include('2h')
+      expect(out).to.include('planned')
+    })
+
+    it('--presign-expiry above 7 days: exit 2', async () => {
+      const result = await restore([
+        'alpha.dev',
+        '--from',
+        'alpha.live',
+        ...s3Args(world),
+        '--presign-expiry',
+        '8d',
+        '--yes',
+      ])
+      expect(result.exitCode, describeRun(result)).to.equal(2)
+    })
+
+    it('an archive above Pantheon’s URL-import limit: refused before any change, with the manual route', async () => {
+      // A sparse 501 MiB "database" in a local mirror of alpha.test: only its listed size matters here.
+      const file = `alpha_test_${daysAgo(0).slice(0, 10)}T01-00-00_UTC_database.sql.gz`
+      const dir = path.join(world.tmp, 'big', 'alpha', 'test')
+      await mkdir(dir, {recursive: true})
+      const handle = await open(path.join(dir, file), 'w')
+      await handle.truncate(501 * 1024 * 1024)
+      await handle.close()
+      const result = await restore([
+        'alpha.test',
+        '--latest',
+        '--element',
+        'db',
+        '--to',
+        path.join(world.tmp, 'big'),
+        '--stage',
+        `s3://${STAGE_BUCKET}/tmp`,
+        '--yes',
+      ])
+      expect(result.exitCode, describeRun(result)).to.equal(1)
+      const err = String(result.stderr)
+      expect(err).to.include('500MB')
+      expect(err).to.include('terminus connection:info alpha.test --field=mysql_command')
+    })
+  })
+})
