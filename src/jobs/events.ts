@@ -1,4 +1,5 @@
 import type {Progress} from '../transfer/index.js'
+import type {PruneSummary} from './prune.js'
 import type {ArchiveRef, ArchiveResult, FailureInfo, RunSummary, SiteEnvRef} from './results.js'
 
 /**
@@ -32,6 +33,16 @@ export type JobEvent =
   | {type: 'archive:done'; archive: ArchiveRef; rows: ArchiveResult[]; skipped: boolean}
   | {type: 'archive:failed'; archive: ArchiveRef; rows: ArchiveResult[]; error: FailureInfo}
   | {type: 'run:summary'; summary: RunSummary}
+  /** backup:prune (and mirror --prune) listed a destination and sorted it into series. */
+  | {type: 'prune:listed'; location: string; listed: number; series: number; archives: number; foreign: number}
+  /** The policy applied to one series (site.env and element): how many it keeps and removes. */
+  | {type: 'prune:planned'; target: SiteEnvRef; element: string; kept: number; removed: number}
+  | {type: 'prune:removed'; target: SiteEnvRef; element: string; file: string; deleteMarker: boolean}
+  /** Object Lock retention or a legal hold refused the removal: the backup stays, not a failure. */
+  | {type: 'prune:locked'; target: SiteEnvRef; element: string; file: string; until?: Date; legalHold?: boolean}
+  | {type: 'prune:failed'; target: SiteEnvRef; element: string; file: string; error: FailureInfo}
+  /** The totals of one destination's prune; `stopped` when nothing was removed on purpose. */
+  | {type: 'prune:summary'; location: string; summary: PruneSummary; stopped?: 'max-delete' | 'not-confirmed'}
 
 export type JobEventType = JobEvent['type']
 

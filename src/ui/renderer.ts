@@ -18,7 +18,7 @@ export type RendererName = 'json-lines' | 'lines' | 'silent' | 'tree'
  * output is the result, after the run).
  */
 export function chooseRenderer(
-  options: {json?: boolean; logFormat?: string; quiet?: boolean},
+  options: {json?: boolean; logFormat?: string; lines?: boolean; quiet?: boolean},
   env = process.env,
   isTTY = Boolean(process.stdout.isTTY),
 ): RendererName {
@@ -26,11 +26,12 @@ export function chooseRenderer(
   if (options.logFormat === 'json') return 'json-lines'
   if (options.json || options.quiet) return 'silent'
   const plain = !isTTY || Boolean(env.CI) || env.NODE_ENV === 'test' || env.TERM === 'dumb'
-  return plain ? 'lines' : 'tree'
+  // `lines`: a command whose events the tree does not draw (prune) prints them as lines at a terminal too.
+  return plain || options.lines ? 'lines' : 'tree'
 }
 
 export function openRenderer(
-  options: {json?: boolean; logFormat?: string; quiet?: boolean},
+  options: {json?: boolean; logFormat?: string; lines?: boolean; quiet?: boolean},
   write: {err: (line: string) => void; out: (line: string) => void},
   env = process.env,
 ): Renderer {
