@@ -1,4 +1,5 @@
 import type {Backup} from '../catalog/types.js'
+import type {PruneResult} from './prune.js'
 
 import {EXIT, InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
@@ -64,6 +65,8 @@ export interface MirrorResult {
   targets: TargetResult[]
   archives: ArchiveResult[]
   summary: RunSummary
+  /** With --prune: one prune per destination, of the site.envs mirrored without a failure. */
+  prune?: PruneResult[]
   /** True when --fail-fast stopped the run (not part of --json). */
   stoppedEarly?: boolean
 }
