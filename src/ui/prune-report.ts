@@ -71,9 +71,15 @@ export function formatPruneTotals(result: PruneResult): string {
       : `removed ${summary.removed} (${formatBytes(summary.bytesFreed)} freed)`,
   ]
   if (summary.locked > 0) parts.push(`${summary.locked} locked`)
-  if (summary.deleteMarkers > 0) parts.push(`${summary.deleteMarkers} delete markers written`)
+  if (summary.deleteMarkers > 0) {
+    parts.push(`${summary.deleteMarkers} delete marker${summary.deleteMarkers === 1 ? '' : 's'} written`)
+  }
+
   if (!notRemoved) parts.push(`${summary.failed} failed`)
-  const foreign = result.foreign.count > 0 ? `; ${result.foreign.count} object${result.foreign.count === 1 ? '' : 's'} not pbm's left alone` : ''
+  const foreign =
+    result.foreign.count > 0
+      ? `; ${result.foreign.count} object${result.foreign.count === 1 ? '' : 's'} not pbm's left alone`
+      : ''
   return `${parts.join(', ')}${foreign}`
 }
 
