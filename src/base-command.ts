@@ -15,6 +15,9 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
 /** Listed in every command's help, so scripts know what to expect. */
 export const EXIT_CODES_HELP = `Exit codes: 0 everything done (or already there), 1 a failure (reasons listed), 2 a usage error (a missing or bad flag), 130 interrupted (Ctrl-C).`
 
+/** backup:prune's (and mirror --prune's) own meaning of the exit codes. */
+export const PRUNE_EXIT_CODES_HELP = `Exit codes: 0 pruned (or nothing to remove, or a dry run), 1 a removal failed or --max-delete stopped the prune (then nothing was removed), 2 a usage error (no policy, a bad count or duration, removing without --yes and no terminal), 130 interrupted (Ctrl-C).`
+
 /**
  * What every pbm command shares: --json, --yes, --terminus, one error path that keeps exit codes right
  * (with and without --json), NO_COLOR, and one AbortSignal that Ctrl-C fires.
@@ -90,18 +93,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * --json/--quiet); the renderer has shown everything before the result comes back.
    */
   protected async withRenderer<R>(
-    options: {quiet?: boolean; steps?: boolean},
+    options: {lines?: boolean; quiet?: boolean},
     work: (events: EventSink) => Promise<R>,
   ): Promise<R> {
     const renderer = openRenderer(
-      {json: this.jsonEnabled(), logFormat: this.flags['log-format'], quiet: options.quiet, steps: options.steps},
+      {json: this.jsonEnabled(), logFormat: this.flags['log-format'], lines: options.lines, quiet: options.quiet},
       // Straight to stderr: oclif's logToStderr is silent under --json, and the log must still flow.
-      {
-        err: (line) =>
-          process.stderr.write(`${line}
-`),
-        out: (line) => this.log(line),
-      },
+      {err: (line) => process.stderr.write(line + '\n'), out: (line) => this.log(line)},
     )
     try {
       return await work(renderer)

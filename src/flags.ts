@@ -5,6 +5,7 @@ import type {S3Settings} from './jobs/destinations.js'
 
 import {normalizeElement} from './catalog/index.js'
 import {UsageError} from './errors.js'
+import {parsePolicy, type RetentionPolicy} from './plan/retention.js'
 import {resolveTimeoutMs} from './util/timeouts.js'
 
 /**
@@ -149,4 +150,61 @@ export function s3Settings(flags: {
     sseKmsKeyId: flags['sse-kms-key-id'],
     storageClass: flags['storage-class'],
   }
+}
+
+const keepCount = (period: string, env: string) =>
+  Flags.string({
+    env,
+    helpGroup: 'RETENTION',
+    helpValue: 'N',
+    summary: `Keep the newest backup of each of the last N ${period} that have one ("unlimited": all).`,
+  })
+
+/** The retention policy (restic's `forget` rules), shared by backup:prune and backup:mirror --prune. */
+export const retentionFlags = {
+  'keep-daily': keepCount('days', 'PBM_KEEP_DAILY'),
+  'keep-hourly': keepCount('hours', 'PBM_KEEP_HOURLY'),
+  'keep-last': Flags.string({
+    env: 'PBM_KEEP_LAST',
+    helpGroup: 'RETENTION',
+    helpValue: 'N',
+    summary: 'Keep the N newest backups of each series, whatever their dates.',
+  }),
+  'keep-monthly': keepCount('months', 'PBM_KEEP_MONTHLY'),
+  'keep-weekly': keepCount('ISO weeks', 'PBM_KEEP_WEEKLY'),
+  'keep-within': Flags.string({
+    env: 'PBM_KEEP_WITHIN',
+    helpGroup: 'RETENTION',
+    helpValue: 'DURATION',
+    summary: 'Keep every backup within this long of the newest of its series (45d, 2y3m, 12h).',
+  }),
+  'keep-yearly': keepCount('years', 'PBM_KEEP_YEARLY'),
+  'max-delete': Flags.integer({
+    env: 'PBM_MAX_DELETE',
+    helpGroup: 'RETENTION',
+    helpValue: 'N',
+    min: 0,
+    summary: 'Remove nothing (and exit 1) when the plan would remove more than N backups.',
+  }),
+}
+
+/** The policy of the retention flags; none at all (or all 0) is a usage error, as a bad count or duration. */
+export function policyFrom(flags: {
+  'keep-daily'?: string
+  'keep-hourly'?: string
+  'keep-last'?: string
+  'keep-monthly'?: string
+  'keep-weekly'?: string
+  'keep-within'?: string
+  'keep-yearly'?: string
+}): RetentionPolicy {
+  return parsePolicy({
+    keepDaily: flags['keep-daily'],
+    keepHourly: flags['keep-hourly'],
+    keepLast: flags['keep-last'],
+    keepMonthly: flags['keep-monthly'],
+    keepWeekly: flags['keep-weekly'],
+    keepWithin: flags['keep-within'],
+    keepYearly: flags['keep-yearly'],
+  })
 }

@@ -1,7 +1,10 @@
 import type {Destination, S3DestinationOptions} from '../destination/index.js'
+import type {Inventory} from '../destination/inventory.js'
 import type {DestinationChoice} from '../plan/destination.js'
 
 import {createLocalDestination, createS3Destination} from '../destination/index.js'
+import {createLocalInventory} from '../destination/local-inventory.js'
+import {createS3Inventory} from '../destination/s3-inventory.js'
 
 /** S3 settings that come straight from flags (env-backed); the rest is the AWS chain's. */
 export type S3Settings = Pick<
@@ -26,4 +29,25 @@ export function openDestinations(choice: DestinationChoice, s3: S3Settings, loca
   }
 
   return destinations
+}
+
+/** What prune lists and removes from, with where it is for people (S3 first, as openDestinations). */
+export function openInventories(
+  choice: DestinationChoice,
+  s3: S3Settings,
+): Array<{inventory: Inventory; location: string}> {
+  const inventories: Array<{inventory: Inventory; location: string}> = []
+  if (choice.s3) {
+    const {bucket, prefix} = choice.s3
+    inventories.push({
+      inventory: createS3Inventory({endpoint: s3.endpoint, profile: s3.profile, region: s3.region, bucket, prefix}),
+      location: `s3://${bucket}/${prefix}`,
+    })
+  }
+
+  if (choice.local) {
+    inventories.push({inventory: createLocalInventory({root: choice.local.path}), location: choice.local.path})
+  }
+
+  return inventories
 }

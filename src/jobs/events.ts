@@ -1,4 +1,5 @@
 import type {Progress} from '../transfer/index.js'
+import type {PruneSummary} from './prune.js'
 import type {ArchiveRef, ArchiveResult, FailureInfo, RunSummary, SiteEnvRef} from './results.js'
 
 /**
@@ -49,6 +50,16 @@ export type JobEvent =
   | {type: 'restore:failed'; target: SiteEnvRef; archive: ArchiveRef; error: FailureInfo}
   /** The stage is gone (or, with `error`, could not be deleted: the message says how to). */
   | {type: 'restore:unstaged'; target: SiteEnvRef; archive: ArchiveRef; where: string; error?: FailureInfo}
+  /** backup:prune (and mirror --prune) listed a destination and sorted it into series. */
+  | {type: 'prune:listed'; location: string; listed: number; series: number; archives: number; foreign: number}
+  /** The policy applied to one series (site.env and element): how many it keeps and removes. */
+  | {type: 'prune:planned'; target: SiteEnvRef; element: string; kept: number; removed: number}
+  | {type: 'prune:removed'; target: SiteEnvRef; element: string; file: string; deleteMarker: boolean}
+  /** Object Lock retention or a legal hold refused the removal: the backup stays, not a failure. */
+  | {type: 'prune:locked'; target: SiteEnvRef; element: string; file: string; until?: Date; legalHold?: boolean}
+  | {type: 'prune:failed'; target: SiteEnvRef; element: string; file: string; error: FailureInfo}
+  /** The totals of one destination's prune; `stopped` when nothing was removed on purpose. */
+  | {type: 'prune:summary'; location: string; summary: PruneSummary; stopped?: 'max-delete' | 'not-confirmed'}
 
 export type JobEventType = JobEvent['type']
 

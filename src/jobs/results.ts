@@ -1,5 +1,6 @@
 import type {Backup} from '../catalog/types.js'
 import type {PingSummary} from '../util/ping.js'
+import type {PruneResult} from './prune.js'
 
 import {EXIT, InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
@@ -67,6 +68,8 @@ export interface MirrorResult {
   summary: RunSummary
   /** The shard this run mirrored (`K/N`), when it was one. */
   shard?: string
+  /** With --prune: one prune per destination, of the site.envs mirrored without a failure. */
+  prune?: PruneResult[]
   /** True when --fail-fast stopped the run. */
   stoppedEarly?: boolean
 }

@@ -128,6 +128,44 @@ export function toRecord(e: JobEvent, time: Date): LogRecord | undefined {
       return restoreRecord(e, record)
     }
 
+    case 'prune:listed': {
+      const {archives, foreign, listed, location, series} = e
+      return {...record, archives, foreign, listed, location, series}
+    }
+
+    case 'prune:planned': {
+      return {...record, element: e.element, kept: e.kept, removed: e.removed}
+    }
+
+    case 'prune:removed': {
+      return {...record, deleteMarker: e.deleteMarker, element: e.element, file: e.file}
+    }
+
+    case 'prune:locked': {
+      return {
+        ...record,
+        element: e.element,
+        file: e.file,
+        legalHold: e.legalHold,
+        level: 'warn',
+        until: e.until?.toISOString(),
+      }
+    }
+
+    case 'prune:failed': {
+      return {...record, code: e.error.code, element: e.element, file: e.file, level: 'error', message: e.error.message}
+    }
+
+    case 'prune:summary': {
+      return {
+        ...record,
+        ...e.summary,
+        level: e.summary.failed > 0 || e.stopped === 'max-delete' ? 'error' : 'info',
+        location: e.location,
+        stopped: e.stopped,
+      }
+    }
+
     default: {
       return record
     }

@@ -3,6 +3,7 @@ import type {ArchiveRef} from '../jobs/results.js'
 import type {Renderer} from './renderer.js'
 
 import {archiveId, targetId} from '../jobs/events.js'
+import {lockReason} from '../jobs/prune.js'
 import {describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
 import {formatBytes, formatDuration, formatUtc} from './format.js'
 import {importCommand} from './restore.js'
@@ -116,6 +117,23 @@ export function lineRenderer(options: {progressEveryMs: number; write: (line: st
           : `  ${targetId(e.target)} ${e.archive.element}: stage ${e.where} deleted`
       }
 
+      case 'prune:listed': {
+        return `❯ ${e.location}: ${e.listed} objects listed, ${e.archives} backups in ${e.series} series, ${e.foreign} not pbm's (left alone)`
+      }
+
+      case 'prune:planned': {
+        return `  ${targetId(e.target)} ${e.element}: keep ${e.kept}, remove ${e.removed}`
+      }
+
+      case 'prune:locked': {
+        return `- ${targetId(e.target)} ${e.element}: kept ${e.file}, ${lockReason(e)}`
+      }
+
+      case 'prune:failed': {
+        return `✖ ${targetId(e.target)} ${e.element}: ${e.file} not removed: ${e.error.message}`
+      }
+
+      // Each removal is in the report that follows the run; a line each would say it twice.
       default: {
         return undefined
       }

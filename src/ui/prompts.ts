@@ -137,8 +137,9 @@ export async function askDestination(defaults: DestinationAnswer, signal?: Abort
   return answer
 }
 
-export async function askConfirm(message: string, signal?: AbortSignal): Promise<boolean> {
-  return confirm({default: true, message}, {signal})
+/** Yes or no; `defaultAnswer` is what Enter says (no, before removing anything). */
+export async function askConfirm(message: string, signal?: AbortSignal, defaultAnswer = true): Promise<boolean> {
+  return confirm({default: defaultAnswer, message}, {signal})
 }
 
 /** Which site.env's backup to restore: those the mirror holds, the target's own first. */

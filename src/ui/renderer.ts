@@ -25,18 +25,18 @@ export function chooseRenderer(
   // A log collector wants every event, whatever else is printed (the --json result stays on stdout).
   if (options.logFormat === 'json') return 'json-lines'
   if (options.json || options.quiet) return 'silent'
-  // A few sequential steps (backup:restore) read best as lines, also at a terminal.
-  if (options.steps) return 'lines'
   const plain = !isTTY || Boolean(env.CI) || env.NODE_ENV === 'test' || env.TERM === 'dumb'
-  return plain ? 'lines' : 'tree'
+  // `lines`: a command whose events the tree does not draw (a few sequential steps: prune, restore)
+  // prints them as lines at a terminal too.
+  return plain || options.lines ? 'lines' : 'tree'
 }
 
 export interface RendererOptions {
   json?: boolean
   logFormat?: string
   quiet?: boolean
-  /** The job is a few sequential steps, not parallel transfers: lines, never the tree. */
-  steps?: boolean
+  /** The job's events are steps the tree does not draw (prune, restore): lines, also at a terminal. */
+  lines?: boolean
 }
 
 export function openRenderer(

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import path from 'node:path'
 
-import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
+import {BaseCommand, EXIT_CODES_HELP, PRUNE_EXIT_CODES_HELP} from '../../base-command.js'
 import {ELEMENTS} from '../../catalog/index.js'
 import {UsageError} from '../../errors.js'
 import {
@@ -9,12 +9,15 @@ import {
   destinationFlags,
   elementsFrom,
   listFlag,
+  policyFrom,
+  retentionFlags,
   s3Settings,
   transferFlags,
 } from '../../flags.js'
-import {openDestinations} from '../../jobs/destinations.js'
+import {openDestinations, openInventories} from '../../jobs/destinations.js'
 import {createRelay} from '../../jobs/events.js'
 import {mirror, type MirrorTargets} from '../../jobs/mirror.js'
+import {prune, pruneExitCode} from '../../jobs/prune.js'
 import {describeFailure, exitCodeOf, mirrorPingSummary, type MirrorResult} from '../../jobs/results.js'
 import {type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {parseSinceInput} from '../../plan/select.js'
@@ -22,6 +25,7 @@ import {parseShard} from '../../plan/shard.js'
 import {expandTargets} from '../../plan/targets.js'
 import {parseTerminusRate} from '../../terminus/index.js'
 import * as ask from '../../ui/prompts.js'
+import {formatPruneTotals, reportPrune} from '../../ui/prune-report.js'
 import {reportMirror} from '../../ui/report.js'
 import {openTerminus} from '../../ui/terminus.js'
 import {parsePingUrl, pingBody, Pinger, type PingOutcome} from '../../util/ping.js'
@@ -38,7 +42,9 @@ export default class Mirror extends BaseCommand<typeof Mirror> {
 
 Sites come from SITE.ENV arguments, from --site × --env, or from every site of --org (optionally --tag). Frozen sites and uninitialized environments are skipped with a note. Every flag also reads an environment variable, for cron; TERMINUS_USER passes through to Terminus.
 
-${EXIT_CODES_HELP}`
+With --prune and a retention policy (the --keep-* flags, restic's rules as in backup:prune), each site.env whose archives were all mirrored and verified then has its series pruned at every destination; a site.env with any failure is not pruned in that run. --prune is the consent to remove: there is no question, and --dry-run shows the prune plan too.
+
+${EXIT_CODES_HELP} With --prune: ${PRUNE_EXIT_CODES_HELP.replace('Exit codes: ', '')}`
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --site site-one --site site-two --bucket my-backups --create --yes',
@@ -62,6 +68,7 @@ ${EXIT_CODES_HELP}`
   static override flags = {
     ...destinationFlags,
     ...transferFlags,
+    ...retentionFlags,
     all: Flags.boolean({
       env: 'PBM_ALL',
       helpGroup: 'BACKUP',
@@ -103,6 +110,11 @@ ${EXIT_CODES_HELP}`
       summary: 'With --create: how long Pantheon keeps the new backup (Terminus default: 365).',
     }),
     org: Flags.string({env: 'PBM_ORG', summary: 'Mirror every site of this organization (name or ID).'}),
+    prune: Flags.boolean({
+      env: 'PBM_PRUNE',
+      helpGroup: 'RETENTION',
+      summary: 'After mirroring, apply the --keep-* policy to each site.env mirrored without a failure.',
+    }),
     quiet: Flags.boolean({char: 'q', env: 'PBM_QUIET', summary: 'Print only the summary and errors.'}),
     since: Flags.string({
       dependsOn: ['all'],
@@ -165,6 +177,7 @@ ${EXIT_CODES_HELP}`
     checkDestinationFlags(flags)
     // Before any Terminus call or question: a run without a destination cannot do anything.
     const destination = this.chooseDestination()
+    const policy = this.choosePolicy()
     const targets = await this.chooseTargets(terminus, signal)
 
     const plan = {
@@ -191,29 +204,65 @@ ${EXIT_CODES_HELP}`
     if (!plan.dryRun) await ping(pinger?.start())
     let result: MirrorResult
     try {
-      result = await this.withRenderer({quiet: flags.quiet}, (events) => {
+      result = await this.withRenderer({quiet: flags.quiet}, async (events): Promise<MirrorResult> => {
         relay.attach(events)
-        return mirror(plan, {destinations, events, terminus}, signal)
+        const mirrored = await mirror(plan, {destinations, events, terminus}, signal)
+        if (!policy) return mirrored
+        // Only what this run mirrored and verified completely (or, on a dry run, planned): a site.env
+        // with any failure keeps everything until a run that mirrors it well.
+        const healthy = mirrored.targets
+          .filter((t) => t.status === 'mirrored' || (plan.dryRun && t.status === 'planned'))
+          .map((t) => ({env: t.env, site: t.site}))
+        if (healthy.length === 0 || signal.aborted) return {...mirrored, prune: []}
+        const pruned = []
+        for (const {inventory, location} of openInventories(destination, s3Settings(flags))) {
+          const request = {dryRun: plan.dryRun, elements, maxDelete: flags['max-delete'], policy, targets: healthy}
+          pruned.push(await prune(request, {events, inventory, location}, signal))
+        }
+
+        return {...mirrored, prune: pruned}
       })
     } catch (error) {
-      if (!plan.dryRun)
-        await ping(
-          pinger?.fail(pingBody({command: this.id ?? 'backup:mirror', counts: {}, errors: [describeFailure(error)]})),
-        )
+      if (!plan.dryRun) {
+        const body = pingBody({command: this.id ?? 'backup:mirror', counts: {}, errors: [describeFailure(error)]})
+        await ping(pinger?.fail(body))
+      }
+
       throw error
     }
 
+    const out = {error: (l: string) => this.logToStderr(l), log: (l: string) => this.log(l)}
     if (!this.jsonEnabled()) {
-      reportMirror({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result, {quiet: flags.quiet})
+      reportMirror(out, result, {quiet: flags.quiet})
+      for (const pruned of result.prune ?? []) {
+        out.log('')
+        if (flags.quiet) out.log(`${pruned.location}: ${formatPruneTotals(pruned)}`)
+        else reportPrune(out, pruned)
+      }
     }
 
-    process.exitCode = exitCodeOf(result.summary, signal)
+    const pruneCode = Math.max(0, ...(result.prune ?? []).map((p) => pruneExitCode(p)))
+    const mirrorCode = exitCodeOf(result.summary, signal)
+    process.exitCode = mirrorCode === 0 ? pruneCode : mirrorCode
     if (!plan.dryRun && pinger) {
       const body = pingBody(mirrorPingSummary(this.id ?? 'backup:mirror', result))
       await ping(process.exitCode === 0 ? pinger.success(body) : pinger.exitStatus(process.exitCode, body))
     }
 
     return result
+  }
+
+  /**
+   * --prune's policy. A --keep-* flag on the command line without --prune would be ignored, so it is
+   * refused; from the environment (PBM_KEEP_*, shared with a backup:prune cron job) it is not.
+   */
+  private choosePolicy(): ReturnType<typeof policyFrom> | undefined {
+    const {flags} = this
+    if (flags.prune) return policyFrom(flags)
+    const given = this.argv.find((arg) => Object.keys(retentionFlags).some((name) => arg.split('=')[0] === `--${name}`))
+    if (given)
+      throw new UsageError(`${given.split('=')[0]} is a retention setting, but --prune was not given.`, 'Add --prune.')
+    return undefined
   }
 
   private chooseDestination(): DestinationChoice {

@@ -239,7 +239,7 @@ ${EXIT_CODES_HELP}`
 
     const plan = {backupFirst: flags['backup-first'], deep: flags.deep, dryRun, expiresInSeconds, items, target}
     const terminus = openTerminus(flags.terminus)
-    const result = await this.withRenderer({steps: true}, (events) => restore(plan, {events, mirror, terminus}, signal))
+    const result = await this.withRenderer({lines: true}, (events) => restore(plan, {events, mirror, terminus}, signal))
     if (!this.jsonEnabled()) reportRestore({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result)
     process.exitCode = restoreExitCode(result, signal)
     return result

@@ -1,0 +1,133 @@
+import {Args, Flags} from '@oclif/core'
+import path from 'node:path'
+
+import {BaseCommand, PRUNE_EXIT_CODES_HELP} from '../../base-command.js'
+import {UsageError} from '../../errors.js'
+import {
+  checkDestinationFlags,
+  destinationFlags,
+  elementsFrom,
+  policyFrom,
+  retentionFlags,
+  s3Settings,
+} from '../../flags.js'
+import {openInventories} from '../../jobs/destinations.js'
+import {prune, pruneExitCode, type PruneResult} from '../../jobs/prune.js'
+import {type DestinationChoice, parseBucket} from '../../plan/destination.js'
+import {parseSiteEnv} from '../../plan/targets.js'
+import * as ask from '../../ui/prompts.js'
+import {formatPrunePlan, formatPruneTotals, reportPrune} from '../../ui/prune-report.js'
+
+const {bucket, endpoint, prefix, profile, region} = destinationFlags
+
+export default class Prune extends BaseCommand<typeof Prune> {
+  static override args = {
+    'site.env': Args.string({
+      description: 'Only the series of these site environments (<site>.<env>); default: every series under the prefix',
+      required: false,
+    }),
+  }
+  static override description = `Keeps a mirror to a retention policy with restic's "forget" rules: pbm's archives are sorted into series (one per site, env and element, found by listing the destination: no Terminus call), and of each series the policy keeps the newest backup of each of the last N hours, days, ISO weeks, months or years that have one (--keep-hourly ... --keep-yearly), the N newest (--keep-last), and everything within a duration of the newest (--keep-within). Rules are OR-ed, one backup can serve several, and every kept backup says why. Periods come from the UTC time in Pantheon's filename.
+
+Only keys <prefix><site>/<env>/<Pantheon filename> are candidates: anything else is never touched. The newest backup of a series is never removed. An object under S3 Object Lock or a legal hold is reported as kept (locked until DATE); on a versioned bucket a removal writes a delete marker, and pbm says so.
+
+At a terminal pbm shows the plan and asks; without one, removing needs --yes. --dry-run prints the plan and removes nothing; --max-delete N refuses a plan that removes more than N.
+
+${PRUNE_EXIT_CODES_HELP}`
+  static override examples = [
+    {
+      command:
+        '<%= config.bin %> <%= command.id %> --bucket s3://backups/pantheon --keep-daily 7 --keep-weekly 4 --keep-monthly 6 --dry-run',
+      description: 'What a grandfather-father-son policy would keep and remove, and why.',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> mysite.live --to /srv/backups --keep-within 45d --yes',
+      description: 'Keep every backup of mysite.live within 45 days of its newest one.',
+    },
+    {
+      command:
+        'PBM_BUCKET=my-backups PBM_KEEP_DAILY=14 PBM_KEEP_MONTHLY=12 <%= config.bin %> <%= command.id %> --max-delete 200 --yes',
+      description: 'From cron: the policy from the environment, and a guard against removing too much at once.',
+    },
+  ]
+  static override flags = {
+    ...retentionFlags,
+    bucket,
+    'dry-run': Flags.boolean({summary: 'Print the plan and remove nothing.'}),
+    element: Flags.string({
+      char: 'e',
+      multiple: true,
+      options: ['code', 'files', 'db', 'database'],
+      summary: 'Only the series of this element; repeat for more (env: PBM_ELEMENTS, comma-separated).',
+    }),
+    endpoint,
+    prefix,
+    profile,
+    region,
+    to: Flags.string({
+      env: 'PBM_TO',
+      helpGroup: 'DESTINATION',
+      helpValue: 'PATH',
+      summary: 'Local mirror folder to prune (layout <site>/<env>/<file>).',
+    }),
+  }
+  static override strict = false
+  static override summary = 'Remove the backups of a mirror that a retention policy does not keep (restic’s rules).'
+
+  public async run(): Promise<PruneResult> {
+    const {argv, flags} = await this.parse(Prune)
+    const {signal} = this.abort
+    checkDestinationFlags(flags)
+    const policy = policyFrom(flags)
+    const targets = (argv as string[]).filter(Boolean).map((text) => parseSiteEnv(text))
+    const elements = elementsFrom(flags.element)
+    const [{inventory, location}] = openInventories(this.chooseDestination(), s3Settings(flags))
+    const dryRun = flags['dry-run']
+    const {interactive} = this
+    if (!dryRun && !interactive && !flags.yes) {
+      throw new UsageError(
+        'Removing backups needs --yes when there is no terminal to ask at.',
+        'Add --yes (or set PBM_YES=1), or look first with --dry-run.',
+      )
+    }
+
+    let planShown = false
+    const confirm = async (plan: PruneResult): Promise<boolean> => {
+      this.log(formatPrunePlan(plan))
+      this.log(formatPruneTotals(plan))
+      planShown = true
+      const n = plan.summary.removed
+      return ask.askConfirm(`Remove ${n} backup${n === 1 ? '' : 's'} from ${location}?`, signal, false)
+    }
+
+    const result = await this.withRenderer({lines: true}, (events) =>
+      prune(
+        {dryRun, elements, maxDelete: flags['max-delete'], policy, targets},
+        {events, inventory, location, ...(interactive ? {confirm} : {})},
+        signal,
+      ),
+    )
+    if (!this.jsonEnabled()) {
+      reportPrune({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result, {planShown})
+    }
+
+    process.exitCode = pruneExitCode(result)
+    return result
+  }
+
+  private chooseDestination(): DestinationChoice {
+    const {bucket, prefix, to} = this.flags
+    if (!bucket && !to) {
+      throw new UsageError(
+        'Which mirror? No destination was given.',
+        'Add --bucket NAME (or s3://bucket/prefix) or --to DIR, or set PBM_BUCKET / PBM_TO.',
+      )
+    }
+
+    if (bucket && to) {
+      throw new UsageError('Prune one mirror at a time: give --bucket or --to, not both.')
+    }
+
+    return bucket ? {s3: parseBucket(bucket, prefix)} : {local: {path: path.resolve(to!)}}
+  }
+}

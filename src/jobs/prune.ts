@@ -1,0 +1,280 @@
+import type {Element} from '../catalog/types.js'
+import type {Inventory, RemoveOutcome} from '../destination/inventory.js'
+import type {RetentionPolicy} from '../plan/retention.js'
+
+import {planPrune, type PrunePlan, type PruneSeriesPlan} from '../plan/prune.js'
+import {describePolicy} from '../plan/retention.js'
+import {SeriesCollector, type SeriesEntry} from '../plan/series.js'
+import {type EventSink} from './events.js'
+import {type FailureInfo, type SiteEnvRef} from './results.js'
+
+export interface PruneRequest {
+  policy: RetentionPolicy
+  /** Only these site.envs (every series under the prefix when absent or empty). */
+  targets?: SiteEnvRef[]
+  /** Only these elements (all when absent or empty). */
+  elements?: Element[]
+  /** Print the plan, remove nothing. */
+  dryRun: boolean
+  /** Stop before removing more than this many (nothing is removed then). */
+  maxDelete?: number
+  /** The clock for --keep-within's guard against backups dated in the future. */
+  now?: Date
+}
+
+export interface PruneDeps {
+  inventory: Inventory
+  /** Where the inventory is, for people and --json: `s3://bucket/prefix/` or the folder. */
+  location: string
+  events: EventSink
+  /**
+   * Asked once the plan is known and something is to be removed (not on a dry run): false removes
+   * nothing. Absent: remove without asking (the command has its --yes, mirror its --prune).
+   */
+  confirm?: (result: PruneResult) => Promise<boolean>
+}
+
+/** One kept backup: by the policy (its reasons), or because Object Lock refused its removal. */
+export interface PruneKept {
+  file: string
+  date: Date
+  size: number
+  /** `daily #3`, `monthly #1`, `within 45d`, or `locked until 2030-01-01T00:00:00.000Z`. */
+  reasons: string[]
+  /** Set when the policy would remove it but Object Lock or a legal hold keeps it. */
+  locked?: {until?: Date; mode?: string; legalHold?: boolean}
+}
+
+/** One backup the policy removes: planned (dry run, or not yet asked), removed, or failed. */
+export interface PruneRemoved {
+  file: string
+  date: Date
+  size: number
+  status: 'failed' | 'planned' | 'removed'
+  /** On a versioned bucket: hidden behind a delete marker, the data is still stored. */
+  deleteMarker?: boolean
+  error?: FailureInfo
+}
+
+export interface PruneSeriesResult {
+  site: string
+  env: string
+  element: Element
+  /** Newest first. */
+  keep: PruneKept[]
+  /** Newest first. */
+  remove: PruneRemoved[]
+}
+
+export interface PruneSummary {
+  kept: number
+  /** Removed (on a dry run or when stopped: to be removed). */
+  removed: number
+  bytesFreed: number
+  /** Of the kept, those only Object Lock or a legal hold keeps. */
+  locked: number
+  failed: number
+  /** Of the removed, those that left a delete marker (versioned bucket). */
+  deleteMarkers: number
+}
+
+/** backup:prune's result, and its --json document. */
+export interface PruneResult {
+  /** `s3://bucket/prefix` or the folder. */
+  location: string
+  policy: string
+  dryRun: boolean
+  series: PruneSeriesResult[]
+  summary: PruneSummary
+  /** Objects under the prefix that are not pbm's archives: never touched. */
+  foreign: {count: number; bytes: number}
+  /** pbm's archives of site.envs or elements left out by the arguments. */
+  unselected: number
+  /** Why nothing was removed although the plan removes something. */
+  stopped?: {reason: 'max-delete'; maxDelete: number} | {reason: 'not-confirmed'}
+}
+
+/**
+ * backup:prune: list the destination, sort pbm's archives into series, apply the policy, then
+ * (unless a dry run, over --max-delete, or not confirmed) remove what it does not keep, in batches.
+ * Anything that is not one of pbm's archives is never touched.
+ */
+export async function prune(request: PruneRequest, deps: PruneDeps, signal: AbortSignal): Promise<PruneResult> {
+  const {events, inventory} = deps
+  const collector = new SeriesCollector({elements: request.elements, targets: request.targets})
+  let listed = 0
+  for await (const page of inventory.list(signal)) {
+    collector.add(page)
+    listed += page.length
+  }
+
+  const plan = planPrune(collector.result(), request.policy, request.now ? {now: request.now} : {})
+  const {location} = deps
+  events.emit({
+    archives: plan.summary.kept + plan.summary.removed,
+    foreign: plan.foreign.count,
+    listed,
+    location,
+    series: plan.series.length,
+    type: 'prune:listed',
+  })
+  for (const s of plan.series) {
+    events.emit({
+      element: s.element,
+      kept: s.keep.length,
+      removed: s.remove.length,
+      target: {env: s.env, site: s.site},
+      type: 'prune:planned',
+    })
+  }
+
+  const result = resultOf(plan, location, request)
+  const toRemove = plan.summary.removed
+  if (request.dryRun || toRemove === 0) return finish(result, events)
+  if (request.maxDelete !== undefined && toRemove > request.maxDelete) {
+    result.stopped = {maxDelete: request.maxDelete, reason: 'max-delete'}
+    return finish(result, events)
+  }
+
+  if (deps.confirm && !(await deps.confirm(result))) {
+    result.stopped = {reason: 'not-confirmed'}
+    return finish(result, events)
+  }
+
+  await removePlanned(plan, result, deps, signal)
+  return finish(result, events)
+}
+
+/** The exit code of a prune: 1 when anything failed or --max-delete stopped it, else 0. */
+export function pruneExitCode(result: PruneResult): number {
+  return result.summary.failed > 0 || result.stopped?.reason === 'max-delete' ? 1 : 0
+}
+
+function resultOf(plan: PrunePlan, location: string, request: PruneRequest): PruneResult {
+  return {
+    dryRun: request.dryRun,
+    foreign: plan.foreign,
+    location,
+    policy: describePolicy(request.policy),
+    series: plan.series.map((s) => ({
+      element: s.element,
+      env: s.env,
+      keep: s.keep.map((k) => ({date: k.date, file: k.file, reasons: k.reasons, size: k.size})),
+      remove: s.remove.map((r) => ({date: r.date, file: r.file, size: r.size, status: 'planned' as const})),
+      site: s.site,
+    })),
+    summary: {
+      bytesFreed: plan.summary.bytesFreed,
+      deleteMarkers: 0,
+      failed: 0,
+      kept: plan.summary.kept,
+      locked: 0,
+      removed: plan.summary.removed,
+    },
+    unselected: plan.unselected,
+  }
+}
+
+/** Removes every planned entry (all series in one stream of batches) and records each outcome. */
+async function removePlanned(
+  plan: PrunePlan,
+  result: PruneResult,
+  deps: PruneDeps,
+  signal: AbortSignal,
+): Promise<void> {
+  const {events, inventory} = deps
+  const where = new Map<string, {entry: SeriesEntry; index: number; series: PruneSeriesPlan}>()
+  for (const [index, series] of plan.series.entries()) {
+    for (const entry of series.remove) where.set(entry.key, {entry, index, series})
+  }
+
+  const outcomes = new Map<string, RemoveOutcome>()
+  for await (const batch of inventory.remove([...where.keys()], signal)) {
+    for (const outcome of batch) {
+      outcomes.set(outcome.key, outcome)
+      const at = where.get(outcome.key)
+      if (!at) continue
+      const ref = {element: at.series.element, file: at.entry.file, target: {env: at.series.env, site: at.series.site}}
+      switch (outcome.status) {
+        case 'removed': {
+          events.emit({...ref, deleteMarker: Boolean(outcome.deleteMarker), type: 'prune:removed'})
+          break
+        }
+
+        case 'locked': {
+          events.emit({...ref, legalHold: outcome.legalHold, type: 'prune:locked', until: outcome.until})
+          break
+        }
+
+        case 'failed': {
+          events.emit({...ref, error: {code: outcome.code, message: outcome.message}, type: 'prune:failed'})
+          break
+        }
+      }
+    }
+  }
+
+  const summary: PruneSummary = {bytesFreed: 0, deleteMarkers: 0, failed: 0, kept: 0, locked: 0, removed: 0}
+  for (const series of result.series) {
+    const remove: PruneRemoved[] = []
+    for (const entry of series.remove) {
+      const key = `${series.site}/${series.env}/${entry.file}`
+      const outcome = outcomes.get(key)
+      if (outcome?.status === 'locked') {
+        const lock = {
+          ...(outcome.until ? {until: outcome.until} : {}),
+          ...(outcome.mode ? {mode: outcome.mode} : {}),
+          ...(outcome.legalHold ? {legalHold: true} : {}),
+        }
+        series.keep.push({
+          date: entry.date,
+          file: entry.file,
+          locked: lock,
+          reasons: [lockReason(lock)],
+          size: entry.size,
+        })
+        summary.locked++
+        continue
+      }
+
+      if (outcome?.status === 'removed') {
+        remove.push({...entry, status: 'removed', ...(outcome.deleteMarker ? {deleteMarker: true} : {})})
+        summary.bytesFreed += entry.size
+        if (outcome.deleteMarker) summary.deleteMarkers++
+      } else {
+        const error = outcome?.status === 'failed' ? {code: outcome.code, message: outcome.message} : noAnswer()
+        remove.push({...entry, error, status: 'failed'})
+        summary.failed++
+      }
+    }
+
+    series.keep.sort((a, b) => b.date.getTime() - a.date.getTime())
+    series.remove = remove
+    summary.kept += series.keep.length
+    summary.removed += remove.filter((r) => r.status === 'removed').length
+  }
+
+  result.summary = summary
+}
+
+/** `locked until 2030-01-01T00:00:00.000Z (COMPLIANCE)`, `legal hold`. */
+export function lockReason(lock: {until?: Date; mode?: string; legalHold?: boolean}): string {
+  const parts: string[] = []
+  if (lock.until) parts.push(`locked until ${lock.until.toISOString()}${lock.mode ? ` (${lock.mode})` : ''}`)
+  if (lock.legalHold) parts.push('legal hold')
+  return parts.length > 0 ? parts.join(', ') : 'locked'
+}
+
+function noAnswer(): FailureInfo {
+  return {code: 'no-answer', message: 'The destination did not say whether it was removed.'}
+}
+
+function finish(result: PruneResult, events: EventSink): PruneResult {
+  events.emit({
+    location: result.location,
+    summary: result.summary,
+    type: 'prune:summary',
+    ...(result.stopped ? {stopped: result.stopped.reason} : {}),
+  })
+  return result
+}

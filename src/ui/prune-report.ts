@@ -1,0 +1,119 @@
+import chalk from 'chalk'
+
+import type {PruneResult, PruneSeriesResult} from '../jobs/prune.js'
+import type {ReportOutput} from './report.js'
+
+import {formatBytes, formatUtc, table} from './format.js'
+
+/**
+ * Every series of a prune, each backup on one line, newest first: kept with its reasons
+ * (`daily #3, monthly #1`), or removed (planned, removed, delete marker written, failed).
+ */
+export function formatPrunePlan(result: PruneResult): string {
+  if (result.series.length === 0) return `No backups of pbm's under ${result.location}.`
+  const blocks = result.series.map((s) => formatSeries(s, result.dryRun))
+  return [`${result.location}: ${result.policy}`, '', ...blocks].join('\n')
+}
+
+function formatSeries(series: PruneSeriesResult, dryRun: boolean): string {
+  const rows = [
+    ...series.keep.map((k) => ({
+      cells: [chalk.green('keep'), formatUtc(k.date), k.file, k.reasons.join(', ')],
+      date: k.date.getTime(),
+    })),
+    ...series.remove.map((r) => ({
+      cells: [
+        r.status === 'failed' ? chalk.red('failed') : chalk.yellow('remove'),
+        formatUtc(r.date),
+        r.file,
+        removedNote(r, dryRun),
+      ],
+      date: r.date.getTime(),
+    })),
+  ].sort((a, b) => b.date - a.date)
+  const head = `${series.site}.${series.env} ${series.element}: keep ${series.keep.length}, remove ${series.remove.length}`
+  return `${head}\n${indent(table(rows.map((r) => r.cells)))}\n`
+}
+
+function removedNote(entry: PruneSeriesResult['remove'][number], dryRun: boolean): string {
+  switch (entry.status) {
+    case 'planned': {
+      return dryRun ? '(dry run: not removed)' : ''
+    }
+
+    case 'removed': {
+      return entry.deleteMarker
+        ? 'removed (delete marker written; the data stays until a lifecycle rule expires it)'
+        : 'removed'
+    }
+
+    case 'failed': {
+      return entry.error?.message ?? 'not removed'
+    }
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n')
+}
+
+/** `kept 12, removed 5 (3.2 MB freed), 1 locked, 0 failed; 3 objects not pbm's left alone`. */
+export function formatPruneTotals(result: PruneResult): string {
+  const {summary} = result
+  const notRemoved = result.dryRun || result.stopped !== undefined
+  const parts = [
+    `kept ${summary.kept}`,
+    notRemoved
+      ? `would remove ${summary.removed} (${formatBytes(summary.bytesFreed)})`
+      : `removed ${summary.removed} (${formatBytes(summary.bytesFreed)} freed)`,
+  ]
+  if (summary.locked > 0) parts.push(`${summary.locked} locked`)
+  if (summary.deleteMarkers > 0) {
+    parts.push(`${summary.deleteMarkers} delete marker${summary.deleteMarkers === 1 ? '' : 's'} written`)
+  }
+
+  if (!notRemoved) parts.push(`${summary.failed} failed`)
+  const foreign =
+    result.foreign.count > 0
+      ? `; ${result.foreign.count} object${result.foreign.count === 1 ? '' : 's'} not pbm's left alone`
+      : ''
+  return `${parts.join(', ')}${foreign}`
+}
+
+/** Why nothing was removed, when the plan removes something. */
+export function formatPruneStopped(result: PruneResult): string | undefined {
+  switch (result.stopped?.reason) {
+    case 'max-delete': {
+      return `Stopped: the plan removes ${result.summary.removed} backups, more than --max-delete ${result.stopped.maxDelete}. Nothing was removed.`
+    }
+
+    case 'not-confirmed': {
+      return 'Nothing was removed.'
+    }
+
+    default: {
+      return result.dryRun && result.summary.removed > 0 ? 'Dry run: nothing was removed.' : undefined
+    }
+  }
+}
+
+/**
+ * backup:prune's closing words: the plan with each backup's fate (unless it was shown before the
+ * question), the totals, and why nothing was removed; failures also on stderr.
+ */
+export function reportPrune(out: ReportOutput, result: PruneResult, options: {planShown?: boolean} = {}): void {
+  if (!options.planShown) out.log(formatPrunePlan(result))
+  else if (result.summary.locked > 0 || result.summary.failed > 0) out.log(formatPrunePlan(result))
+  for (const s of result.series) {
+    for (const r of s.remove.filter((r) => r.status === 'failed')) {
+      out.error(`✖ ${s.site}.${s.env} ${s.element}: ${r.file} not removed: ${r.error?.message ?? 'failed'}`)
+    }
+  }
+
+  out.log(formatPruneTotals(result))
+  const stopped = formatPruneStopped(result)
+  if (stopped) (result.stopped?.reason === 'max-delete' ? out.error : out.log)(stopped)
+}
