@@ -26,6 +26,26 @@ function seeded(seed: number): () => number {
   }
 }
 
+const keyOf = (a: {site: string; env: string; file: string}) => `${a.site}/${a.env}/${a.file}`
+
+async function localFiles(dir: string): Promise<{finals: Map<string, string>; side: string[]}> {
+  const finals = new Map<string, string>()
+  const side: string[] = []
+  const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch(() => [])
+  for (const e of entries) {
+    if (!e.isFile()) continue
+    const rel = path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/')
+    if (e.name.startsWith('.')) {
+      if (!e.name.endsWith('.pbm.json')) side.push(rel)
+      continue
+    }
+
+    finals.set(rel, md5(await readFile(path.join(e.parentPath, e.name))))
+  }
+
+  return {finals, side}
+}
+
 const SEED = 9
 const KILLS = 5
 
@@ -73,7 +93,6 @@ describe('reliability: seeded chaos (SIGKILL a mirror, re-run)', function () {
   })
 
   const archives = () => world.sandbox.archives()
-  const keyOf = (a: {site: string; env: string; file: string}) => `${a.site}/${a.env}/${a.file}`
 
   async function s3Objects(): Promise<Map<string, string>> {
     const out = new Map<string, string>()
@@ -84,24 +103,6 @@ describe('reliability: seeded chaos (SIGKILL a mirror, re-run)', function () {
     }
 
     return out
-  }
-
-  async function localFiles(dir: string): Promise<{finals: Map<string, string>; side: string[]}> {
-    const finals = new Map<string, string>()
-    const side: string[] = []
-    const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch(() => [])
-    for (const e of entries) {
-      if (!e.isFile()) continue
-      const rel = path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/')
-      if (e.name.startsWith('.')) {
-        if (!e.name.endsWith('.pbm.json')) side.push(rel)
-        continue
-      }
-
-      finals.set(rel, md5(await readFile(path.join(e.parentPath, e.name))))
-    }
-
-    return {finals, side}
   }
 
   /** Every object and file under a final name is the sandbox's archive, byte for byte. */
