@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-s3'
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {readdir, readFile} from 'node:fs/promises'
+import {readdir, readFile, writeFile} from 'node:fs/promises'
+import {hostname} from 'node:os'
 import path from 'node:path'
 
 import {daysAgo, md5, PBM, startWorld, type World} from '../../helpers/cli.js'
@@ -56,7 +57,7 @@ const KILLS = 5
  * open multipart upload and no partial or lock file.
  */
 describe('reliability: seeded chaos (SIGKILL a mirror, re-run)', function () {
-  this.timeout(120_000)
+  this.timeout(240_000)
   let world: World
   let moto: MotoServer
   let s3: S3Client
@@ -185,5 +186,19 @@ describe('reliability: seeded chaos (SIGKILL a mirror, re-run)', function () {
     const {finals, side} = await localFiles(dir)
     expect(finals).to.deep.equal(expected)
     expect(side).to.deep.equal([])
+  })
+
+  it('a run killed between its rename and its lock release: the next run removes the dead lock', async () => {
+    const dir = path.join(world.tmp, 'dead-lock')
+    const db = archives().find((a) => a.site === 'beta' && a.element === 'code')!
+    world.sandbox.clearFaults()
+    const pick = () =>
+      world.pbm(['backup:pick', 'beta.live', '--latest', '--element', 'code', '--to', dir, '--yes', '--json'])
+    expect((await pick()).exitCode).to.equal(0)
+    const lock = path.join(dir, 'beta', 'live', `.${db.file}.pbm.lock`)
+    await writeFile(lock, `999999\n${hostname()}\n`)
+    const again = await pick()
+    expect(again.exitCode, String(again.stderr)).to.equal(0)
+    expect(await readdir(path.dirname(lock))).to.deep.equal([`.${db.file}.pbm.json`, db.file])
   })
 })
