@@ -18,10 +18,12 @@ export interface SandboxFault {
   corruptAt?: number
   /** After N body bytes, drop the connection and make the URL used answer 400 ExpiredToken from then on. */
   expireAfter?: number
-  /** How many responses dropAfter/truncateAt/corruptAt/expireAfter hit (default 1). */
+  /** How many responses dropAfter/truncateAt/corruptAt/expireAfter/stallAfter hit (default 1). */
   times?: number
   /** Answer the next request with this status (e.g. 503) and a GCS XML error body. */
   status5xxOnce?: number
+  /** After N body bytes, stop sending but keep the connection open (a server gone silent mid-body). */
+  stallAfter?: number
   /** Throttle every response of this archive to about N bytes per second. */
   rateBytesPerSec?: number
 }
@@ -163,6 +165,8 @@ export declare class Sandbox {
   bytes(file: string): Generator<Buffer>
   stats(file: string): SandboxStats
   resetStats(): void
+  /** Resolves once `bytes` body bytes of `file` (null: all archives together) were served since the last resetStats() (an event, not a poll). */
+  waitServed(file: null | string, bytes: number): Promise<void>
   setFault(file: string, fault: SandboxFault): void
   /** Clears faults and URLs revoked by expireAfter. */
   clearFaults(): void

@@ -128,6 +128,32 @@ export class Sandbox {
     this.server.stats.clear()
   }
 
+  /**
+   * Resolves once `bytes` body bytes of `file` (null: of all archives together) were served since the
+   * last resetStats(). It listens to the server, it does not poll.
+   * @param {string | null} file @param {number} bytes
+   */
+  waitServed(file, bytes) {
+    const served = () =>
+      file === null
+        ? [...this.server.stats.values()].reduce((sum, s) => sum + s.bytesServed, 0)
+        : this.server.statsFor(file).bytesServed
+    return new Promise((/** @type {(v?: unknown) => void} */ resolve) => {
+      if (served() >= bytes) {
+        resolve()
+        return
+      }
+
+      const on = (/** @type {string} */ f) => {
+        if ((file !== null && f !== file) || served() < bytes) return
+        this.server.events.off('served', on)
+        resolve()
+      }
+
+      this.server.events.on('served', on)
+    })
+  }
+
   /** @param {string} file @param {import('./lib/server.js').Fault} fault */
   setFault(file, fault) {
     this.server.setFault(file, fault)

@@ -4,6 +4,7 @@
 // and faults on demand.
 import {crc32c} from '@node-rs/crc32'
 import {createHash, timingSafeEqual} from 'node:crypto'
+import {EventEmitter} from 'node:events'
 import http from 'node:http'
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -12,7 +13,7 @@ import {BUCKET, EAGER_HASH_LIMIT} from './state.js'
 
 /**
  * @typedef {{dropAfter?: number, truncateAt?: number, corruptAt?: number, expireAfter?: number,
- *   times?: number, status5xxOnce?: number, rateBytesPerSec?: number}} Fault
+ *   stallAfter?: number, times?: number, status5xxOnce?: number, rateBytesPerSec?: number}} Fault
  * @typedef {{fault: Fault, remaining: number, status5xxPending: boolean}} FaultState
  * @typedef {{requests: number, bytesServed: number, statuses: number[], ranges: string[]}} Stats
  */
@@ -32,6 +33,9 @@ export class ArchiveServer {
     this.faults = new Map()
     /** @type {Map<string, Stats>} */
     this.stats = new Map()
+    /** Emits `served` (file, bytesServed so far) after each piece written: tests wait on it, not on a clock. */
+    this.events = new EventEmitter()
+    this.events.setMaxListeners(0)
     /** Signatures revoked by expireAfter. @type {Set<string>} */
     this.revoked = new Set()
     /** @type {Map<string, import('./archive.js').Archive>} */
@@ -264,7 +268,7 @@ export class ArchiveServer {
 
     // Which faults trigger in this response (body-relative limit for drop/expire, absolute for truncate/corrupt).
     let stopAt = end // absolute offset where the body stops
-    /** @type {'drop' | 'expire' | 'truncate' | undefined} */
+    /** @type {'drop' | 'expire' | 'stall' | 'truncate' | undefined} */
     let stopKind
     if (f?.dropAfter !== undefined && start + f.dropAfter < stopAt) {
       stopAt = start + f.dropAfter
@@ -274,6 +278,11 @@ export class ArchiveServer {
     if (f?.expireAfter !== undefined && start + f.expireAfter < stopAt) {
       stopAt = start + f.expireAfter
       stopKind = 'expire'
+    }
+
+    if (f?.stallAfter !== undefined && start + f.stallAfter < stopAt) {
+      stopAt = start + f.stallAfter
+      stopKind = 'stall'
     }
 
     if (f?.truncateAt !== undefined && f.truncateAt >= start && f.truncateAt < stopAt) {
@@ -310,6 +319,7 @@ export class ArchiveServer {
         const ok = res.write(piece)
         sent += piece.length
         stats.bytesServed += piece.length
+        this.events.emit('served', file, stats.bytesServed)
         if (!ok) await waitDrain(res)
         if (rate) {
           const due = t0 + (sent / rate) * 1000
@@ -320,6 +330,8 @@ export class ArchiveServer {
     }
 
     if (closed) return
+    // Go silent with the connection open: the client must notice by itself (an idle timeout).
+    if (stopKind === 'stall') return
     if (stopKind === 'drop' || stopKind === 'expire') {
       if (stopKind === 'expire') this.revoked.add(/** @type {string} */ (signature))
       // Let the bytes written so far reach the client, then cut the connection without a clean end.

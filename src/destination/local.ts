@@ -170,6 +170,11 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
       const record = await readLocalRecord(full)
       // Trusted only while the file is exactly as pbm left it: same size, same mtime.
       if (record && record.file === path.basename(full) && record.size === st.size && record.mtimeMs === st.mtimeMs) {
+        // A run killed between its rename and its lock release leaves the lock of a dead pid beside a
+        // complete archive; later runs skip the archive, so this is where that lock goes.
+        const {lock} = sideFiles(full)
+        const holder = await lockHolder(lock)
+        if (!holder.alive && holder.pid !== undefined) await unlink(lock).catch(() => {})
         return {
           size: st.size,
           complete: true,

@@ -537,8 +537,10 @@ export async function makeClient(
         }
       : {followRegionRedirects: true}),
     maxAttempts: options.maxAttempts ?? 3,
-    // Connect timeout, and an idle timeout on every request's socket: nothing waits forever.
-    requestHandler: {connectionTimeout: timeoutMs, requestTimeout: timeoutMs},
+    // Connect timeout, and an idle timeout on every request's socket: nothing waits forever. It must be
+    // socketTimeout: since @smithy/node-http-handler 4.x requestTimeout caps the whole request and only
+    // logs a warning when exceeded, so a part upload to a silent endpoint waited forever.
+    requestHandler: {connectionTimeout: timeoutMs, socketTimeout: timeoutMs},
   })
 }
 

@@ -48,17 +48,9 @@ describe('interrupting a transfer (SIGINT)', () => {
       env: {...world.env, CI: 'true', PBM_ENDPOINT: proxy.endpoint},
       reject: false,
     })
-    // Wait until archive bytes flow, then press Ctrl-C.
-    const started = Date.now()
-    const served = () => world.sandbox.archives().reduce((sum, a) => sum + world.sandbox.stats(a.file).bytesServed, 0)
-    const before = served()
-    while (served() - before < 300_000) {
-      if (Date.now() - started > 20_000) throw new Error('no transfer started')
-      await new Promise((resolve) => {
-        setTimeout(resolve, 50)
-      })
-    }
-
+    // Wait until archive bytes flow (the sandbox's event, not a poll), then press Ctrl-C.
+    const served = world.sandbox.archives().reduce((sum, a) => sum + world.sandbox.stats(a.file).bytesServed, 0)
+    await world.sandbox.waitServed(null, served + 300_000)
     child.kill('SIGINT')
     return child
   }

@@ -40,17 +40,20 @@ export interface RecordedCall {
 export class CallRecorder {
   readonly bin: string
   private readonly dir: string
+  private readonly gate: string
   private readonly logFile: string
 
   /**
    * `exec`: replace the recording shell with Terminus (no end time is recorded), so that a signal
-   * sent to the spawned process reaches Terminus itself.
+   * sent to the spawned process reaches Terminus itself. `holdCreates`: each backup:create, once
+   * recorded as started, waits until release() is called, so that tests order calls by events.
    */
-  constructor(sb: Sandbox, options: {exec?: boolean} = {}) {
+  constructor(sb: Sandbox, options: {exec?: boolean; holdCreates?: boolean} = {}) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'pbm-recorder-'))
     this.logFile = path.join(this.dir, 'calls.log')
     writeFileSync(this.logFile, '')
     this.bin = path.join(this.dir, 'terminus')
+    this.gate = path.join(this.dir, 'release')
     writeFileSync(
       this.bin,
       [
@@ -64,6 +67,9 @@ export class CallRecorder {
         'line="start $$ $(date +%s%N) ${TERMINUS_WORKFLOW_POLLING_DELAY_MS:--} ${TERMINUS_USER:--} ${aws:--} $PWD"',
         'for a in "$@"; do line="$line$tab$a"; done',
         String.raw`printf '%s\n' "$line" >> "$log"`,
+        ...(options.holdCreates
+          ? [`if [ "$1" = backup:create ]; then while [ ! -e ${JSON.stringify(this.gate)} ]; do sleep 0.02; done; fi`]
+          : []),
         ...(options.exec
           ? [`exec ${JSON.stringify(sb.terminusPath)} "$@"`]
           : [`${JSON.stringify(sb.terminusPath)} "$@"`, 'rc=$?', 'echo "end $$ $(date +%s%N)" >> "$log"', 'exit $rc']),
@@ -71,6 +77,11 @@ export class CallRecorder {
       ].join('\n'),
     )
     chmodSync(this.bin, 0o755)
+  }
+
+  /** Let the held backup:create calls (holdCreates) go on. */
+  release(): void {
+    writeFileSync(this.gate, '')
   }
 
   calls(): RecordedCall[] {

@@ -97,20 +97,28 @@ describe('terminus adapter against the sandbox: timeouts, aborts, limits, enviro
   })
 
   it('limits backup:create apart, so long creates do not hold up lookups', async () => {
-    sb.setCreateMs(3000)
-    const terminus = terminusFor(sb, {bin: recorder.bin, concurrency: 1, createConcurrency: 2})
-    let createsDone = 0
-    const creates = ['live', 'test', 'dev'].map((env) => terminus.createBackup('alpha', env).then(() => createsDone++))
-    await until(() => recorder.calls().filter((c) => c.args[0] === 'backup:create').length === 2)
-    await terminus.listBackups('alpha', 'live')
-    // The lookup ran and finished while both create slots were still taken.
-    expect(createsDone).to.equal(0)
-    const calls = recorder.calls()
-    const lookup = calls.find((c) => c.args[0] === 'backup:list')!
-    expect(calls.filter((c) => c.args[0] === 'backup:create' && c.end !== undefined)).to.deep.equal([])
-    expect(lookup.end).to.be.a('number')
-    await Promise.all(creates)
-    expect(recorder.maxOverlap((c) => c.args[0] === 'backup:create')).to.equal(2)
+    // The creates are held (not slowed by a clock) until the lookup has ended: the order is by events.
+    const held = new CallRecorder(sb, {holdCreates: true})
+    try {
+      const terminus = terminusFor(sb, {bin: held.bin, concurrency: 1, createConcurrency: 2})
+      const creates = ['live', 'test', 'dev'].map((env) => terminus.createBackup('alpha', env))
+      await until(() => held.calls().filter((c) => c.args[0] === 'backup:create').length === 2)
+      // With one shared slot this lookup would wait behind the held creates forever.
+      await terminus.listBackups('alpha', 'live')
+      const calls = held.calls()
+      const lookup = calls.find((c) => c.args[0] === 'backup:list')!
+      expect(lookup.end).to.be.a('number')
+      expect(calls.filter((c) => c.args[0] === 'backup:create')).to.have.length(2)
+      expect(calls.filter((c) => c.args[0] === 'backup:create' && c.end !== undefined)).to.deep.equal([])
+      held.release()
+      await Promise.all(creates)
+      const all = held.calls()
+      expect(all.filter((c) => c.args[0] === 'backup:create')).to.have.length(3)
+      expect(held.maxOverlap((c) => c.args[0] === 'backup:create')).to.equal(2)
+    } finally {
+      held.release()
+      held.close()
+    }
   })
 
   it('runs Terminus in an empty directory of its own, or the one given', async () => {

@@ -54,13 +54,17 @@ async function listen(server: http.Server): Promise<number> {
   return (server.address() as AddressInfo).port
 }
 
-/** Download everything with a slow consumer (reads pile up in the kernel and the parser meanwhile). */
+/**
+ * Download everything with a slow consumer (reads pile up in the kernel and the parser meanwhile).
+ * The chunks are kept as handed out, not copied: a buffer reused for a later read would change a
+ * chunk already received, and the MD5 of the whole would no longer match.
+ */
 async function fetchAll(url: string): Promise<{data: Buffer; resumes: number}> {
   const d = new ResumableDownload({resolveUrl: async () => url, signal: new AbortController().signal, backoffMs: 1})
   const parts: Buffer[] = []
   let i = 0
   for await (const chunk of d.chunks()) {
-    parts.push(Buffer.from(chunk))
+    parts.push(chunk)
     if (i++ % 16 === 0) await sleep(2)
   }
 

@@ -465,6 +465,27 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     await expectNothingStored(files)
   })
 
+  it('never lets the signed URL into an error, even when the fault quotes it', async () => {
+    // Terminus failing after printing the URL (as a wrapped error box does): the cause carries it.
+    const signed = sb.url(files.file)
+    const secret = /Signature=([^&]+)/.exec(signed)![1] // as printed: URL-encoded
+    const fault = new Error(`backup:get failed after printing\n${signed}\n[error] Connection reset`)
+    expect(fault.message).to.contain(secret) // the test can fail: the URL is in the fault
+    const j = job(files, [createLocalDestination({root: localDir()})], {retries: 1})
+    j.resolveUrl = async () => {
+      throw fault
+    }
+
+    const err = await failure(transferArchive(j))
+    expect(err.code).to.equal('url-failed')
+    expect(err.message).to.contain('Connection reset')
+    const shown = `${err.message} ${err.hint ?? ''} ${String((err as {cause?: unknown}).cause ?? '')}`
+    expect(shown).not.to.contain(secret)
+    expect(shown).not.to.contain(decodeURIComponent(secret))
+    expect(shown).not.to.match(/GoogleAccessId=(?!<redacted>)/)
+    await expectNothingStored(files)
+  })
+
   describe('what is already there is checked, never assumed', () => {
     it('--to FILE: refuses a different backup of the same size; skips the same archive by its MD5', async () => {
       const file = path.join(localDir(), 'chosen.sql.gz')
