@@ -15,6 +15,13 @@ export interface ArchiveRef extends SiteEnvRef {
   folder: string
 }
 
+/** An archive at one destination (backup:verify's subject). */
+export interface ObjectRef extends ArchiveRef {
+  destination: 'local' | 's3'
+  /** `s3://bucket/key` or an absolute path. */
+  location: string
+}
+
 /** A failure as data: a stable code and a redacted message (with the hint). */
 export interface FailureInfo {
   code: string
