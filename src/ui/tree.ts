@@ -1,11 +1,11 @@
 import {Listr, type ListrTask, type ListrTaskWrapper, PRESET_TIMER} from 'listr2'
 
 import type {EventSink, JobEvent} from '../jobs/events.js'
-import type {ArchiveRef, SiteEnvRef} from '../jobs/results.js'
+import type {ArchiveRef, ObjectRef, SiteEnvRef} from '../jobs/results.js'
 import type {Renderer} from './renderer.js'
 
-import {archiveId, targetId} from '../jobs/events.js'
-import {describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
+import {archiveId, objectId, targetId} from '../jobs/events.js'
+import {describeChecked, describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyTask = ListrTaskWrapper<any, any, any>
@@ -112,6 +112,41 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
     title,
   })
 
+  /** verify --deep: one stored object read back, with its progress and verdict. */
+  const objectTask = (object: ObjectRef): ListrTask => ({
+    async task(_ctx, task) {
+      const events = feed(objectId(object))
+      let last = 0
+      for (;;) {
+        const e = await events.next()
+        if (e === END) throw new TaskFailure(`${object.file}: not checked`)
+        switch (e.type) {
+          case 'object:started': {
+            task.title = `${object.site}.${object.env} ${object.element}: reading ${object.location}`
+            break
+          }
+
+          case 'object:progress': {
+            const now = Date.now()
+            if (now - last < options.progressEveryMs && e.progress.phase === 'downloading') continue
+            last = now
+            task.output = describeProgress(e.progress)
+            break
+          }
+
+          case 'object:checked': {
+            task.title = `${object.site}.${object.env} ${object.element}: ${describeChecked(object.location, e.status, e.detail)}`
+            if (e.status !== 'ok') throw new TaskFailure(task.title)
+            return
+          }
+
+          default:
+        }
+      }
+    },
+    title: `${object.site}.${object.env} ${object.element}: ${object.file}`,
+  })
+
   const targetTask = (target: SiteEnvRef, create: boolean): ListrTask => ({
     async task(_ctx, task) {
       const events = feed(targetId(target))
@@ -143,26 +178,29 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
         })
       }
 
-      steps.push({
-        async task(_c, step: AnyTask) {
-          const e = await until('backups:chosen', 'target:skipped')
-          if (e.type === 'target:skipped') {
-            step.skip(e.reason)
-            return
-          }
+      steps.push(
+        {
+          async task(_c, step: AnyTask) {
+            const e = await until('backups:chosen', 'target:skipped')
+            if (e.type === 'target:skipped') {
+              step.skip(e.reason)
+              return
+            }
 
-          step.title = describeChosen(e.archives.length, e.newest, e.older)
-          return step.newListr(
-            e.archives.map((a) => archiveTask(a, a.element)),
-            {concurrent: true, exitOnError: false},
-          )
+            step.title = describeChosen(e.archives.length, e.newest, e.older)
+            return step.newListr(
+              e.archives.map((a) => archiveTask(a, a.element)),
+              {concurrent: true, exitOnError: false},
+            )
+          },
+          title: 'list backups',
         },
-        title: 'list backups',
-      }, {
-        async task() {
-          await until('target:done', 'target:skipped')
+        {
+          async task() {
+            await until('target:done', 'target:skipped')
+          },
         },
-      })
+      )
       return task.newListr(steps, {concurrent: false, exitOnError: true})
     },
     title: targetId(target),
@@ -171,7 +209,9 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
   const start = (e: Extract<JobEvent, {type: 'run:started'}>) => {
     const tasks = e.targets
       ? e.targets.map((t) => targetTask(t, Boolean(e.create)))
-      : (e.archives ?? []).map((a) => archiveTask(a, a.element))
+      : e.objects
+        ? e.objects.map((o) => objectTask(o))
+        : (e.archives ?? []).map((a) => archiveTask(a, a.element))
     const list = new Listr(tasks, {
       collectErrors: false,
       concurrent: true,
@@ -197,6 +237,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
   const sink: EventSink = {
     emit(e) {
       if (e.type === 'run:started') start(e)
+      else if ('object' in e) feed(objectId(e.object)).push(e)
       else if ('archive' in e) feed(archiveId(e.archive)).push(e)
       else if ('target' in e) feed(targetId(e.target)).push(e)
     },
