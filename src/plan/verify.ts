@@ -44,7 +44,7 @@ export function sliceOf(key: string, of: number): number {
 }
 
 /** Whether the sample reads this key; `random` (0 <= x < 1) only matters for a percent. */
-export function inSample(key: string, sample: Sample | undefined, random: () => number = Math.random): boolean {
+export function inSample(key: string, sample?: Sample, random: () => number = Math.random): boolean {
   if (!sample) return true
   if (sample.kind === 'slice') return sliceOf(key, sample.of) === sample.index - 1
   return random() * 100 < sample.percent
@@ -113,7 +113,7 @@ export interface Recorded {
  * the bytes must match every value pbm recorded. With no record at all the archive is intact as a
  * gzip stream but cannot be compared with what Pantheon sent.
  */
-export function judgeReadBack(read: ReadBack, recorded: Recorded | undefined): Judgement {
+export function judgeReadBack(read: ReadBack, recorded?: Recorded): Judgement {
   if (!recorded) {
     return {
       detail: 'gzip intact, but no pbm record to compare MD5 and CRC32C with',

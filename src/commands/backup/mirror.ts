@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
 import {ELEMENTS} from '../../catalog/index.js'
-import {UsageError} from '../../errors.js'
+import {EXIT, UsageError} from '../../errors.js'
 import {
   checkDestinationFlags,
   destinationFlags,
@@ -15,12 +15,14 @@ import {
 import {openDestinations} from '../../jobs/destinations.js'
 import {mirror, type MirrorTargets} from '../../jobs/mirror.js'
 import {exitCodeOf, type MirrorResult} from '../../jobs/results.js'
+import {verifyExitCode, type VerifyResult, verifyStored} from '../../jobs/verify.js'
 import {type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {parseSinceInput} from '../../plan/select.js'
 import {expandTargets} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
 import {reportMirror} from '../../ui/report.js'
 import {openTerminus} from '../../ui/terminus.js'
+import {reportVerify} from '../../ui/verify-report.js'
 
 export default class Mirror extends BaseCommand<typeof Mirror> {
   static override args = {
@@ -33,7 +35,7 @@ export default class Mirror extends BaseCommand<typeof Mirror> {
 
 Sites come from SITE.ENV arguments, from --site × --env, or from every site of --org (optionally --tag). Frozen sites and uninitialized environments are skipped with a note. Every flag also reads an environment variable, for cron; TERMINUS_USER passes through to Terminus.
 
-${EXIT_CODES_HELP}`
+${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify found problems.`
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --site site-one --site site-two --bucket my-backups --create --yes',
@@ -108,6 +110,11 @@ ${EXIT_CODES_HELP}`
     }),
     site: Flags.string({multiple: true, summary: 'A site to mirror; repeat for more (env: PBM_SITES).'}),
     tag: Flags.string({dependsOn: ['org'], env: 'PBM_TAG', summary: 'With --org: only sites with this tag.'}),
+    verify: Flags.boolean({
+      env: 'PBM_VERIFY',
+      summary:
+        "Last step: the quick verify of what was mirrored (it is there, its size agrees with pbm's record); problems exit 3.",
+    }),
     'terminus-concurrency': Flags.integer({
       default: 4,
       env: 'PBM_TERMINUS_CONCURRENCY',
@@ -119,7 +126,7 @@ ${EXIT_CODES_HELP}`
   static override strict = false
   static override summary = 'Mirror the newest (or all) backups of many sites and environments, in parallel.'
 
-  public async run(): Promise<MirrorResult> {
+  public async run(): Promise<MirrorResult & {verify?: VerifyResult}> {
     const {flags} = this
     const {signal} = this.abort
     const terminus = openTerminus(flags.terminus, {
@@ -155,7 +162,18 @@ ${EXIT_CODES_HELP}`
     }
 
     process.exitCode = exitCodeOf(result.summary, signal)
-    return result
+    if (!flags.verify || plan.dryRun || signal.aborted) return result
+
+    // The mirror's own failure (1) wins; otherwise what the verify found decides (3, or 1 if it could not look).
+    const verified = await this.withRenderer({quiet: flags.quiet}, (events) =>
+      verifyStored(result.archives, destinations, events, signal),
+    )
+    if (!this.jsonEnabled()) {
+      reportVerify({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, verified, {quiet: flags.quiet})
+    }
+
+    if (process.exitCode === EXIT.ok) process.exitCode = verifyExitCode(verified.summary, signal)
+    return {...result, verify: verified}
   }
 
   private chooseDestination(): DestinationChoice {
