@@ -492,6 +492,11 @@ async function repair(objects: VerifiedObject[], run: RepairContext, events: Eve
       const store = run.stores.find((s) => s.destination.describe(archiveKey(o)) === o.location)
       const backup = run.pantheon.get(idOf(o))?.find((b) => b.file === o.file)
       const was = `${o.status}${o.detail ? ` (${o.detail})` : ''}`
+      if (!run.pantheon.has(idOf(o))) {
+        o.detail = `${was}; not repaired: Terminus could not list the backups of ${idOf(o)}`
+        return
+      }
+
       if (!store || !backup || (backup.expiry && backup.expiry.getTime() < Date.now())) {
         o.detail = `${was}; not repaired: Pantheon no longer has it${backup?.expiry ? ` (expired ${backup.expiry.toISOString()})` : ''}`
         return

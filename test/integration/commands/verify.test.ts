@@ -54,6 +54,12 @@ const newestOf = (world: World, site: string, env: string): SandboxArchive[] => 
   return own.filter((a) => a.folder === newest)
 }
 
+function elementOf(archives: SandboxArchive[], element: string): SandboxArchive {
+  const found = archives.find((a) => a.element === element)
+  if (!found) throw new Error(`no ${element} archive`)
+  return found
+}
+
 /** An exact time `hours` before now (pbm's filename keeps it to the second). */
 const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString()
 
@@ -149,8 +155,8 @@ describe('pbm backup:verify (built CLI, sandbox + s3rver + folder)', function ()
     let deleted: SandboxArchive
 
     before(async () => {
-      flipped = newestOf(world, 'alpha', 'live').find((a) => a.element === 'files')
-      deleted = newestOf(world, 'bravo', 'live').find((a) => a.element === 'database')
+      flipped = elementOf(newestOf(world, 'alpha', 'live'), 'files')
+      deleted = elementOf(newestOf(world, 'bravo', 'live'), 'database')
       const flippedKey = `alpha/live/${flipped.file}`
       await flipByte(s3Object(flippedKey), Math.floor(flipped.size / 2))
       await flipByte(path.join(folder, flippedKey), Math.floor(flipped.size / 2))
@@ -193,7 +199,9 @@ describe('pbm backup:verify (built CLI, sandbox + s3rver + folder)', function ()
       expect(out).to.match(new RegExp(`missing\\s+database\\s+s3://${world.bucket}/bravo/live/${deleted.file}`))
       expect(out).to.include('8 objects ok, 3 site.envs ok.')
       // Other tests' objects under x/ and mv/ are not pbm's at this prefix: counted, left alone.
-      expect(out).to.match(/9 objects checked; 1 problem: 1 missing; (?:\d+ objects? not pbm's left alone; )?3 site\.envs in/)
+      expect(out).to.match(
+        /9 objects checked; 1 problem: 1 missing; (?:\d+ objects? not pbm's left alone; )?3 site\.envs in/,
+      )
     })
 
     it('--offline makes no Terminus call: the deleted object is not known to be missing from the mirror alone', async () => {
@@ -343,8 +351,8 @@ describe('pbm backup:verify against moto', function () {
   it('quick finds a deleted object and a replaced one (same record, other bytes); --repair restores both; then exit 0', async () => {
     const s3 = await moto.client()
     const {GetObjectCommand, HeadObjectCommand, PutObjectCommand} = await import('@aws-sdk/client-s3')
-    const code = newestOf(world, 'alpha', 'live').find((a) => a.element === 'code')
-    const db = newestOf(world, 'bravo', 'live').find((a) => a.element === 'database')
+    const code = elementOf(newestOf(world, 'alpha', 'live'), 'code')
+    const db = elementOf(newestOf(world, 'bravo', 'live'), 'database')
     // A single PUT of other bytes under pbm's metadata: a plain-MD5 ETag that is not the recorded MD5.
     const head = await s3.send(new HeadObjectCommand({Bucket: bucket, Key: `alpha/live/${code.file}`}))
     const body = Buffer.from(
