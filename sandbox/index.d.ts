@@ -45,6 +45,8 @@ export interface SandboxEnvSpec {
   initialized?: boolean
   locked?: boolean
   backups?: SandboxBackupSpec[]
+  /** import:database / import:files into this environment fail with this workflow message (or per element). */
+  importFails?: string | Partial<Record<'database' | 'db' | 'files', string>>
 }
 
 export interface SandboxSiteSpec {
@@ -63,12 +65,45 @@ export interface SandboxSiteSpec {
   envs?: SandboxEnvSpec[]
 }
 
+/**
+ * Pantheon's throttling: at most `calls` API-using terminus commands in any sliding window of
+ * `windowMs`, shared by every process using the sandbox (`auth:whoami`/`auth:logout` never count).
+ * A refused call prints what that Terminus generation prints and exits 1 (see sandbox/lib/throttle.js):
+ * `retries` (3.x/4.x, default) `HTTP request has failed with error "Maximum retry attempts reached".`,
+ * `guzzle` (1.x/2.x) a boxed `429 Too Many Requests` Guzzle message, `slow-your-roll` the historic
+ * 403. The environment variable PBM_SANDBOX_THROTTLE=`CALLS/WINDOW[:WORDING]` (e.g. `5/1s`) overrides it.
+ */
+export interface SandboxThrottle {
+  calls: number
+  windowMs: number
+  wording?: 'retries' | 'guzzle' | 'slow-your-roll'
+}
+
+/** One terminus command, as the stand-in's call log (`calls.log`) recorded it when it ended. */
+export interface SandboxCall {
+  /** Epoch ms when it ended. */
+  time: number
+  pid: number
+  /** Canonical command name (aliases resolved), e.g. `backup:list`. */
+  command: string
+  /** Its positional argument (`site.env`, site or org), if any. */
+  target: string | null
+  exitCode: number
+  /** Refused by the throttle. */
+  throttled: boolean
+}
+
 export interface SandboxSpec {
+  throttle?: SandboxThrottle
   user?: {email?: string; token?: string; id?: string}
   loggedIn?: boolean
   latencyMs?: number
   createMs?: number
   urlLifetimeSec?: number
+  /** Pantheon's size limit for imports through a URL. Default 500 MiB. */
+  importLimitBytes?: number
+  /** How long an import workflow takes. Default 0. */
+  importMs?: number
   orgs?: Array<{name: string; id?: string}>
   sites: SandboxSiteSpec[]
 }
@@ -101,6 +136,20 @@ export interface SandboxStats {
   ranges: string[]
 }
 
+/** One import recorded by the stand-in's import:database / import:files. */
+export interface SandboxImport {
+  element: 'database' | 'files'
+  /** Hex MD5 of the bytes fetched from the URL. */
+  md5: string
+  size: number
+  /** ISO time of the import. */
+  at: string
+  /** The workflow's ID (a UUID). */
+  workflow: string
+  /** The URL's origin and path (its query string, a signature, is never recorded). */
+  source: string
+}
+
 export declare class Sandbox {
   readonly dir: string
   readonly terminusPath: string
@@ -120,6 +169,21 @@ export declare class Sandbox {
   setLoggedIn(loggedIn: boolean): void
   setLatency(ms: number): void
   setCreateMs(ms: number): void
+  /** Set or clear (null) the throttle; clearing also forgets the calls counted so far. */
+  setThrottle(config: SandboxThrottle | null): void
+  /** Every terminus command run so far (refused ones included), in the order they ended. */
+  calls(): SandboxCall[]
+  /** Commands run so far, per command name. */
+  callCounts(): Record<string, number>
+  resetCalls(): void
+  /** What import:database / import:files imported into SITE.ENV, oldest first. */
+  imports(site: string, env: string): SandboxImport[]
+  /** The next imports into SITE.ENV (or only of `element`) fail with this workflow message; null: succeed. */
+  setImportFails(site: string, env: string, message: string | null, element?: 'database' | 'files'): void
+  /** Pantheon's size limit for imports through a URL. */
+  setImportLimit(bytes: number): void
+  /** How long an import workflow takes. */
+  setImportMs(ms: number): void
   close(): Promise<void>
 }
 

@@ -6,8 +6,11 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {readCalls, resetCalls} from './lib/calls.js'
+import {readImports, updateImportConfig, writeImportConfig} from './lib/imports.js'
 import {ArchiveServer} from './lib/server.js'
 import {writeInitialState, writeJsonAtomic} from './lib/state.js'
+import {writeThrottle} from './lib/throttle.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const terminusPath = path.join(here, 'bin', 'terminus')
@@ -23,6 +26,8 @@ export async function createSandbox(spec, options = {}) {
   let server
   try {
     const {state, faults} = writeInitialState(spec, dir)
+    writeThrottle(dir, spec.throttle)
+    writeImportConfig(dir, spec)
     server = new ArchiveServer(state)
     for (const [file, fault] of faults) server.setFault(file, fault)
     const url = await server.listen()
@@ -145,6 +150,60 @@ export class Sandbox {
   /** @param {number} ms */
   setCreateMs(ms) {
     this.state.setSettings({createMs: ms})
+  }
+
+  /**
+   * Throttle API-using terminus calls to `calls` per sliding `windowMs` across all processes (null: off).
+   * @param {import('./lib/throttle.js').ThrottleConfig | null} config
+   */
+  setThrottle(config) {
+    writeThrottle(this.dir, config)
+  }
+
+  /** Every terminus command run so far (`calls.log`), in the order they ended. */
+  calls() {
+    return readCalls(this.dir)
+  }
+
+  /**
+   * How many terminus commands ran, per command name (refused ones included; filter calls() for others).
+   * @returns {Record<string, number>} counts by command
+   */
+  callCounts() {
+    /** @type {Record<string, number>} */
+    const counts = {}
+    for (const c of this.calls()) counts[c.command] = (counts[c.command] ?? 0) + 1
+    return counts
+  }
+
+  resetCalls() {
+    resetCalls(this.dir)
+  }
+
+  /**
+   * What `terminus import:database` / `import:files` imported into SITE.ENV, oldest first.
+   * @param {string} site @param {string} env
+   */
+  imports(site, env) {
+    return readImports(this.dir, site, env)
+  }
+
+  /**
+   * Make the next imports into SITE.ENV fail with this workflow message (null: succeed again).
+   * @param {string} site @param {string} env @param {string | null} message @param {'database' | 'files'} [element]
+   */
+  setImportFails(site, env, message, element) {
+    updateImportConfig(this.dir, {fails: {[element ? `${site}.${env}.${element}` : `${site}.${env}`]: message}})
+  }
+
+  /** Pantheon's size limit for imports through a URL (default 500 MiB). @param {number} bytes */
+  setImportLimit(bytes) {
+    updateImportConfig(this.dir, {importLimitBytes: bytes})
+  }
+
+  /** How long an import workflow takes. @param {number} ms */
+  setImportMs(ms) {
+    updateImportConfig(this.dir, {importMs: ms})
   }
 
   async close() {

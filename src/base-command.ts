@@ -21,6 +21,13 @@ export const EXIT_CODES_HELP = `Exit codes: 0 everything done (or already there)
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
+    'log-format': Flags.option({
+      default: 'text',
+      env: 'PBM_LOG_FORMAT',
+      helpGroup: 'GLOBAL',
+      options: ['text', 'json'] as const,
+      summary: 'json: one JSON object per event on stderr, for log collectors (the --json result stays on stdout).',
+    })(),
     terminus: Flags.string({
       env: 'PBM_TERMINUS',
       helpGroup: 'GLOBAL',
@@ -83,7 +90,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * --json/--quiet); the renderer has shown everything before the result comes back.
    */
   protected async withRenderer<R>(options: {quiet?: boolean}, work: (events: EventSink) => Promise<R>): Promise<R> {
-    const renderer = openRenderer({json: this.jsonEnabled(), quiet: options.quiet}, (line) => this.log(line))
+    const renderer = openRenderer(
+      {json: this.jsonEnabled(), logFormat: this.flags['log-format'], quiet: options.quiet},
+      {err: (line) => this.logToStderr(line), out: (line) => this.log(line)},
+    )
     try {
       return await work(renderer)
     } finally {

@@ -7,7 +7,10 @@ import http from 'node:http'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import {recordCall} from './calls.js'
+import {IMPORT_ALIASES, IMPORT_ARGS, IMPORT_SYNOPSIS, runImport} from './imports.js'
 import {DEFAULT_SIZES, EAGER_HASH_LIMIT, ELEMENTS, makeRecord, State} from './state.js'
+import {throttleCall} from './throttle.js'
 
 const VERSION = '3.6.1'
 
@@ -65,6 +68,7 @@ const SYNOPSIS = {
     'backup:info [--file [FILE]] [--element [ELEMENT]] [--format FORMAT] [--fields FIELDS] [--field FIELD] [--] <site_env>',
   'backup:get': 'backup:get [--file [FILE]] [--element [ELEMENT]] [--to [TO]] [--] <site_env>',
   'backup:create': 'backup:create [--element [ELEMENT]] [--keep-for [KEEP-FOR]] [--] <site_env>',
+  ...IMPORT_SYNOPSIS,
 }
 /** @type {Record<string, string>} */
 const ARG_NAME = {
@@ -87,6 +91,8 @@ const ALLOWED = {
   'backup:info': ['file', 'element', 'format', 'fields', 'field'],
   'backup:get': ['file', 'element', 'to'],
   'backup:create': ['element', 'keep-for'],
+  'import:database': [],
+  'import:files': [],
 }
 const ALIASES = {
   'site:ls': 'site:list',
@@ -94,6 +100,7 @@ const ALIASES = {
   'env:ls': 'env:list',
   'backup:ls': 'backup:list',
   whoami: 'auth:whoami',
+  ...IMPORT_ALIASES,
 }
 
 class Exit extends Error {
@@ -113,20 +120,32 @@ class Exit extends Error {
  * @param {string[]} argv @param {NodeJS.ProcessEnv} env @param {Io} io
  */
 export async function main(argv, env, io) {
+  /** @type {Call} */
+  const call = {dir: undefined, command: undefined, target: null, throttled: false}
+  let exitCode = 1
   try {
-    await run(argv, env, io)
-    return 0
+    await run(argv, env, io, call)
+    exitCode = 0
   } catch (error) {
-    if (error instanceof Exit) return error.code
-    io.stderr(` [error]  ${/** @type {Error} */ (error).message} \n`)
-    return 1
+    if (error instanceof Exit) exitCode = error.code
+    else io.stderr(` [error]  ${/** @type {Error} */ (error).message} \n`)
   }
+
+  if (call.dir && call.command) {
+    const {dir, command, target, throttled} = call
+    recordCall(dir, {time: Date.now(), pid: process.pid, command, target, exitCode, throttled})
+  }
+
+  return exitCode
 }
 
+/** What the call log records about this call, filled in as run() learns it. */
+/** @typedef {{dir: string | undefined, command: string | undefined, target: string | null, throttled: boolean}} Call */
+
 /**
- * @param {string[]} argv @param {NodeJS.ProcessEnv} env @param {Io} io
+ * @param {string[]} argv @param {NodeJS.ProcessEnv} env @param {Io} io @param {Call} call
  */
-async function run(argv, env, io) {
+async function run(argv, env, io, call) {
   const quiet = argv.includes('-q') || argv.includes('--quiet')
   const log = {
     /** @param {string} m */ notice: (m) => quiet || io.stderr(` [notice] ${m}\n`),
@@ -217,6 +236,7 @@ async function run(argv, env, io) {
   }
 
   command = /** @type {Record<string,string>} */ (ALIASES)[command] ?? command
+  Object.assign(call, {dir, command, target: positionals[0] ?? null})
   if (!(command in SYNOPSIS)) {
     box(`Command "${command}" is not defined.`)
   }
@@ -227,10 +247,13 @@ async function run(argv, env, io) {
     if (!ALLOWED[command].includes(name)) box(`The "--${name}" option does not exist.`, {command: synopsis})
   }
 
-  const argName = ARG_NAME[command]
-  if (argName && positionals.length === 0) box(`Not enough arguments (missing: "${argName}").`, {command: synopsis})
-  if (positionals.length > (argName ? 1 : 0)) {
-    box(`Too many arguments to "${command}" command, expected arguments "${argName ?? ''}".`, {command: synopsis})
+  const argNames =
+    /** @type {Record<string, string[]>} */ (IMPORT_ARGS)[command] ?? (ARG_NAME[command] ? [ARG_NAME[command]] : [])
+  const missing = argNames.slice(positionals.length)
+  if (missing.length > 0) box(`Not enough arguments (missing: "${missing.join(', ')}").`, {command: synopsis})
+  if (positionals.length > argNames.length) {
+    const expected = argNames.map((a) => `"${a}"`).join(' ') || '""'
+    box(`Too many arguments to "${command}" command, expected arguments ${expected}.`, {command: synopsis})
   }
 
   const json = opts.format === 'json'
@@ -243,6 +266,20 @@ async function run(argv, env, io) {
       line: 37,
       command: synopsis,
     })
+  }
+
+  const refusal = await throttleCall({
+    dir: /** @type {string} */ (dir),
+    env,
+    command,
+    positionals,
+    siteId: (name) => state.site(name)?.id,
+  })
+  if (refusal) {
+    call.throttled = true
+    if ('box' in refusal) box(refusal.box.message, refusal.box)
+    else for (const line of refusal.errors) log.error(line)
+    throw new Exit(1)
   }
 
   /** @param {string} siteName */
@@ -522,6 +559,12 @@ async function run(argv, env, io) {
       })
       for (const r of added) if (r.size <= EAGER_HASH_LIMIT / 8) state.hashes(r)
       log.notice(`Created a backup of the ${e.name} environment.`)
+      return
+    }
+
+    case 'import:database':
+    case 'import:files': {
+      await runImport({command, argv, positionals, state, log, fail, box, getSiteEnv, stderr: io.stderr})
       return
     }
 

@@ -1,4 +1,5 @@
 import {PbmError, UsageError} from '../errors.js'
+import {printable} from './names.js'
 import {type Element, ELEMENTS} from './types.js'
 
 /** Every spelling Terminus accepts, in the order its own message lists them. */
@@ -24,19 +25,22 @@ export function extensionFor(element: Element): '.sql.gz' | '.tar.gz' {
   return element === 'database' ? '.sql.gz' : '.tar.gz'
 }
 
-export function hasExpectedExtension(file: string, element: Element): boolean {
-  return file.endsWith(extensionFor(element))
-}
-
 /**
  * Refuse an archive whose name promises the wrong format: storing a SQL dump as `.tar.gz` (or the
  * reverse) is exactly the mistake the seed script made, and restores then fail far from the cause.
+ * A mismatch is an error, never a silent rename.
  */
 export function checkExtension(file: string, element: Element): void {
-  if (hasExpectedExtension(file, element)) return
+  if (!isElement(element)) {
+    throw new PbmError('bad-extension', `Unknown element "${printable(String(element))}" for ${printable(file)}.`)
+  }
+
+  const want = extensionFor(element)
+  if (file.endsWith(want)) return
+  const other = ELEMENTS.map((e) => extensionFor(e)).find((ext) => file.endsWith(ext))
   throw new PbmError(
-    'wrong-extension',
-    `${file} does not end in ${extensionFor(element)}, the extension of a ${element} archive.`,
+    'bad-extension',
+    `${printable(file)} should end in ${want} for a ${element} archive${other ? `, not ${other}` : ''}; pbm never renames archives.`,
     {
       hint: 'Pantheon names code and files archives .tar.gz and database archives .sql.gz; pick the archive by its Pantheon filename.',
     },

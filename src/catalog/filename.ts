@@ -1,4 +1,5 @@
 import {isElement} from './element.js'
+import {isSiteName} from './names.js'
 import {type Element, type Initiator} from './types.js'
 
 export interface ParsedFilename {
@@ -17,7 +18,6 @@ export interface ParsedFilename {
 // have fixed shapes while the left part changed over the years (old names lack the env).
 const FILENAME =
   /^(?<prefix>[\da-z][\da-z_-]*?)_(?<y>\d{4})-(?<mo>\d{2})-(?<d>\d{2})T(?<h>\d{2})-(?<mi>\d{2})-(?<s>\d{2})_UTC_(?<element>code|files|database)(?<extension>(?:\.[\da-z]+){1,2})$/
-const NAME = /^[\da-z][\da-z-]*$/
 
 /** Parse a Pantheon archive filename, or return undefined when it is not one. */
 export function parseFilename(file: string): ParsedFilename | undefined {
@@ -25,7 +25,7 @@ export function parseFilename(file: string): ParsedFilename | undefined {
   if (!m?.groups) return undefined
   const {prefix, y, mo, d, h, mi, s, element, extension} = m.groups
   const parts = prefix.split('_')
-  if (parts.length > 2 || !parts.every((part) => NAME.test(part))) return undefined
+  if (parts.length > 2 || !parts.every((part) => isSiteName(part))) return undefined
   const date = utcDate(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s))
   if (!date) return undefined
   if (!isElement(element)) return undefined
@@ -70,20 +70,4 @@ export function parseCatalogId(id: string): ParsedCatalogId | undefined {
 export function elementFromSuffix(file: string): Element | undefined {
   const element = /_(code|files|database)\.[^_]+$/.exec(file)?.[1]
   return isElement(element) ? element : undefined
-}
-
-/**
- * A filename from Terminus becomes part of a path or an S3 key: refuse anything that could climb out
- * of its folder or confuse the file system.
- */
-export function isSafeFilename(file: string): boolean {
-  return (
-    file.length > 0 &&
-    file.length <= 255 &&
-    file !== '.' &&
-    file !== '..' &&
-    !file.startsWith('.') &&
-    // eslint-disable-next-line no-control-regex
-    !/[\u0000-\u001F/\\\u007F]/.test(file)
-  )
 }

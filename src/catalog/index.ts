@@ -1,6 +1,7 @@
 export * from './element.js'
 export * from './filename.js'
 export * from './list.js'
+export * from './names.js'
 export * from './select.js'
 export * from './sets.js'
 export * from './size.js'

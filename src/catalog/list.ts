@@ -1,5 +1,6 @@
 import {PbmError} from '../errors.js'
-import {elementFromSuffix, isSafeFilename, parseCatalogId, parseFilename} from './filename.js'
+import {elementFromSuffix, parseCatalogId, parseFilename} from './filename.js'
+import {isSafeFilename} from './names.js'
 import {parseSize} from './size.js'
 import {type Backup, type Element, type Initiator} from './types.js'
 
@@ -31,9 +32,8 @@ function backupFromEntry(site: string, env: string, id: string, value: unknown):
   if (value === null || typeof value !== 'object') return undefined
   const row = value as Record<string, unknown>
   const file = typeof row.file === 'string' ? row.file : undefined
-  // A name that could not be a file (a path, `..`, control characters that would also reach the
-  // terminal) is no Pantheon backup: leave it out before it is shown or becomes a key. The engine
-  // checks again before writing.
+  // A name the engine would refuse (a path, `..`, spaces, control or bidi characters that would also
+  // reach the terminal) is no Pantheon backup: leave it out before it is shown or offered in a picker.
   if (!file || !isSafeFilename(file)) return undefined
 
   const fromId = parseCatalogId(id)

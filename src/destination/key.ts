@@ -1,3 +1,4 @@
+import {printable} from '../catalog/names.js'
 import {PbmError} from '../errors.js'
 
 /**
@@ -17,12 +18,4 @@ export function checkKey(key: string): string[] {
   }
 
   return parts
-}
-
-/** A string safe to print: control characters escaped, length bounded. */
-export function printable(text: string): string {
-  const escaped = JSON.stringify(text)
-    .slice(1, -1)
-    .replaceAll(/[\u007F-\u009F]/g, '?')
-  return escaped.length > 200 ? `${escaped.slice(0, 200)}...` : escaped
 }

@@ -2,11 +2,12 @@ import type {S3Client} from '@aws-sdk/client-s3'
 
 import createDebug from 'debug'
 
+import {printable} from '../catalog/names.js'
 import {PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {createLimit} from '../util/limit.js'
 import {DELETE_BATCH, type Inventory, type InventoryObject, LIST_PAGE, type RemoveOutcome} from './inventory.js'
-import {checkKey, printable} from './key.js'
+import {checkKey} from './key.js'
 import {checkBucketName, createS3Client, resolveEndpoint, type S3ClientOptions} from './s3-client.js'
 import {s3Error} from './s3.js'
 

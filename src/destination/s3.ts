@@ -5,8 +5,10 @@ import {randomBytes} from 'node:crypto'
 
 import type {Destination, ExistingObject, Sink} from './types.js'
 
-import {PbmError} from '../errors.js'
+import {isBucketName} from '../catalog/names.js'
+import {InterruptedError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
+import {resolveTimeoutMs} from '../util/timeouts.js'
 import {checkKey} from './key.js'
 
 const debug = createDebug('pbm:s3')
@@ -30,7 +32,12 @@ export interface S3DestinationOptions {
   credentials?: {accessKeyId: string; secretAccessKey: string; sessionToken?: string}
   /** SDK attempts per request (default 3). */
   maxAttempts?: number
+  /** Connect and idle timeout in ms, and the bound on preflight and cleanup calls (default: util/timeouts). */
+  timeoutMs?: number
 }
+
+/** What building an S3 client needs (a subset of the destination's options). */
+export type S3ClientOptions = Pick<S3DestinationOptions, 'credentials' | 'maxAttempts' | 'profile' | 'region'>
 
 /** The object metadata pbm writes (x-amz-meta-*); `pbm-verified` is the completion marker. */
 export const META = {
@@ -57,14 +64,13 @@ const MIN_PART_SIZE = 5 * 1024 * 1024
 export function createS3Destination(options: S3DestinationOptions): Destination {
   const {bucket} = options
   const prefix = options.prefix ?? ''
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new PbmError('bad-bucket', `"${bucket}" is not a valid S3 bucket name.`, {exitCode: 2})
-  }
+  checkBucketName(bucket)
 
-  const endpoint = options.endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || undefined)
+  const timeoutMs = options.timeoutMs ?? resolveTimeoutMs()
+  const endpoint = s3Endpoint(options.endpoint)
   let clientPromise: Promise<S3Client> | undefined
   const client = (): Promise<S3Client> => {
-    clientPromise ??= makeClient(options, endpoint)
+    clientPromise ??= makeClient(options, endpoint, timeoutMs)
     return clientPromise
   }
 
@@ -87,6 +93,8 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
     const s3 = await client()
     const probeKey = `${prefix}.pbm-preflight-${randomBytes(6).toString('hex')}`
     let uploadId: string | undefined
+    // Bounded as a whole: a silent endpoint (accepts, never answers) fails here, not after every retry.
+    const deadline = AbortSignal.timeout(timeoutMs)
     try {
       const created = await s3.send(
         new CreateMultipartUploadCommand({
@@ -95,15 +103,19 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
           ContentType: 'application/octet-stream',
           ...sseParams,
         }),
-        {abortSignal: signal},
+        {abortSignal: signal ? AbortSignal.any([signal, deadline]) : deadline},
       )
       uploadId = created.UploadId
     } catch (error) {
+      if (signal?.aborted) throw new InterruptedError()
+      if (deadline.aborted) throw silentEndpoint(error, {bucket, endpoint, region: options.region}, timeoutMs)
       throw s3Error(error, {bucket, endpoint, region: options.region}, 'preflight-failed')
     }
 
     try {
-      await s3.send(new AbortMultipartUploadCommand({Bucket: bucket, Key: probeKey, UploadId: uploadId}))
+      await s3.send(new AbortMultipartUploadCommand({Bucket: bucket, Key: probeKey, UploadId: uploadId}), {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      })
     } catch (error) {
       // s3rver answers 405; some policies lack s3:AbortMultipartUpload. The probe holds no data.
       debug('preflight: abort of the probe upload failed: %s', (error as Error).message)
@@ -185,6 +197,7 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
         checksums,
         context: {bucket, endpoint, region: options.region},
         signal,
+        timeoutMs,
       })
     },
   }
@@ -205,6 +218,7 @@ interface SinkOptions {
   checksums: boolean
   context: ErrorContext
   signal: AbortSignal
+  timeoutMs: number
 }
 
 interface UploadedPart {
@@ -274,7 +288,9 @@ class MultipartSink implements Sink {
     if (!uploadId) return
     const {Bucket, Key} = this.o.params
     try {
-      await this.o.s3.send(new this.o.commands.AbortMultipartUploadCommand({Bucket, Key, UploadId: uploadId}))
+      await this.o.s3.send(new this.o.commands.AbortMultipartUploadCommand({Bucket, Key, UploadId: uploadId}), {
+        abortSignal: AbortSignal.timeout(this.o.timeoutMs),
+      })
     } catch (error) {
       debug('abort of upload %s failed: %s', uploadId, (error as Error).message)
     }
@@ -345,13 +361,16 @@ class MultipartSink implements Sink {
   }
 
   private create(): Promise<string | undefined> {
-    this.uploadId ??= this.o.s3
-      .send(
-        // Not cancelled by abort(): an upload the server created must be known, to be aborted.
-        new this.o.commands.CreateMultipartUploadCommand({
-          ...this.o.params,
-          ...(this.o.checksums ? {ChecksumAlgorithm: 'CRC32'} : {}),
-        }),
+    this.uploadId ??= abortStaleUploads(this.o)
+      .then(() =>
+        this.o.s3.send(
+          // Not cancelled by abort(): an upload the server created must be known, to be aborted.
+          new this.o.commands.CreateMultipartUploadCommand({
+            ...this.o.params,
+            ...(this.o.checksums ? {ChecksumAlgorithm: 'CRC32'} : {}),
+          }),
+          {abortSignal: AbortSignal.timeout(this.o.timeoutMs)},
+        ),
       )
       .then((r) => {
         if (!r.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId.')
@@ -441,7 +460,64 @@ class MultipartSink implements Sink {
   }
 }
 
-async function makeClient(options: S3DestinationOptions, endpoint: string | undefined): Promise<S3Client> {
+/**
+ * A run killed mid-upload leaves its multipart upload open (billed until a lifecycle rule removes
+ * it). Before starting one, abort every open upload of exactly this key: pbm's own, from a crashed
+ * run. (An overlapping live run's upload is aborted too; that run then fails cleanly, never with a
+ * wrong object.) Servers without ListMultipartUploads (s3rver: 501) are tolerated.
+ */
+async function abortStaleUploads(o: SinkOptions): Promise<void> {
+  const {Bucket, Key} = o.params
+  try {
+    const listed = await o.s3.send(new o.commands.ListMultipartUploadsCommand({Bucket, Prefix: Key}), {
+      abortSignal: AbortSignal.timeout(o.timeoutMs),
+    })
+    const stale = (listed.Uploads ?? []).filter((u) => u.Key === Key && u.UploadId)
+    await Promise.all(
+      stale.map(async (u) => {
+        debug('aborting the stale upload %s of %s', u.UploadId, Key)
+        await o.s3
+          .send(new o.commands.AbortMultipartUploadCommand({Bucket, Key, UploadId: u.UploadId}), {
+            abortSignal: AbortSignal.timeout(o.timeoutMs),
+          })
+          .catch((error: Error) => debug('abort of the stale upload failed: %s', error.message))
+      }),
+    )
+  } catch (error) {
+    debug('cannot list open uploads of %s: %s', Key, (error as Error).message)
+  }
+}
+
+function silentEndpoint(error: unknown, context: ErrorContext, timeoutMs: number): PbmError {
+  const where = context.endpoint ? redact(context.endpoint) : 'AWS S3'
+  return new PbmError(
+    'endpoint-unreachable',
+    `The S3 endpoint ${where} did not answer within ${timeoutMs / 1000} s (bucket "${context.bucket}").`,
+    {
+      cause: error,
+      hint: 'Check --endpoint, the network and any proxy; allow more time with --timeout or PBM_TIMEOUT.',
+    },
+  )
+}
+
+/** The rule for bucket names (catalog/names), as a usage error. */
+export function checkBucketName(bucket: string): void {
+  if (!isBucketName(bucket)) {
+    throw new PbmError('bad-bucket', `"${bucket}" is not a valid S3 bucket name.`, {exitCode: 2})
+  }
+}
+
+/** The S3 endpoint: the one given, else AWS_ENDPOINT_URL_S3, else AWS's own. */
+export function s3Endpoint(endpoint?: string): string | undefined {
+  return endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || undefined)
+}
+
+/** The one way pbm builds an S3 client (also for presigned URLs and restore stages). */
+export async function makeClient(
+  options: S3ClientOptions,
+  endpoint: string | undefined,
+  timeoutMs = resolveTimeoutMs(),
+): Promise<S3Client> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const {S3Client} = await import('@aws-sdk/client-s3')
   const region =
@@ -461,6 +537,8 @@ async function makeClient(options: S3DestinationOptions, endpoint: string | unde
         }
       : {followRegionRedirects: true}),
     maxAttempts: options.maxAttempts ?? 3,
+    // Connect timeout, and an idle timeout on every request's socket: nothing waits forever.
+    requestHandler: {connectionTimeout: timeoutMs, requestTimeout: timeoutMs},
   })
 }
 

@@ -22,6 +22,8 @@ export interface ExistingObject {
   size: number
   /** The source MD5 (hex) that pbm recorded, if pbm stored it. */
   md5?: string
+  /** The source CRC32C (8 hex digits) that pbm recorded, if it did. */
+  crc32c?: string
   /** The source size that pbm recorded (`pbm-source-size`), if pbm stored it. */
   recordedSize?: number
   /** True when the object carries pbm's completion metadata: written by pbm after full verification. */
@@ -51,10 +53,22 @@ export interface Sink {
    * committed in another.
    */
   flush?(): Promise<void>
-  /** Make the verified archive visible under its final name. */
-  commit(): Promise<void>
+  /** Make the verified archive visible under its final name (and record what was verified, if it can). */
+  commit(verified?: {bytes: number; md5?: string; crc32c?: string}): Promise<void>
   /** Throw the partial archive away (idempotent, never throws). */
   abort(): Promise<void>
+  /**
+   * Bytes a crashed run left, adopted by open(..., resumeFrom): the engine reads them back with
+   * readResumed() to verify them (and to feed other destinations), then writes only the rest.
+   */
+  readonly resumedBytes?: number
+  readResumed?(): AsyncIterable<Buffer>
+}
+
+/** What is stored under a key, hashed by reading it back. */
+export interface StoredHash {
+  md5: string
+  crc32c?: string
 }
 
 export interface Destination {
@@ -69,6 +83,11 @@ export interface Destination {
    * Optional: the MD5 (hex) of what is stored under the key, read back in full (streaming). Local
    * files have it; S3 relies on pbm's metadata or a plain-MD5 ETag instead of downloading the object.
    */
-  hash?(key: string, signal?: AbortSignal): Promise<string>
-  open(key: string, meta: ArchiveMeta, signal: AbortSignal): Promise<Sink>
+  hash?(key: string, signal?: AbortSignal): Promise<StoredHash>
+  /** Optional: record that what is stored under the key was checked to be the archive (local: the completion record). */
+  remember?(key: string, facts: {md5?: string; crc32c?: string}): Promise<void>
+  /** Optional: how many bytes of the archive a crashed run left that open() can resume from (0: none). */
+  resumable?(key: string): Promise<number>
+  /** `resumeFrom`: adopt a crashed run's partial and keep its first `resumeFrom` bytes (see resumable). */
+  open(key: string, meta: ArchiveMeta, signal: AbortSignal, resumeFrom?: number): Promise<Sink>
 }

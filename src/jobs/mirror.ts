@@ -8,9 +8,9 @@ import type {Site} from '../terminus/types.js'
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {archiveKey} from '../plan/destination.js'
 import {selectForMirror} from '../plan/select.js'
-import {type SiteEnv, skipReason} from '../plan/targets.js'
+import {type SiteEnv} from '../plan/targets.js'
 import {createLimit} from '../util/limit.js'
-import {type EventSink} from './events.js'
+import {type EventSink, targetId} from './events.js'
 import {
   type ArchiveResult,
   baseOf,
@@ -62,8 +62,47 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
   const failFast = new AbortController()
   const signal = AbortSignal.any([userSignal, failFast.signal])
   setMaxListeners(0, signal)
-  const {sites, targets} = await resolveTargets(terminus, plan.targets, signal)
+  // A destination that cannot take archives fails the run before any Terminus call or backup:create.
   if (!plan.dryRun) await preflight(deps.destinations, signal)
+
+  // Backups are created at once, while the site list is still on its way: the create is the long part.
+  const creates = new Map<string, Promise<void>>()
+  const startCreates = (targets: SiteEnv[]) => {
+    if (!plan.create || plan.dryRun) return
+    for (const target of targets) {
+      const creating = createBackup(target)
+      // Awaited by the target later; until then its failure must not count as unhandled.
+      creating.catch(() => {})
+      creates.set(targetId(target), creating)
+    }
+  }
+
+  const createBackup = async (target: SiteEnv): Promise<void> => {
+    events.emit({target, type: 'backup:creating'})
+    const creating = Date.now()
+    await terminus.createBackup(target.site, target.env, {
+      element: plan.elements.length === 1 ? plan.elements[0] : 'all',
+      keepForDays: plan.keepForDays,
+      pollingDelayMs: politePolling(deps.env),
+      signal,
+      timeoutMs: plan.createTimeoutMs,
+    })
+    events.emit({seconds: (Date.now() - creating) / 1000, target, type: 'backup:created'})
+  }
+
+  if (Array.isArray(plan.targets)) startCreates(plan.targets)
+  let resolved: {sites: Map<string, Site>; targets: SiteEnv[]}
+  try {
+    resolved = await resolveTargets(terminus, plan.targets, signal)
+  } catch (error) {
+    // Without the site list nothing can be judged: stop the creates already asked for.
+    failFast.abort(error)
+    await Promise.allSettled(creates.values())
+    throw error
+  }
+
+  const {sites, targets} = resolved
+  if (!Array.isArray(plan.targets)) startCreates(targets)
 
   const targetResults: TargetResult[] = []
   const archives: ArchiveResult[] = []
@@ -78,38 +117,37 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
     destinations: deps.destinations,
     events,
     force: plan.force,
+    lookahead: createLimit(plan.concurrency),
     onFailure,
     signal,
     slot: createLimit(plan.concurrency),
     terminus,
   }
-  const envsOf = memoize((site: string) => terminus.listEnvironments(site, {signal}))
-  const pollingDelayMs = politePolling(deps.env)
 
   const mirrorTarget = async (target: SiteEnv): Promise<TargetResult> => {
-    const skip = skipReason(target, sites.get(target.site), await envsOf(target.site))
-    if (skip) return {...target, note: skip, status: 'skipped'}
-    events.emit({target, type: 'target:started'})
-
-    if (plan.create && plan.dryRun) {
-      events.emit({reason: 'dry run', target, type: 'backup:create-skipped'})
-    } else if (plan.create) {
-      events.emit({target, type: 'backup:creating'})
-      const creating = Date.now()
-      await terminus.createBackup(target.site, target.env, {
-        element: plan.elements.length === 1 ? plan.elements[0] : 'all',
-        keepForDays: plan.keepForDays,
-        pollingDelayMs,
-        signal,
-        timeoutMs: plan.createTimeoutMs,
-      })
-      events.emit({seconds: (Date.now() - creating) / 1000, target, type: 'backup:created'})
+    const creating = creates.get(targetId(target))
+    if (sites.get(target.site)?.frozen) {
+      await creating?.catch(() => {})
+      return {...target, note: 'the site is frozen', status: 'skipped'}
     }
 
-    const backups = await terminus.listBackups(target.site, target.env, {signal})
+    events.emit({target, type: 'target:started'})
+    if (plan.create && plan.dryRun) events.emit({reason: 'dry run', target, type: 'backup:create-skipped'})
+    await creating
+    // One call per site.env: the backup list also answers for environments that do not exist (an
+    // error) and for uninitialized ones (no backups), so no env:list is needed.
+    const backups = await terminus.listBackups(target.site, target.env, {signal}).catch(async (error: unknown) => {
+      throw await withEnvironmentsHint(terminus, target, error, signal)
+    })
     const chosen = selectForMirror(backups, {all: plan.all, elements: plan.elements, since: plan.since})
-    if (chosen.length === 0)
-      return {...target, note: `no ${plan.elements.join('/')} backups to mirror`, status: 'skipped'}
+    if (chosen.length === 0) {
+      const note =
+        backups.length === 0
+          ? 'no backups listed (an environment that is not initialized has none)'
+          : `no ${plan.elements.join('/')} backups to mirror`
+      return {...target, note, status: 'skipped'}
+    }
+
     events.emit({
       archives: chosen.map((b) => baseOf(b)),
       newest: chosen[0].date,
@@ -160,6 +198,22 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
   return {archives, summary, targets: orderLike(targets, targetResults), ...(stoppedEarly ? {stoppedEarly} : {})}
 }
 
+/** An unknown environment is worth one more call: the error then names the environments the site has. */
+async function withEnvironmentsHint(
+  terminus: MirrorDeps['terminus'],
+  target: SiteEnv,
+  error: unknown,
+  signal: AbortSignal,
+): Promise<unknown> {
+  if (!(error instanceof PbmError) || error.code !== 'unknown-env') return error
+  const envs = await terminus.listEnvironments(target.site, {signal}).catch(() => {})
+  if (!envs) return error
+  return new PbmError(error.code, `Could not find an environment identified by ${target.env}.`, {
+    cause: error,
+    hint: `${target.site} has: ${envs.map((e) => e.name).join(', ')}`,
+  })
+}
+
 /** Targets from arguments, or every site of an org; plus the site list, to know which are frozen. */
 async function resolveTargets(
   terminus: MirrorDeps['terminus'],
@@ -189,19 +243,6 @@ async function resolveTargets(
 function orderLike(targets: SiteEnv[], results: TargetResult[]): TargetResult[] {
   const index = (t: SiteEnv) => targets.findIndex((x) => x.site === t.site && x.env === t.env)
   return [...results].sort((a, b) => index(a) - index(b))
-}
-
-function memoize<T>(fn: (key: string) => Promise<T>): (key: string) => Promise<T> {
-  const cache = new Map<string, Promise<T>>()
-  return (key) => {
-    let hit = cache.get(key)
-    if (!hit) {
-      hit = fn(key)
-      cache.set(key, hit)
-    }
-
-    return hit
-  }
 }
 
 /**

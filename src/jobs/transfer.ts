@@ -7,6 +7,7 @@ import type {EventSink} from './events.js'
 
 import {InterruptedError, isAbortError} from '../errors.js'
 import {redact} from '../redact.js'
+import {signedUrlExpiry} from '../terminus/index.js'
 import {transferArchive, TransferError} from '../transfer/index.js'
 import {type ArchiveRef, type ArchiveResult, baseOf, describeFailure} from './results.js'
 
@@ -24,6 +25,11 @@ export interface TransferContext {
   signal: AbortSignal
   /** The --concurrency transfer slots. */
   slot: Limit
+  /**
+   * Places for archives whose signed URL is fetched while they wait for a transfer slot, so that no
+   * slot waits on Terminus; bounded, because a signed URL lives about an hour. None: fetched in the slot.
+   */
+  lookahead?: Limit
   events: EventSink
   /** Called on the first failure that is not an interruption (for --fail-fast). */
   onFailure?: (error: unknown) => void
@@ -38,8 +44,10 @@ export async function transferOne(item: PlannedArchive, run: TransferContext): P
   const archive = baseOf(item.backup)
   const {events} = run
   events.emit({archive, type: 'archive:queued'})
+  const early = run.lookahead ? urlAhead(item, run, run.lookahead) : undefined
   try {
     const result = await run.slot(async () => {
+      early?.slotTaken()
       // The run may have been stopped while this archive waited for its slot.
       if (run.signal.aborted) throw run.signal.reason ?? new InterruptedError()
       events.emit({archive, type: 'archive:started'})
@@ -49,12 +57,7 @@ export async function transferOne(item: PlannedArchive, run: TransferContext): P
         force: run.force,
         key: item.key,
         onProgress: (progress) => events.emit(progressEvent(archive, progress)),
-        resolveUrl: (signal) =>
-          run.terminus.backupUrl(item.backup.site, item.backup.env, {
-            element: item.backup.element,
-            file: item.backup.file,
-            signal,
-          }),
+        resolveUrl: async (signal) => (await early?.take()) ?? fetchUrl(item, run.terminus, signal),
         signal: run.signal,
       })
     }, run.signal)
@@ -84,6 +87,68 @@ export async function transferOne(item: PlannedArchive, run: TransferContext): P
     if (!isAbortError(error)) run.onFailure?.(error)
     events.emit({archive, error: failure, rows, type: 'archive:failed'})
     return rows
+  }
+}
+
+function fetchUrl(item: PlannedArchive, terminus: TransferContext['terminus'], signal: AbortSignal): Promise<string> {
+  return terminus.backupUrl(item.backup.site, item.backup.env, {
+    element: item.backup.element,
+    file: item.backup.file,
+    signal,
+  })
+}
+
+/** A URL fetched early is used only if it still has this long to live. */
+const URL_MARGIN_MS = 5 * 60_000
+
+/**
+ * Fetch the archive's signed URL while it waits for a transfer slot, holding a look-ahead place until
+ * the slot is taken. Only when no destination has the key yet (a re-run of a mirrored archive costs no
+ * backup:get), and never in the way: if the slot comes first, or anything fails, the engine asks
+ * Terminus itself as usual.
+ */
+function urlAhead(item: PlannedArchive, run: TransferContext, lookahead: Limit) {
+  let slotTaken!: () => void
+  const inSlot = new Promise<void>((resolve) => {
+    slotTaken = resolve
+  })
+  let taken = false
+  let used = false
+  const url = lookahead(async () => {
+    if (taken || run.signal.aborted) return
+    const fetched = (async () => {
+      if (!run.force) {
+        const existing = await Promise.all(run.destinations.map((d) => d.inspect(item.key, run.signal)))
+        if (existing.some(Boolean)) return
+      }
+
+      return fetchUrl(item, run.terminus, run.signal)
+    })().catch(() => {})
+    // Keep the place until this archive is in a slot, so that at most `lookahead` URLs wait unused.
+    await Promise.race([
+      inSlot,
+      run.signal.aborted
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            run.signal.addEventListener('abort', resolve, {once: true})
+          }),
+    ])
+    return fetched
+  }, run.signal).catch(() => {})
+  return {
+    slotTaken() {
+      taken = true
+      slotTaken()
+    },
+    /** The early URL once (fresh enough), then nothing. */
+    async take(): Promise<string | undefined> {
+      if (used) return undefined
+      used = true
+      const early = await url
+      const expiry = early ? signedUrlExpiry(early) : undefined
+      if (!early || (expiry && expiry.getTime() - Date.now() < URL_MARGIN_MS)) return undefined
+      return early
+    },
   }
 }
 

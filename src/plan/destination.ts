@@ -1,3 +1,4 @@
+import {isBucketName} from '../catalog/names.js'
 import {UsageError} from '../errors.js'
 
 /** Where the user asked archives to go, before any client exists. */
@@ -6,8 +7,6 @@ export interface DestinationChoice {
   /** A folder (layout <site>/<env>/<file>) or, for exactly one archive, a file path. */
   local?: {path: string}
 }
-
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
 
 /**
  * `--bucket` takes a bare bucket name or an `s3://bucket/prefix` URL; `--prefix` adds to (or sets) the
@@ -25,7 +24,7 @@ export function parseBucket(bucketArg: string, prefixArg?: string): {bucket: str
     throw new UsageError(`--bucket takes a bucket name or s3://bucket/prefix, not ${bucketArg}.`)
   }
 
-  if (!BUCKET_NAME.test(bucket)) {
+  if (!isBucketName(bucket)) {
     throw new UsageError(
       `"${bucket}" is not a valid S3 bucket name.`,
       'Bucket names are 3-63 characters: lowercase letters, digits, dots and hyphens.',

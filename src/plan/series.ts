@@ -1,5 +1,6 @@
-import {hasExpectedExtension} from '../catalog/element.js'
-import {isSafeFilename, parseFilename} from '../catalog/filename.js'
+import {extensionFor} from '../catalog/element.js'
+import {parseFilename} from '../catalog/filename.js'
+import {isSafeFilename} from '../catalog/names.js'
 import {type Element, ELEMENTS} from '../catalog/types.js'
 
 /** One object of a destination listing. */
@@ -121,7 +122,7 @@ export function parseArchiveKey(
   if (!isSafeFilename(file)) return undefined
   const parsed = parseFilename(file)
   if (!parsed || parsed.site !== site || parsed.env !== env) return undefined
-  if (!hasExpectedExtension(file, parsed.element)) return undefined
+  if (!file.endsWith(extensionFor(parsed.element))) return undefined
   return {site, env, element: parsed.element, file, date: parsed.date}
 }
 

@@ -1,13 +1,12 @@
 import type {Environment, Site} from '../terminus/types.js'
 
+import {isSiteName} from '../catalog/names.js'
 import {PbmError, UsageError} from '../errors.js'
 
 export interface SiteEnv {
   site: string
   env: string
 }
-
-const NAME = /^[a-z0-9][a-z0-9-]*$/
 
 /** `<site>.<env>`, as every Terminus command takes it; the message is Terminus's own. */
 export function parseSiteEnv(text: string): SiteEnv {
@@ -21,7 +20,7 @@ export function parseSiteEnv(text: string): SiteEnv {
 
   const site = text.slice(0, dot)
   const env = text.slice(dot + 1)
-  if (!NAME.test(site) || !NAME.test(env)) {
+  if (!isSiteName(site) || !isSiteName(env)) {
     throw new UsageError(
       `"${text}" is not a Pantheon site.env: names are lowercase letters, digits and hyphens.`,
       'For example: mysite.live',

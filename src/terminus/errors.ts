@@ -3,12 +3,16 @@ import {redact} from '../redact.js'
 
 export type TerminusErrorCode =
   | 'bad-site-env'
+  | 'bad-url'
   | 'failed'
   | 'frozen'
+  | 'import-failed'
+  | 'import-too-large'
   | 'invalid-element'
   | 'no-backups'
   | 'not-logged-in'
   | 'terminus-not-found'
+  | 'throttled'
   | 'timeout'
   | 'unknown-env'
   | 'unknown-file'
@@ -63,12 +67,14 @@ function collapse(text: string): string {
  * What Terminus said went wrong: the `[error]` lines (logged inside a command), else the boxed
  * Symfony block (errors before the command body), else the last non-empty stderr line.
  */
-export function terminusMessageOf(stderr: string): string | undefined {
+export function terminusMessageOf(rawStderr: string): string | undefined {
+  // Redact first: a URL wrapped across the lines of a box is only whole in the raw text.
+  const stderr = redact(rawStderr)
   const errors = stderr
     .split('\n')
     .map((line) => /^\s*\[error]\s+(.*?)\s*$/.exec(line)?.[1])
     .filter(Boolean)
-  if (errors.length > 0) return redact(collapse(errors.join(' ')))
+  if (errors.length > 0) return collapse(errors.join(' '))
 
   const box = /^\s*In \S+ line \d+:\s*$/m.exec(stderr)
   if (box) {
@@ -84,12 +90,12 @@ export function terminusMessageOf(stderr: string): string | undefined {
       lines.push(line.trim())
     }
 
-    if (lines.length > 0) return redact(collapse(lines.join(' ')))
+    if (lines.length > 0) return collapse(lines.join(' '))
   }
 
   const lines = stderr.split('\n').map((line) => line.trim())
   for (let i = lines.length - 1; i >= 0; i--) {
-    if (lines[i] !== '' && !/^\[(?:notice|info|warning|debug)]/.test(lines[i])) return redact(collapse(lines[i]))
+    if (lines[i] !== '' && !/^\[(?:notice|info|warning|debug)]/.test(lines[i])) return collapse(lines[i])
   }
 
   return undefined
@@ -97,11 +103,41 @@ export function terminusMessageOf(stderr: string): string | undefined {
 
 const siteEnv = (call: FailedCall) => (call.site && call.env ? `${call.site}.${call.env}` : (call.site ?? 'the site'))
 
+/**
+ * What Terminus prints when Pantheon throttles: Terminus 1.x/2.x box Guzzle's `429 Too Many Requests`;
+ * 3.x/4.x retry a 429 (TERMINUS_HTTP_MAX_RETRIES, default 5) and then say only `Maximum retry attempts
+ * reached` (the status shows under -v alone; 5xx and dropped connections end the same way, and back-off
+ * is the right answer to those too); the historic hourly cap was a 403 "Slow your roll.".
+ */
+const THROTTLED =
+  /\b429 Too Many Requests\b|\bToo Many Requests\b|status code -? ?429\b|Maximum retry attempts reached|Slow your roll|You have already made [\d,]+ requests/i
+
+export function isThrottledOutput(stderr: string): boolean {
+  // Symfony cuts boxed lines at the terminal width even inside a word: try the lines joined back too.
+  const unwrapped = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .join('')
+  return THROTTLED.test(collapse(stderr)) || THROTTLED.test(unwrapped)
+}
+
+export const THROTTLED_HINT =
+  'Pantheon is throttling this account: lower --terminus-rate or the number of shards running at once, or run later.'
+
 /** Map a failed Terminus call (exit code non-zero, or a logged error) to a typed error. */
 export function errorFromFailedCall(call: FailedCall): TerminusError {
   const said = terminusMessageOf(call.stderr)
-  const text = collapse(call.stderr)
+  const text = collapse(redact(call.stderr))
   const details = {command: call.commandLine, terminusMessage: said}
+
+  // First: a throttled call can fail any command, and says nothing else about the call.
+  if (isThrottledOutput(call.stderr)) {
+    return new TerminusError(
+      'throttled',
+      `Pantheon refused terminus ${call.command} for too many requests (after Terminus' own retries).`,
+      {...details, hint: THROTTLED_HINT},
+    )
+  }
 
   if (/You are not logged in|No user ID\. Please login/i.test(text)) {
     return new TerminusError('not-logged-in', 'Terminus is not logged in to Pantheon.', {...details, hint: LOGIN_HINT})
@@ -173,5 +209,39 @@ export function errorFromFailedCall(call: FailedCall): TerminusError {
     )
   }
 
+  if (call.command === 'import:database' || call.command === 'import:files') return importError(call, said, details)
+
   return new TerminusError('failed', `terminus ${call.command} failed: ${said ?? 'no error message'}`, details)
+}
+
+/** A failed import workflow: Pantheon could not fetch the URL, found it too large, or failed to import it. */
+function importError(
+  call: FailedCall,
+  said: string | undefined,
+  details: {command: string; terminusMessage?: string},
+): TerminusError {
+  const what = call.command === 'import:database' ? 'database' : 'files'
+  const text = collapse(call.stderr)
+  if (/larger than the .* import limit/i.test(text)) {
+    return new TerminusError('import-too-large', `Pantheon refused the ${what} archive: ${said ?? 'too large'}`, {
+      ...details,
+      hint: 'Pantheon imports through a URL only up to about 500 MB: import this one by hand (pbm prints the steps).',
+    })
+  }
+
+  if (/Could not download|Bad params|400 Bad Request/i.test(text)) {
+    return new TerminusError('bad-url', `Pantheon could not fetch the ${what} archive: ${said ?? 'bad URL'}`, {
+      ...details,
+      hint: 'The presigned URL may have expired or the store may not be reachable from Pantheon; try again with a longer lifetime.',
+    })
+  }
+
+  return new TerminusError(
+    'import-failed',
+    `Importing the ${what} into ${siteEnv(call)} failed: ${said ?? 'Workflow failed.'}`,
+    {
+      ...details,
+      hint: `See the site dashboard’s workflow log; the ${what} of ${siteEnv(call)} may be partly replaced.`,
+    },
+  )
 }

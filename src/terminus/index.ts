@@ -1,3 +1,4 @@
+export * from './budget.js'
 export * from './errors.js'
 export {signedUrlExpiry} from './parse.js'
 export * from './terminus.js'

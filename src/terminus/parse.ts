@@ -1,3 +1,4 @@
+import {compareEnvironmentNames, isSiteName} from '../catalog/names.js'
 import {type Environment, type Site} from './types.js'
 
 /** Terminus prints `[]` for an empty list and an object keyed by ID otherwise; both become rows. */
@@ -37,13 +38,14 @@ export function siteFromRow(key: string, row: Record<string, unknown>): Site {
 }
 
 export function sitesFromList(json: unknown): Site[] {
-  return rowsOf(json)
-    .map(([key, row]) => siteFromRow(key, row))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return (
+    rowsOf(json)
+      .map(([key, row]) => siteFromRow(key, row))
+      // A name the adapter would refuse to pass back to Terminus is never offered (picker, --org).
+      .filter((site) => isSiteName(site.name))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  )
 }
-
-const ENV_ORDER = ['dev', 'test', 'live']
-const envRank = (name: string) => (ENV_ORDER.includes(name) ? ENV_ORDER.indexOf(name) : ENV_ORDER.length)
 
 /** env:list is keyed by env name; the standard three come first, in promotion order, then multidevs by name. */
 export function environmentsFromList(json: unknown): Environment[] {
@@ -56,7 +58,8 @@ export function environmentsFromList(json: unknown): Environment[] {
       connectionMode: text(row.connection_mode),
       domain: text(row.domain),
     }))
-    .sort((a, b) => envRank(a.name) - envRank(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .filter((env) => isSiteName(env.name))
+    .sort((a, b) => compareEnvironmentNames(a.name, b.name))
 }
 
 /** `https://.../<file>?Expires=<epoch>&...`: when a signed URL stops working, if it says so. */

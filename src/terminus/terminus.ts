@@ -6,10 +6,12 @@ import path from 'node:path'
 
 import {normalizeElement} from '../catalog/element.js'
 import {backupsFromList} from '../catalog/list.js'
+import {isSiteName, printable} from '../catalog/names.js'
 import {type Backup, type Element} from '../catalog/types.js'
 import {InterruptedError} from '../errors.js'
-import {redact} from '../redact.js'
+import {redact, redactUrl} from '../redact.js'
 import {createLimit, type Limit} from '../util/limit.js'
+import {TerminusBudget} from './budget.js'
 import {errorFromFailedCall, INSTALL_HINT, TerminusError} from './errors.js'
 import {environmentsFromList, sitesFromList} from './parse.js'
 import {type Environment, type Site} from './types.js'
@@ -27,10 +29,17 @@ export interface TerminusOptions {
   timeoutMs?: number
   /** For backup:create, which waits for Pantheon's workflow with no limit of its own. Default 30 min. */
   createTimeoutMs?: number
+  /** For import:database / import:files, which wait for Pantheon's workflow. Default 60 min. */
+  importTimeoutMs?: number
   /** Concurrent Terminus calls other than backup:create. Default 4. */
   concurrency?: number
   /** Concurrent backup:create calls, limited apart so that long waits do not starve lookups. Default 8. */
   createConcurrency?: number
+  /**
+   * Shared by every call (creates included): `--terminus-rate` and the pauses when Pantheon throttles.
+   * Default: no rate, pauses with the default back-off.
+   */
+  budget?: TerminusBudget
 }
 
 export interface CallOptions {
@@ -53,6 +62,11 @@ export interface CreateBackupOptions extends CallOptions {
   pollingDelayMs?: number
 }
 
+export interface ImportOptions extends CallOptions {
+  /** How often Terminus polls the import workflow (TERMINUS_WORKFLOW_POLLING_DELAY_MS). */
+  pollingDelayMs?: number
+}
+
 interface Call extends CallOptions {
   command: string
   /** Options, before `--`. */
@@ -65,6 +79,8 @@ interface Call extends CallOptions {
   site?: string
   siteEnv?: string
   file?: string
+  /** Removes secrets that the call carries (a presigned URL) from everything Terminus prints. */
+  scrub?: (text: string) => string
 }
 
 interface CallResult {
@@ -74,6 +90,8 @@ interface CallResult {
 
 export const DEFAULT_TIMEOUT_MS = 120_000
 export const DEFAULT_CREATE_TIMEOUT_MS = 30 * 60_000
+/** import:database / import:files wait for Pantheon's workflow with no limit of their own. */
+export const DEFAULT_IMPORT_TIMEOUT_MS = 60 * 60_000
 
 /** Runs the user's `terminus` and turns what it prints into typed data and typed errors. */
 export class Terminus {
@@ -81,32 +99,14 @@ export class Terminus {
   private readonly options: TerminusOptions
   private readonly callLimit: Limit
   private readonly createLimit: Limit
+  readonly budget: TerminusBudget
 
   constructor(options: TerminusOptions = {}) {
     this.options = options
     this.bin = options.bin || 'terminus'
+    this.budget = options.budget ?? new TerminusBudget()
     this.callLimit = createLimit(options.concurrency ?? 4)
     this.createLimit = createLimit(options.createConcurrency ?? 8)
-  }
-
-  /** Terminus calls running now (backup:create included). */
-  get activeCalls(): number {
-    return this.callLimit.activeCount + this.createLimit.activeCount
-  }
-
-  /** The version Terminus reports, e.g. `3.6.1`. */
-  async version(options: CallOptions = {}): Promise<string> {
-    const {stdout} = await this.run({...options, command: '--version', limit: this.callLimit})
-    return /(\d+\.\d+\.\d+\S*)/.exec(stdout)?.[1] ?? stdout.trim()
-  }
-
-  /**
-   * The email Terminus is logged in as, or undefined. Terminus only checks its local session, so a
-   * later call can still fail with not-logged-in.
-   */
-  async whoami(options: CallOptions = {}): Promise<string | undefined> {
-    const {stdout} = await this.run({...options, command: 'auth:whoami', limit: this.callLimit})
-    return stdout.trim().split('\n')[0].trim() || undefined
   }
 
   async listSites(options: CallOptions = {}): Promise<Site[]> {
@@ -231,6 +231,75 @@ export class Terminus {
     }
   }
 
+  /**
+   * `terminus import:database SITE.ENV URL`: Pantheon drops the environment's database and imports the
+   * gzip'd SQL dump it fetches from `url`. Non-interactive with `--yes` (with `-n` alone Terminus silently
+   * does nothing), the URL one argument after `--`, waiting for the workflow within our timeout. The URL
+   * (a presigned one is a secret) never appears in an error or a DEBUG line.
+   */
+  async importDatabase(site: string, env: string, url: string, options: ImportOptions = {}): Promise<void> {
+    await this.importArchive('import:database', site, env, url, options)
+  }
+
+  /** `terminus import:files SITE.ENV URL`: replaces the environment's files with the tar.gz at `url`. */
+  async importFiles(site: string, env: string, url: string, options: ImportOptions = {}): Promise<void> {
+    await this.importArchive('import:files', site, env, url, options)
+  }
+
+  private async importArchive(
+    command: 'import:database' | 'import:files',
+    site: string,
+    env: string,
+    url: string,
+    options: ImportOptions,
+  ): Promise<void> {
+    const siteEnv = joinSiteEnv(site, env)
+    const what = command === 'import:database' ? 'database' : 'files'
+    if (!/^https?:\/\/[^\s/]+\/\S*$/.test(url)) {
+      throw new TerminusError('bad-url', `Not an http(s) URL for the ${what} archive: ${redactUrl(url)}`, {
+        hint: 'Pantheon imports only from a URL it can fetch.',
+      })
+    }
+
+    let result: CallResult
+    try {
+      result = await this.run({
+        ...options,
+        command,
+        options: ['--yes'],
+        positionals: [siteEnv, url],
+        site,
+        siteEnv,
+        scrub: scrubberFor(url),
+        env:
+          options.pollingDelayMs === undefined
+            ? undefined
+            : {TERMINUS_WORKFLOW_POLLING_DELAY_MS: String(options.pollingDelayMs)},
+        timeoutMs: options.timeoutMs ?? this.options.importTimeoutMs ?? DEFAULT_IMPORT_TIMEOUT_MS,
+        // Long waits, limited apart from lookups as backup:create is.
+        limit: this.createLimit,
+      })
+    } catch (error) {
+      if (error instanceof TerminusError && error.code === 'timeout') {
+        throw new TerminusError('timeout', error.message, {
+          command: error.command,
+          hint: `The import may still finish on Pantheon: check the site's workflow log before importing again.`,
+        })
+      }
+
+      throw error
+    }
+
+    // Only the notice proves the workflow ran: Terminus exits 0 without importing when it was not confirmed.
+    if (!new RegExp(String.raw`\[notice\] Imported ${what} to `).test(result.stderr)) {
+      throw new TerminusError(
+        'import-failed',
+        `terminus ${command} ${siteEnv} exited 0 without saying that it imported the ${what}.`,
+        {hint: 'Terminus may have skipped its confirmation; check the site dashboard’s workflow log.'},
+      )
+    }
+  }
+
   private async runJson(call: Call): Promise<unknown> {
     const {stdout} = await this.run({...call, options: [...(call.options ?? []), '--format=json']})
     return parseJson(stdout, call.command)
@@ -239,25 +308,28 @@ export class Terminus {
   private async run(call: Call): Promise<CallResult> {
     const args = [call.command, ...(call.options ?? []), '-n', '--no-ansi']
     if (call.positionals?.length) args.push('--', ...call.positionals)
+    const scrub = call.scrub ?? ((text: string) => text)
     const commandLine = redact(
-      ['terminus', ...args].map((arg) => (/[\s"'$]/.test(arg) ? JSON.stringify(arg) : arg)).join(' '),
+      scrub(['terminus', ...args].map((arg) => (/[\s"'$]/.test(arg) ? JSON.stringify(arg) : arg)).join(' ')),
     )
     const queuedAt = Date.now()
 
-    return call.limit(async () => {
+    // The budget waits inside the concurrency slot: a token is spent just before the process starts.
+    const once = async (): Promise<CallResult> => {
       const startedAt = Date.now()
       const timeoutMs = call.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS
       const result = await execa(this.bin, args, {
         cwd: this.options.cwd ?? controlledCwd(),
-        env: {TERMINUS_HIDE_UPDATE_MESSAGE: '1', ...this.options.env, ...call.env},
+        env: {...terminusEnvironment(process.env), TERMINUS_HIDE_UPDATE_MESSAGE: '1', ...this.options.env, ...call.env},
+        extendEnv: false,
         stdin: 'ignore',
         reject: false,
         timeout: timeoutMs,
         cancelSignal: call.signal,
         stripFinalNewline: false,
       })
-      const stdout = String(result.stdout ?? '')
-      const stderr = String(result.stderr ?? '')
+      const stdout = scrub(String(result.stdout ?? ''))
+      const stderr = scrub(String(result.stderr ?? ''))
       const waited = startedAt - queuedAt
       log(
         '%s -> %s in %d ms%s',
@@ -294,9 +366,13 @@ export class Terminus {
 
       if (result.failed || result.exitCode !== 0) {
         if (stderr.trim() === '' && result.exitCode === undefined) {
-          throw new TerminusError('failed', `${commandLine} failed: ${redact(result.shortMessage ?? 'no output')}`, {
-            command: commandLine,
-          })
+          throw new TerminusError(
+            'failed',
+            `${commandLine} failed: ${redact(scrub(result.shortMessage ?? 'no output'))}`,
+            {
+              command: commandLine,
+            },
+          )
         }
 
         const [site, env] = call.siteEnv ? splitSiteEnv(call.siteEnv) : [call.site, undefined]
@@ -304,7 +380,48 @@ export class Terminus {
       }
 
       return {stdout, stderr}
-    }, call.signal)
+    }
+
+    return call.limit(() => this.budget.run(once, {signal: call.signal, command: call.command}), call.signal)
+  }
+}
+
+/**
+ * Our environment minus what Terminus must never see: AWS credentials (and every other AWS_*
+ * setting) are for pbm's S3 client; Terminus is a PHP program with its own plugins and logs.
+ */
+export function terminusEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !/^AWS_/i.test(name)) out[name] = value
+  }
+
+  return out
+}
+
+/**
+ * What removes a URL's secrets from text: the URL itself becomes origin and path, and each query value
+ * of some length (a signature, a credential, a token), raw or percent-decoded, becomes `<redacted>`
+ * wherever it appears on its own.
+ */
+function scrubberFor(url: string): (text: string) => string {
+  const q = url.indexOf('?')
+  if (q === -1) return (text) => text
+  const values = new Set<string>()
+  for (const part of url.slice(q + 1).split('&')) {
+    const raw = part.slice(part.indexOf('=') + 1)
+    if (raw.length < 8) continue
+    values.add(raw)
+    try {
+      values.add(decodeURIComponent(raw))
+    } catch {}
+  }
+
+  const secrets = [...values].sort((a, b) => b.length - a.length)
+  return (text) => {
+    let out = text.replaceAll(url, redactUrl(url))
+    for (const secret of secrets) out = out.replaceAll(secret, '<redacted>')
+    return out
   }
 }
 
@@ -319,10 +436,10 @@ function splitSiteEnv(siteEnv: string): [string, string] {
   return [siteEnv.slice(0, dot), siteEnv.slice(dot + 1)]
 }
 
-// A dot would shift the site/env split inside Terminus; whitespace and empties are never names.
+// The one rule for site and env names (a dot would also shift the site/env split inside Terminus).
 function checkName(name: string, what: string): void {
-  if (name === '' || /[\s.]/.test(name)) {
-    throw new TerminusError('bad-site-env', `"${name}" is not a valid ${what} name.`, {
+  if (!isSiteName(name)) {
+    throw new TerminusError('bad-site-env', `"${printable(name)}" is not a valid ${what} name.`, {
       hint: 'Give the site and environment as <site>.<env>, e.g. mysite.live.',
     })
   }

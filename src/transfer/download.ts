@@ -10,6 +10,7 @@ import tls from 'node:tls'
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {formatBytes} from '../util/bytes.js'
+import {resolveTimeoutMs} from '../util/timeouts.js'
 import {type GoogHash, parseContentLength, parseContentRange, parseGoogHash} from './headers.js'
 
 const debug = createDebug('pbm:download')
@@ -24,7 +25,7 @@ export interface DownloadOptions {
   maxResumes?: number
   /** First backoff delay in ms (default 250), doubled per consecutive failure, capped at 8 s. */
   backoffMs?: number
-  /** A connection that delivers nothing for this long is dropped and resumed (default 60 s). */
+  /** A connection that delivers nothing for this long while we wait is dropped and resumed (default: PBM_TIMEOUT, 30 s). */
   stallTimeoutMs?: number
   /** Called before each URL resolution, and with a short note (already redacted) before each retry. */
   onResolve?: (refresh: boolean) => void
@@ -59,7 +60,7 @@ export class ResumableDownload {
   constructor(private readonly options: DownloadOptions) {
     this.retries = options.retries ?? 5
     this.backoffMs = options.backoffMs ?? 250
-    this.stallTimeoutMs = options.stallTimeoutMs ?? 60_000
+    this.stallTimeoutMs = options.stallTimeoutMs ?? resolveTimeoutMs()
     this.maxResumes = options.maxResumes ?? Math.max(20, 20 * this.retries)
   }
 
@@ -100,7 +101,11 @@ export class ResumableDownload {
           this.offset += chunk.length
           this.failures = 0
           this.refreshes = 0
+          // The idle timeout counts only while we wait for bytes: not while the consumer holds this
+          // chunk (backpressure from a slow disk or S3 stops reading from the socket).
+          res.socket?.setTimeout(0)
           yield chunk
+          res.socket?.setTimeout(this.stallTimeoutMs)
         }
       } catch (error) {
         if (this.options.signal.aborted) throw new InterruptedError()

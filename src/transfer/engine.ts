@@ -1,12 +1,14 @@
 import type {Element} from '../catalog/types.js'
-import type {Destination, ExistingObject, Sink} from '../destination/types.js'
+import type {Destination, ExistingObject, Sink, StoredHash} from '../destination/types.js'
 
+import {checkExtension} from '../catalog/element.js'
+import {checkFilename} from '../catalog/names.js'
 import {checkKey} from '../destination/key.js'
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {ResumableDownload} from './download.js'
 import {type Progress, ProgressReporter} from './progress.js'
-import {checkExtension, checkFilename, judgeExisting, type SourceFacts} from './safety.js'
+import {judgeExisting, type SourceFacts} from './safety.js'
 import {StreamVerifier} from './verify.js'
 
 export interface TransferJob {
@@ -26,6 +28,8 @@ export interface TransferJob {
   backoffMs?: number
   /** Throttle of byte-count progress events in ms (default 200). */
   progressIntervalMs?: number
+  /** Idle timeout of the download in ms: no byte for this long while waiting for one (default: util/timeouts). */
+  timeoutMs?: number
 }
 
 export interface DestinationResult {
@@ -99,14 +103,17 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
   if (signal.aborted) throw new InterruptedError()
 
   const progress = new ProgressReporter(job.onProgress, job.progressIntervalMs)
-  const download = new ResumableDownload({
-    resolveUrl: job.resolveUrl,
-    signal,
-    retries: job.retries,
-    backoffMs: job.backoffMs,
-    onResolve: (refresh) => progress.set('resolving', refresh ? 'fetching a fresh URL' : undefined),
-    onRetry: (note) => progress.set('retrying', note),
-  })
+  const newDownload = () =>
+    new ResumableDownload({
+      resolveUrl: job.resolveUrl,
+      signal,
+      retries: job.retries,
+      backoffMs: job.backoffMs,
+      stallTimeoutMs: job.timeoutMs,
+      onResolve: (refresh) => progress.set('resolving', refresh ? 'fetching a fresh URL' : undefined),
+      onRetry: (note) => progress.set('retrying', note),
+    })
+  let download = newDownload()
   const results: DestinationResult[] = destinations.map((d) => ({location: d.describe(key), status: 'transferred'}))
   const errors: Array<PbmError | undefined> = []
   const fail = (i: number, error: unknown, because?: string): void => {
@@ -146,21 +153,22 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
   async function judgeAll(pending: Map<number, ExistingObject>): Promise<typeof known> {
     let source: SourceFacts = {probed: false}
     let skippedAs: typeof known
-    const contentMd5 = new Map<number, string>()
+    const content = new Map<number, StoredHash>()
+    const remembered: Array<Promise<void>> = []
     while (pending.size > 0) {
       const verdicts = [...pending].map(([i, e]) => {
         const where = results[i].location
         return {
           e,
           i,
-          v: judgeExisting(e, source, {where, canHash: Boolean(destinations[i].hash), contentMd5: contentMd5.get(i)}),
+          v: judgeExisting(e, source, {where, canHash: Boolean(destinations[i].hash), content: content.get(i)}),
         }
       })
       if (verdicts.some(({v}) => v.action === 'probe')) {
         // The exact size and the announced MD5, from a one-byte request.
         try {
           const size = await withAbort(signal, download.probe())
-          source = {probed: true, size, md5: download.hash.md5}
+          source = {probed: true, size, md5: download.hash.md5, crc32c: download.hash.crc32c}
           continue
         } catch (error) {
           // What needed the probe fails with it, and so does every destination still to write.
@@ -184,7 +192,10 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
 
         pending.delete(i)
         if (v.action === 'skip') skippedAs = skip(i, e, v.reason, source, skippedAs)
-        else if (v.action === 'refuse') fail(i, existsDifferent(v.message))
+        // Checked by reading it back: record that, so the next run need not read it again.
+        if (v.action === 'skip' && content.has(i) && destinations[i].remember) {
+          remembered.push(destinations[i].remember!(key, {md5: source.md5, crc32c: source.crc32c}).catch(() => {}))
+        } else if (v.action === 'refuse') fail(i, existsDifferent(v.message))
       }
 
       if (toHash.length > 0) {
@@ -194,7 +205,7 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
           Promise.allSettled(toHash.map((i) => destinations[i].hash!(key, signal))),
         )
         for (const [n, h] of hashed.entries()) {
-          if (h.status === 'fulfilled') contentMd5.set(toHash[n], h.value)
+          if (h.status === 'fulfilled') content.set(toHash[n], h.value)
           else {
             pending.delete(toHash[n])
             fail(toHash[n], h.reason)
@@ -203,6 +214,7 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
       }
     }
 
+    await Promise.all(remembered)
     return skippedAs
   }
 
@@ -238,94 +250,151 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
 
   if (todo.length === 0) return finish()
 
-  // 3. Stream into every sink at once, verifying as the bytes pass.
-  const verifier = new StreamVerifier(archive.file)
-  const chunks = download.chunks()
-  const sinks: Sink[] = []
-  try {
-    let next = await chunks.next()
-    progress.setTotal(download.total)
-    const source: SourceFacts = {probed: true, size: download.total, md5: download.hash.md5}
-    for (const [i, e] of skippedUnprobed) {
-      const v = judgeExisting(e, source, {where: results[i].location, canHash: false})
-      if (v.action === 'refuse') fail(i, existsDifferent(v.message))
+  // 3. A crashed run's partial file (local) is adopted and resumed rather than downloaded again.
+  let resumeFrom = 0
+  let resumeAt: number | undefined
+  for (const i of todo) {
+    const n = (await destinations[i].resumable?.(key).catch(() => 0)) ?? 0
+    if (n > resumeFrom) {
+      resumeFrom = n
+      resumeAt = i
+    }
+  }
+
+  if (resumeFrom > 0) {
+    // The exact size first: a partial as long as the archive (or longer) keeps all but its last byte.
+    const total = await withAbort(signal, download.probe()).catch(() => {})
+    resumeFrom = total === undefined ? 0 : Math.min(resumeFrom, total - 1)
+    if (resumeFrom <= 0) resumeAt = undefined
+  }
+
+  const first = await stream(download, resumeFrom, resumeAt)
+  if (first !== RESTART) return first
+  // What was resumed did not verify: once more, from byte 0 (the partial was thrown away).
+  progress.set('retrying', 'the resumed partial file did not verify; downloading again from the start')
+  download = newDownload()
+  const again = await stream(download, 0)
+  if (again === RESTART) throw new PbmError('transfer-failed', `Transfer of ${archive.file} failed.`)
+  return again
+
+  /** Stream into every sink at once, verifying as the bytes pass; RESTART when a resumed attempt failed. */
+  async function stream(
+    dl: ResumableDownload,
+    from: number,
+    fromAt?: number,
+  ): Promise<TransferResult | typeof RESTART> {
+    const verifier = new StreamVerifier(archive.file)
+    dl.offset = from
+    const chunks = dl.chunks()
+    const sinks: Sink[] = []
+    try {
+      let next = await chunks.next()
+      progress.setTotal(dl.total)
+      const source: SourceFacts = {probed: true, size: dl.total, md5: dl.hash.md5, crc32c: dl.hash.crc32c}
+      for (const [i, e] of skippedUnprobed) {
+        const v = judgeExisting(e, source, {where: results[i].location, canHash: false})
+        if (v.action === 'refuse') fail(i, existsDifferent(v.message))
+      }
+
+      const opened = await Promise.allSettled(
+        todo.map((i) =>
+          destinations[i].open(
+            key,
+            {...archive, size: dl.total, md5: dl.hash.md5, crc32c: dl.hash.crc32c},
+            signal,
+            i === fromAt ? from : 0,
+          ),
+        ),
+      )
+      for (const o of opened) if (o.status === 'fulfilled') sinks.push(o.value)
+      const openFailure = opened.findIndex((o) => o.status === 'rejected')
+      if (openFailure !== -1)
+        throw new SinkFailure(todo[openFailure], (opened[openFailure] as PromiseRejectedResult).reason)
+
+      // The resumed bytes are read back: verified like downloaded ones, and written to the other sinks.
+      const resumed = fromAt === undefined ? undefined : sinks[todo.indexOf(fromAt)]
+      if (resumed) {
+        if (resumed.resumedBytes !== from || !resumed.readResumed) {
+          throw new PbmError('resume-failed', `Could not resume ${archive.file}.`)
+        }
+
+        progress.set('checking', 'verifying the partial file of an earlier run')
+        for await (const chunk of resumed.readResumed()) {
+          await write(chunk, resumed)
+        }
+      }
+
+      progress.set('downloading')
+      while (!next.done) {
+        await write(next.value)
+        progress.tick(dl.offset)
+        next = await chunks.next()
+      }
+
+      progress.tick(dl.offset)
+      progress.set('verifying')
+      // Sinks finish storing what they have (parts in flight, fsync) while the inflater finishes.
+      const flushed = Promise.allSettled(sinks.map((s) => s.flush?.()))
+      const verified = await untilAborted(signal, verifier.finish({hash: dl.hash, total: dl.total}))
+      const flushFailure = (await untilAborted(signal, flushed)).findIndex((f) => f.status === 'rejected')
+      if (flushFailure !== -1) {
+        const {reason} = (await flushed)[flushFailure] as PromiseRejectedResult
+        throw new SinkFailure(todo[flushFailure], reason)
+      }
+
+      // 4. Commit: per destination. One that fails is reported failed (its sink aborted), the others
+      //    hold the complete, verified archive and are reported transferred.
+      progress.set('committing')
+      const committed = await Promise.allSettled(sinks.map((s) => s.commit(verified)))
+      const failedCommits: number[] = []
+      for (const [n, c] of committed.entries()) {
+        if (c.status === 'rejected') {
+          failedCommits.push(n)
+          fail(todo[n], c.reason)
+        }
+      }
+
+      await Promise.allSettled(failedCommits.map((n) => sinks[n].abort()))
+      return finish({
+        bytes: verified.bytes,
+        md5: verified.md5,
+        crc32c: verified.crc32c,
+        resumes: dl.resumes,
+        urlRefreshes: dl.urlRefreshes,
+      })
+    } catch (error) {
+      if (error instanceof TransferError) throw error
+      await chunks.return().catch(() => {})
+      verifier.dispose()
+      await Promise.allSettled(sinks.map((s) => s.abort()))
+      const cause = error instanceof SinkFailure ? error.error : error
+      if (signal.aborted || isAbortError(cause)) throw new InterruptedError()
+      if (from > 0) return RESTART
+      // Every destination being written fails: the one at fault with its own error, the others because of it.
+      const culprit = error instanceof SinkFailure ? error.index : undefined
+      for (const i of todo)
+        fail(i, cause, culprit === undefined || culprit === i ? undefined : results[culprit].location)
+      return finish()
     }
 
-    const opened = await Promise.allSettled(
-      todo.map((i) =>
-        destinations[i].open(
-          key,
-          {...archive, size: download.total, md5: download.hash.md5, crc32c: download.hash.crc32c},
-          signal,
-        ),
-      ),
-    )
-    for (const o of opened) if (o.status === 'fulfilled') sinks.push(o.value)
-    const openFailure = opened.findIndex((o) => o.status === 'rejected')
-    if (openFailure !== -1)
-      throw new SinkFailure(todo[openFailure], (opened[openFailure] as PromiseRejectedResult).reason)
-
-    progress.set('downloading')
-    while (!next.done) {
-      const chunk = next.value
+    /** One chunk to the verifier and every sink but `except` (which has it already), with backpressure. */
+    async function write(chunk: Buffer, except?: Sink): Promise<void> {
       let waits: Array<Promise<void>> | undefined
       const v = verifier.update(chunk)
       if (v) waits = [v]
       for (const [n, sink] of sinks.entries()) {
+        if (sink === except) continue
         const w = sink.write(chunk)
         if (w) (waits ??= []).push(w.catch(sinkFailure(todo[n])))
       }
 
       if (waits) await untilAborted(signal, Promise.all(waits))
       if (signal.aborted) throw new InterruptedError()
-      progress.tick(download.offset)
-      next = await chunks.next()
     }
-
-    progress.tick(download.offset)
-    progress.set('verifying')
-    // Sinks finish storing what they have (parts in flight, fsync) while the inflater finishes.
-    const flushed = Promise.allSettled(sinks.map((s) => s.flush?.()))
-    const verified = await untilAborted(signal, verifier.finish({hash: download.hash, total: download.total}))
-    const flushFailure = (await untilAborted(signal, flushed)).findIndex((f) => f.status === 'rejected')
-    if (flushFailure !== -1) {
-      const {reason} = (await flushed)[flushFailure] as PromiseRejectedResult
-      throw new SinkFailure(todo[flushFailure], reason)
-    }
-
-    // 4. Commit: per destination. One that fails is reported failed (its sink aborted), the others
-    //    hold the complete, verified archive and are reported transferred.
-    progress.set('committing')
-    const committed = await Promise.allSettled(sinks.map((s) => s.commit()))
-    const failedCommits: number[] = []
-    for (const [n, c] of committed.entries()) {
-      if (c.status === 'rejected') {
-        failedCommits.push(n)
-        fail(todo[n], c.reason)
-      }
-    }
-
-    await Promise.allSettled(failedCommits.map((n) => sinks[n].abort()))
-    return finish({
-      bytes: verified.bytes,
-      md5: verified.md5,
-      crc32c: verified.crc32c,
-      resumes: download.resumes,
-      urlRefreshes: download.urlRefreshes,
-    })
-  } catch (error) {
-    if (error instanceof TransferError) throw error
-    await chunks.return().catch(() => {})
-    verifier.dispose()
-    await Promise.allSettled(sinks.map((s) => s.abort()))
-    const cause = error instanceof SinkFailure ? error.error : error
-    if (signal.aborted || isAbortError(cause)) throw new InterruptedError()
-    // Every destination being written fails: the one at fault with its own error, the others because of it.
-    const culprit = error instanceof SinkFailure ? error.index : undefined
-    for (const i of todo) fail(i, cause, culprit === undefined || culprit === i ? undefined : results[culprit].location)
-    return finish()
   }
 }
+
+const RESTART = Symbol('restart from byte 0')
 
 /** A rejection handler that tags the error with the sink's destination. */
 function sinkFailure(index: number): (error: unknown) => never {

@@ -49,12 +49,6 @@ export function parseContentRange(header?: string): ContentRange | undefined {
   return {start, end, total}
 }
 
-/** `Content-Range: bytes *\/1000` (a 416 answer): the total. */
-export function parseUnsatisfiedRange(header?: string): number | undefined {
-  const m = header ? /^\s*bytes\s+\*\/(\d+)\s*$/i.exec(header) : null
-  return m ? Number(m[1]) : undefined
-}
-
 /** A non-negative integer Content-Length, or undefined. */
 export function parseContentLength(header?: string): number | undefined {
   if (header === undefined || !/^\s*\d+\s*$/.test(header)) return undefined
@@ -62,7 +56,4 @@ export function parseContentLength(header?: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined
 }
 
-/** CRC32C as 8 hex digits. */
-export function crcHex(crc: number): string {
-  return (crc >>> 0).toString(16).padStart(8, '0')
-}
+export {crcHex} from '../util/crc.js'

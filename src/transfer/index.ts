@@ -8,5 +8,5 @@ export {
 } from './engine.js'
 export {parseContentRange, parseGoogHash} from './headers.js'
 export type {Phase, Progress} from './progress.js'
-export {checkExtension, checkFilename, type ExistingVerdict, judgeExisting, type SourceFacts} from './safety.js'
+export {type ExistingVerdict, judgeExisting, type SourceFacts} from './safety.js'
 export {StreamVerifier} from './verify.js'

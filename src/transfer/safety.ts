@@ -1,42 +1,4 @@
-import type {Element} from '../catalog/types.js'
-import type {ExistingObject} from '../destination/types.js'
-
-import {ELEMENTS, extensionFor, isElement} from '../catalog/index.js'
-import {printable} from '../destination/key.js'
-import {PbmError} from '../errors.js'
-
-/** Every extension a Pantheon archive can carry, from the catalog's one rule per element. */
-const ARCHIVE_EXTENSIONS = [...new Set(ELEMENTS.map((element) => extensionFor(element)))]
-
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
-
-/**
- * Refuse a filename (from Terminus) that could escape its folder or confuse a shell or a person:
- * anything but letters, digits, `.`, `_` and `-`, a leading dot, `..`, or an absurd length.
- */
-export function checkFilename(file: string): void {
-  if (file.length === 0 || file.length > 255 || !SAFE_NAME.test(file) || file.includes('..')) {
-    throw new PbmError('unsafe-filename', `Refusing the unsafe archive filename "${printable(file)}".`, {
-      hint: 'Terminus returned an unexpected filename; nothing was written.',
-    })
-  }
-}
-
-/** The element's extension must be the filename's: a mismatch is an error, never a silent rename. */
-export function checkExtension(file: string, element: Element): void {
-  const want = isElement(element) ? extensionFor(element) : undefined
-  if (!want) {
-    throw new PbmError('bad-extension', `Unknown element "${printable(String(element))}" for ${printable(file)}.`)
-  }
-
-  if (!file.endsWith(want)) {
-    const other = ARCHIVE_EXTENSIONS.find((ext) => file.endsWith(ext))
-    throw new PbmError(
-      'bad-extension',
-      `${file} should end in ${want} for a ${element} archive${other ? `, not ${other}` : ''}; pbm never renames archives.`,
-    )
-  }
-}
+import type {ExistingObject, StoredHash} from '../destination/types.js'
 
 /** What the archive server announced about the source, from a one-byte probe (`probed`), if it ran. */
 export interface SourceFacts {
@@ -44,6 +6,8 @@ export interface SourceFacts {
   size?: number
   /** hex */
   md5?: string
+  /** 8 hex digits; compared when the server announced no MD5. */
+  crc32c?: string
 }
 
 /**
@@ -68,7 +32,7 @@ const PLAIN_MD5 = /^[\da-f]{32}$/i
 export function judgeExisting(
   existing: ExistingObject,
   source: SourceFacts,
-  options: {where: string; canHash: boolean; contentMd5?: string},
+  options: {where: string; canHash: boolean; content?: StoredHash},
 ): ExistingVerdict {
   const {where} = options
   const sizeDiffers = (): ExistingVerdict => ({
@@ -86,11 +50,31 @@ export function judgeExisting(
       }
     }
 
+    if (!source.md5 && source.crc32c && existing.crc32c && existing.crc32c.toLowerCase() !== source.crc32c) {
+      return {
+        action: 'refuse',
+        message: `${where} already exists with different content (pbm recorded CRC32C ${existing.crc32c}, the archive's is ${source.crc32c}).`,
+      }
+    }
+
     return {action: 'skip', reason: 'already mirrored'}
   }
 
   if (!source.probed) return {action: 'probe'}
   if (source.size !== undefined && source.size !== existing.size) return sizeDiffers()
+  if (!source.md5 && source.crc32c && options.canHash) {
+    // No MD5 announced, but a CRC32C: compare that instead (a 32-bit check, against an exact size).
+    if (options.content === undefined) return {action: 'hash'}
+    if (options.content.crc32c?.toLowerCase() === source.crc32c) {
+      return {action: 'skip', reason: 'same content (CRC32C checked)'}
+    }
+
+    return {
+      action: 'refuse',
+      message: `${where} already exists with different content (CRC32C ${options.content.crc32c ?? '(unknown)'}, the archive's is ${source.crc32c}).`,
+    }
+  }
+
   if (!source.md5) {
     return {
       action: 'refuse',
@@ -101,11 +85,11 @@ export function judgeExisting(
   const etag = existing.etag?.toLowerCase()
   if (etag && PLAIN_MD5.test(etag) && etag === source.md5) return {action: 'skip', reason: 'same content, by ETag'}
   if (options.canHash) {
-    if (options.contentMd5 === undefined) return {action: 'hash'}
-    if (options.contentMd5.toLowerCase() === source.md5) return {action: 'skip', reason: 'same content (MD5 checked)'}
+    if (options.content === undefined) return {action: 'hash'}
+    if (options.content.md5.toLowerCase() === source.md5) return {action: 'skip', reason: 'same content (MD5 checked)'}
     return {
       action: 'refuse',
-      message: `${where} already exists with different content (MD5 ${options.contentMd5}, the archive's is ${source.md5}).`,
+      message: `${where} already exists with different content (MD5 ${options.content.md5}, the archive's is ${source.md5}).`,
     }
   }
 

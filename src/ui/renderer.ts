@@ -1,6 +1,7 @@
 import type {EventSink} from '../jobs/events.js'
 
 import {NO_EVENTS} from '../jobs/events.js'
+import {jsonLogRenderer} from './jsonlog.js'
 import {lineRenderer} from './lines.js'
 import {treeRenderer} from './tree.js'
 
@@ -9,7 +10,7 @@ export interface Renderer extends EventSink {
   close(): Promise<void>
 }
 
-export type RendererName = 'lines' | 'silent' | 'tree'
+export type RendererName = 'json-lines' | 'lines' | 'silent' | 'tree'
 
 /**
  * How the work is shown while it runs. The animated tree takes over the terminal, so it is only for a
@@ -17,23 +18,29 @@ export type RendererName = 'lines' | 'silent' | 'tree'
  * output is the result, after the run).
  */
 export function chooseRenderer(
-  options: {json?: boolean; quiet?: boolean},
+  options: {json?: boolean; logFormat?: string; quiet?: boolean},
   env = process.env,
   isTTY = Boolean(process.stdout.isTTY),
 ): RendererName {
+  // A log collector wants every event, whatever else is printed (the --json result stays on stdout).
+  if (options.logFormat === 'json') return 'json-lines'
   if (options.json || options.quiet) return 'silent'
   const plain = !isTTY || Boolean(env.CI) || env.NODE_ENV === 'test' || env.TERM === 'dumb'
   return plain ? 'lines' : 'tree'
 }
 
 export function openRenderer(
-  options: {json?: boolean; quiet?: boolean},
-  write: (line: string) => void,
+  options: {json?: boolean; logFormat?: string; quiet?: boolean},
+  write: {err: (line: string) => void; out: (line: string) => void},
   env = process.env,
 ): Renderer {
   switch (chooseRenderer(options, env)) {
+    case 'json-lines': {
+      return jsonLogRenderer({progressEveryMs: lineProgressInterval(env), write: write.err})
+    }
+
     case 'lines': {
-      return lineRenderer({progressEveryMs: lineProgressInterval(env), write})
+      return lineRenderer({progressEveryMs: lineProgressInterval(env), write: write.out})
     }
 
     case 'tree': {

@@ -39,6 +39,36 @@ class Feed {
   }
 }
 
+/**
+ * Everything said about one site.env, kept: each step of its task looks for the events it needs in all
+ * of it, whenever they came (a backup:create may finish before the tree draws the site.env).
+ */
+class Log {
+  private readonly events: Next[] = []
+  private readonly waiters = new Set<() => void>()
+
+  push(event: Next): void {
+    this.events.push(event)
+    for (const wake of this.waiters) wake()
+  }
+
+  /** The first event (so far or to come) of one of `types`, or END. */
+  async find<T extends JobEvent['type']>(types: T[]): Promise<Extract<JobEvent, {type: T}> | typeof END> {
+    for (;;) {
+      const hit = this.events.find((e) => e === END || (types as string[]).includes(e.type))
+      if (hit !== undefined) return hit as Extract<JobEvent, {type: T}> | typeof END
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.waiters.delete(wake)
+          resolve()
+        }
+
+        this.waiters.add(wake)
+      })
+    }
+  }
+}
+
 class TaskFailure extends Error {}
 
 /**
@@ -48,7 +78,19 @@ class TaskFailure extends Error {}
  */
 export function treeRenderer(options: {progressEveryMs: number}): Renderer {
   const feeds = new Map<string, Feed>()
+  const logs = new Map<string, Log>()
   let closed = false
+  const log = (id: string) => {
+    let l = logs.get(id)
+    if (!l) {
+      l = new Log()
+      logs.set(id, l)
+      if (closed) l.push(END)
+    }
+
+    return l
+  }
+
   const feed = (id: string) => {
     let f = feeds.get(id)
     if (!f) {
@@ -149,18 +191,23 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
 
   const targetTask = (target: SiteEnvRef, create: boolean): ListrTask => ({
     async task(_ctx, task) {
-      const events = feed(targetId(target))
-      /** The next event of this site.env that is one of `types`; a failure or the end throws. */
-      const until = async <T extends JobEvent['type']>(...types: T[]): Promise<Extract<JobEvent, {type: T}>> => {
-        for (;;) {
-          const e = await events.next()
-          if (e === END) throw new TaskFailure('not finished')
-          if ((types as string[]).includes(e.type)) return e as Extract<JobEvent, {type: T}>
-          if (e.type === 'target:failed') throw new TaskFailure(e.error.message)
-        }
+      const events = log(targetId(target))
+      /**
+       * The first of `types` said of this site.env; a failure throws, and a skip or the end come back
+       * as what they are, for the step to show.
+       */
+      const find = async <T extends JobEvent['type']>(...types: T[]) => {
+        const e: JobEvent | typeof END = await events.find<JobEvent['type']>([
+          ...types,
+          'target:failed',
+          'target:skipped',
+        ])
+        if (e === END) throw new TaskFailure('not finished')
+        if (e.type === 'target:failed') throw new TaskFailure(e.error.message)
+        return e as Extract<JobEvent, {type: 'target:skipped' | T}>
       }
 
-      const first = await until('target:started', 'target:skipped')
+      const first = await find('target:started', 'backup:creating')
       if (first.type === 'target:skipped') {
         task.skip(`${task.title}: skipped, ${first.reason}`)
         return
@@ -170,9 +217,9 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
       if (create) {
         steps.push({
           async task(_c, step: AnyTask) {
-            const e = await until('backup:created', 'backup:create-skipped')
-            if (e.type === 'backup:create-skipped') step.skip(`create backup: skipped (${e.reason})`)
-            else step.title = 'create backup: done'
+            const e = await find('backup:created', 'backup:create-skipped')
+            if (e.type === 'backup:created') step.title = 'create backup: done'
+            else step.skip(`create backup: skipped (${e.reason})`)
           },
           title: 'create backup',
         })
@@ -181,7 +228,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
       steps.push(
         {
           async task(_c, step: AnyTask) {
-            const e = await until('backups:chosen', 'target:skipped')
+            const e = await find('backups:chosen')
             if (e.type === 'target:skipped') {
               step.skip(e.reason)
               return
@@ -197,7 +244,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
         },
         {
           async task() {
-            await until('target:done', 'target:skipped')
+            await find('target:done')
           },
         },
       )
@@ -239,7 +286,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
       if (e.type === 'run:started') start(e)
       else if ('object' in e) feed(objectId(e.object)).push(e)
       else if ('archive' in e) feed(archiveId(e.archive)).push(e)
-      else if ('target' in e) feed(targetId(e.target)).push(e)
+      else if ('target' in e) log(targetId(e.target)).push(e)
     },
   }
   return {
@@ -247,6 +294,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
     async close() {
       closed = true
       for (const f of feeds.values()) f.push(END)
+      for (const l of logs.values()) l.push(END)
       await running
     },
   }

@@ -109,8 +109,9 @@ export async function listFiles(dir: string): Promise<string[]> {
     if (error.code === 'ENOENT') return []
     throw error
   })
+  // pbm's own side files (completion records, locks) are not archives.
   return entries
-    .filter((e) => e.isFile())
+    .filter((e) => e.isFile() && !/^\.[^/]+\.pbm\.(json|lock)$/.test(e.name))
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
     .sort()
 }

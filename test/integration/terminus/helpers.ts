@@ -30,7 +30,7 @@ export interface RecordedCall {
   cwd: string
   args: string[]
   /** The variables the adapter sets or passes through; `-` when unset. */
-  env: {TERMINUS_USER: string; TERMINUS_WORKFLOW_POLLING_DELAY_MS: string}
+  env: {TERMINUS_USER: string; TERMINUS_WORKFLOW_POLLING_DELAY_MS: string; AWS: string}
 }
 
 /**
@@ -42,7 +42,11 @@ export class CallRecorder {
   private readonly dir: string
   private readonly logFile: string
 
-  constructor(sb: Sandbox) {
+  /**
+   * `exec`: replace the recording shell with Terminus (no end time is recorded), so that a signal
+   * sent to the spawned process reaches Terminus itself.
+   */
+  constructor(sb: Sandbox, options: {exec?: boolean} = {}) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'pbm-recorder-'))
     this.logFile = path.join(this.dir, 'calls.log')
     writeFileSync(this.logFile, '')
@@ -54,14 +58,15 @@ export class CallRecorder {
         `log=${JSON.stringify(this.logFile)}`,
         // One line per event; arguments are NUL-free, so tabs are a safe separator here.
         String.raw`tab=$(printf '\t')`,
+        // AWS: the names of any AWS_* variables Terminus received, comma-separated, or `-`.
+        String.raw`aws=$(env | sed -n "s/^\(AWS_[A-Za-z0-9_]*\)=.*/\1/p" | tr "\n" "," | sed "s/,$//")`,
         // eslint-disable-next-line no-template-curly-in-string
-        'line="start $$ $(date +%s%N) ${TERMINUS_WORKFLOW_POLLING_DELAY_MS:--} ${TERMINUS_USER:--} $PWD"',
+        'line="start $$ $(date +%s%N) ${TERMINUS_WORKFLOW_POLLING_DELAY_MS:--} ${TERMINUS_USER:--} ${aws:--} $PWD"',
         'for a in "$@"; do line="$line$tab$a"; done',
         String.raw`printf '%s\n' "$line" >> "$log"`,
-        `${JSON.stringify(sb.terminusPath)} "$@"`,
-        'rc=$?',
-        'echo "end $$ $(date +%s%N)" >> "$log"',
-        'exit $rc',
+        ...(options.exec
+          ? [`exec ${JSON.stringify(sb.terminusPath)} "$@"`]
+          : [`${JSON.stringify(sb.terminusPath)} "$@"`, 'rc=$?', 'echo "end $$ $(date +%s%N)" >> "$log"', 'exit $rc']),
         '',
       ].join('\n'),
     )
@@ -72,14 +77,14 @@ export class CallRecorder {
     const calls = new Map<string, RecordedCall>()
     for (const line of readFileSync(this.logFile, 'utf8').split('\n').filter(Boolean)) {
       const [head, ...args] = line.split('\t')
-      const [event, pid, ns, pollingDelay, user, ...cwd] = head.split(' ')
+      const [event, pid, ns, pollingDelay, user, aws, ...cwd] = head.split(' ')
       if (event === 'start') {
         calls.set(pid, {
           pid,
           start: Number(BigInt(ns) / 1_000_000n),
           cwd: cwd.join(' '),
           args,
-          env: {TERMINUS_WORKFLOW_POLLING_DELAY_MS: pollingDelay, TERMINUS_USER: user},
+          env: {TERMINUS_WORKFLOW_POLLING_DELAY_MS: pollingDelay, TERMINUS_USER: user, AWS: aws},
         })
       } else {
         const call = calls.get(pid)
@@ -111,6 +116,15 @@ export class CallRecorder {
 
   close(): void {
     rmSync(this.dir, {force: true, recursive: true})
+  }
+}
+
+/** Resolve once `condition()` holds, checking every 10 ms: waiting for an event, never for a guessed time. */
+export async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) {
+    await new Promise((resolve) => {
+      setTimeout(resolve, 10)
+    })
   }
 }
 

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {createHash} from 'node:crypto'
-import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -151,18 +151,33 @@ describe('destinations', function () {
       await d.preflight()
       const sink = await d.open('s/e/f.tar.gz', META, new AbortController().signal)
       await sink.write(Buffer.from('hello'))
-      expect(await readdir(path.join(tmp, 'a/s/e'))).to.deep.equal(['f.tar.gz.partial'])
-      await sink.commit()
-      expect(await readdir(path.join(tmp, 'a/s/e'))).to.deep.equal(['f.tar.gz'])
+      // A partial file unique to this run, private from the start, under this run's lock; folders 0700.
+      const during = await readdir(path.join(tmp, 'a/s/e'))
+      expect(during).to.have.length(2)
+      expect(during[0]).to.match(new RegExp(String.raw`^\.f\.tar\.gz\.${process.pid}-[\da-f]{8}\.partial$`))
+      expect(during[1]).to.equal('.f.tar.gz.pbm.lock')
+      expect((await stat(path.join(tmp, 'a/s/e', during[0]))).mode & 0o777).to.equal(0o600)
+      for (const dir of ['a', 'a/s', 'a/s/e'])
+        expect((await stat(path.join(tmp, dir))).mode & 0o777, dir).to.equal(0o700)
+      const helloMd5 = createHash('md5').update('hello').digest('hex')
+      await sink.commit({bytes: 5, md5: helloMd5})
+      expect(await readdir(path.join(tmp, 'a/s/e'))).to.deep.equal(['.f.tar.gz.pbm.json', 'f.tar.gz'])
+      expect((await stat(path.join(tmp, 'a/s/e/f.tar.gz'))).mode & 0o777).to.equal(0o600)
       expect(await readFile(path.join(tmp, 'a/s/e/f.tar.gz'), 'utf8')).to.equal('hello')
-      expect(await d.inspect('s/e/f.tar.gz')).to.deep.equal({size: 5, complete: false})
-      expect(await d.hash!('s/e/f.tar.gz')).to.equal(createHash('md5').update('hello').digest('hex'))
+      expect(await d.inspect('s/e/f.tar.gz')).to.deep.equal({
+        size: 5,
+        complete: true,
+        recordedSize: 5,
+        md5: helloMd5,
+        folder: META.folder,
+      })
+      expect((await d.hash!('s/e/f.tar.gz')).md5).to.equal(helloMd5)
       expect((await failure(d.hash!('s/e/none.tar.gz'))).code).to.equal('read-failed')
 
       const other = await d.open('s/e/g.tar.gz', META, new AbortController().signal)
       await other.write(Buffer.from('x'))
       await other.abort()
-      expect(await readdir(path.join(tmp, 'a/s/e'))).to.deep.equal(['f.tar.gz'])
+      expect(await readdir(path.join(tmp, 'a/s/e'))).to.deep.equal(['.f.tar.gz.pbm.json', 'f.tar.gz'])
     })
 
     it('preflight refuses a folder it cannot create', async () => {

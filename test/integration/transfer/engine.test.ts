@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {execFile} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {mkdirSync, writeFileSync} from 'node:fs'
-import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import http from 'node:http'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -165,13 +165,20 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     const got = await readFile(path.join(localDir(), keyOf(a)))
     expect(got.length).to.equal(a.size)
     expect(md5(got)).to.equal(a.md5)
-    expect(await filesUnder(localDir())).to.deep.equal([keyOf(a)])
+    // The archive and its completion record, nothing else (no partial file, no lock), both private.
+    const record = path.posix.join(path.posix.dirname(keyOf(a)), `.${a.file}.pbm.json`)
+    expect(await filesUnder(localDir())).to.deep.equal([record, keyOf(a)])
+    for (const file of [keyOf(a), record]) {
+      expect((await stat(path.join(localDir(), file))).mode & 0o777, file).to.equal(0o600)
+    }
+
+    expect(JSON.parse(await readFile(path.join(localDir(), record), 'utf8'))).to.include({md5: a.md5, size: a.size})
   }
 
   async function expectNothingStored(a: SandboxArchive) {
     expect(await s3.listKeys(BUCKET, prefix)).to.deep.equal([])
     expect(await filesUnder(localDir())).to.deep.equal([])
-    expect(a).to.be.ok
+    expect(await s3.getObject(BUCKET, prefix + keyOf(a))).to.equal(undefined)
   }
 
   const uploadsOf = (a: SandboxArchive) => proxy.uploads().filter((u) => u.path === `/${BUCKET}/${prefix}${keyOf(a)}`)
@@ -210,7 +217,7 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     const file = path.join(localDir(), 'here.sql.gz')
     await transferArchive(job(db, [createLocalDestination({file})]))
     expect(md5(await readFile(file))).to.equal(db.md5)
-    expect(await filesUnder(localDir())).to.deep.equal(['here.sql.gz'])
+    expect(await filesUnder(localDir())).to.deep.equal(['.here.sql.gz.pbm.json', 'here.sql.gz'])
   })
 
   it('writes to S3 and a local folder at once from one download', async () => {
@@ -360,14 +367,14 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     const r = await transferArchive(job(files, dests()))
     expect(r.destinations.map((d) => [d.status, d.reason])).to.deep.equal([
       ['skipped', 'already mirrored'],
-      ['skipped', 'same content (MD5 checked)'],
+      ['skipped', 'already mirrored'],
     ])
     // The size and MD5 of the archive already there.
     expect(r.bytes).to.equal(files.size)
     expect(r.md5).to.equal(files.md5)
-    // Only the one-byte probe that told the source's size and MD5.
-    expect(sb.stats(files.file).ranges).to.deep.equal(['bytes=0-0'])
-    expect(sb.stats(files.file).bytesServed).to.be.at.most(1)
+    // Not one request: S3 by pbm's metadata, the local folder by pbm's completion record.
+    expect(sb.stats(files.file).ranges).to.deep.equal([])
+    expect(sb.stats(files.file).bytesServed).to.equal(0)
 
     sb.resetStats()
     const calls = urlCalls
@@ -477,11 +484,10 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
       const again = await transferArchive(
         job(db, [createLocalDestination({file})], {onProgress: (p) => events.push(p)}),
       )
-      expect(again.destinations).to.deep.equal([
-        {location: file, reason: 'same content (MD5 checked)', status: 'skipped'},
-      ])
+      expect(again.destinations).to.deep.equal([{location: file, reason: 'already mirrored', status: 'skipped'}])
       expect(again).to.deep.include({bytes: db.size, md5: db.md5})
-      expect(events.map((e) => e.note)).to.include('hashing what is already there')
+      // The completion record written with the archive: nothing re-read.
+      expect(events.map((e) => e.note)).not.to.include('hashing what is already there')
     })
 
     it('refuses a zero-filled local file of the right size', async () => {

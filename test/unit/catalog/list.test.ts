@@ -74,7 +74,7 @@ describe('catalog: backupsFromList', () => {
   it('strips the element from an unusual ID to get the folder', () => {
     const [b] = backupsFromList('alpha', 'live', {
       weird_folder_code: {
-        file: 'strange name_code.tar.gz',
+        file: 'strange-name_code.tar.gz',
         size: '1MB',
         date: 1714533290,
         expiry: null,
@@ -115,6 +115,10 @@ describe('catalog: backupsFromList', () => {
       'null-value': null,
       'string-value': 'x',
       'unknown-element': {file: 'whatever.zip', size: '1MB', date: 1714533290},
+      // Names the engine would refuse are never offered: a space, a bidi override, a control character.
+      '1714533100_backup_code': {file: 'alpha live_code.tar.gz', size: '1MB', date: 1714533290},
+      '1714533101_backup_code': {file: 'alpha_\u202Eevil_code.tar.gz', size: '1MB', date: 1714533290},
+      '1714533102_backup_code': {file: 'alpha_\u001B[31m_code.tar.gz', size: '1MB', date: 1714533290},
       '1714533164_backup_code': {
         file: 'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz',
         size: 'huge',

@@ -1,0 +1,198 @@
+import type {S3Client} from '@aws-sdk/client-s3'
+
+import {expect} from 'chai'
+import {createHash} from 'node:crypto'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {createSandbox, type Sandbox} from '../../../sandbox/index.js'
+import {
+  DEFAULT_PRESIGN_SECONDS,
+  MAX_PRESIGN_SECONDS,
+  presignGet,
+  type S3Location,
+  stageForImport,
+} from '../../../src/destination/presign.js'
+import {makeClient} from '../../../src/destination/s3.js'
+import {InterruptedError, PbmError} from '../../../src/errors.js'
+import {MOTO_CREDENTIALS, startMotoRestore} from '../../helpers/moto-restore.js'
+import {S3RVER_CREDENTIALS, startS3rver} from '../../helpers/s3.js'
+import {failure, terminusFor} from '../terminus/helpers.js'
+
+const DB = 'alpha_live_2024-05-01T03-12-44_UTC_database.sql.gz'
+const BUCKET = 'pbm-restore'
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
+
+function fetchBytes(url: string): Promise<{status: number; body: Buffer}> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, {agent: false}, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({status: res.statusCode ?? 0, body: Buffer.concat(chunks)}))
+      })
+      .on('error', reject)
+  })
+}
+
+const servers = [
+  {
+    name: 's3rver',
+    async start() {
+      const s = await startS3rver()
+      return {endpoint: s.endpoint, credentials: S3RVER_CREDENTIALS, stop: () => s.stop()}
+    },
+  },
+  {
+    name: 'moto_server',
+    async start() {
+      const s = await startMotoRestore()
+      return {endpoint: s.endpoint, credentials: MOTO_CREDENTIALS, stop: () => s.stop()}
+    },
+  },
+]
+
+for (const server of servers) {
+  describe(`presigned URLs and restore stages against ${server.name}`, () => {
+    let stop: () => Promise<void>
+    let location: S3Location
+    let s3: S3Client
+    let s3sdk: typeof import('@aws-sdk/client-s3')
+    let sb: Sandbox
+    let archive: Buffer
+    let dir: string
+
+    const exists = async (key: string): Promise<boolean> => {
+      try {
+        await s3.send(new s3sdk.HeadObjectCommand({Bucket: BUCKET, Key: key}))
+        return true
+      } catch (error) {
+        if ((error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode === 404) return false
+        throw error
+      }
+    }
+
+    const keysUnder = async (prefix: string): Promise<string[]> => {
+      const res = await s3.send(new s3sdk.ListObjectsV2Command({Bucket: BUCKET, Prefix: prefix}))
+      return (res.Contents ?? []).map((o) => o.Key!)
+    }
+
+    before(async () => {
+      const started = await server.start()
+      stop = started.stop
+      location = {bucket: BUCKET, endpoint: started.endpoint, credentials: started.credentials, region: 'us-east-1'}
+      s3 = await makeClient(location, location.endpoint)
+      s3sdk = await import('@aws-sdk/client-s3')
+      await s3.send(new s3sdk.CreateBucketCommand({Bucket: BUCKET}))
+      sb = await createSandbox({
+        sites: [
+          {
+            name: 'alpha',
+            envs: [
+              {name: 'live', backups: [{date: '2024-05-01T03:12:44Z', sizes: {database: 300_000}}]},
+              {name: 'dev'},
+            ],
+          },
+        ],
+      })
+      archive = Buffer.concat([...sb.bytes(DB)])
+      await s3.send(new s3sdk.PutObjectCommand({Bucket: BUCKET, Key: `mirror/alpha/live/${DB}`, Body: archive}))
+      dir = mkdtempSync(path.join(tmpdir(), 'pbm-stage-test-'))
+    })
+
+    after(async () => {
+      rmSync(dir, {force: true, recursive: true})
+      await sb?.close()
+      s3?.destroy()
+      await stop?.()
+    })
+
+    it('presigns a GET for the stated lifetime (default 3 h) that fetches the object', async () => {
+      const {url, expiresAt} = await presignGet(location, `mirror/alpha/live/${DB}`)
+      const q = new URL(url).searchParams
+      expect(q.get('X-Amz-Expires')).to.equal(String(DEFAULT_PRESIGN_SECONDS))
+      expect(q.get('X-Amz-Signature')).to.match(/^[\da-f]{64}$/)
+      expect(expiresAt.getTime() - Date.now()).to.be.within(
+        DEFAULT_PRESIGN_SECONDS * 1000 - 60_000,
+        DEFAULT_PRESIGN_SECONDS * 1000,
+      )
+      const got = await fetchBytes(url)
+      expect(got.status).to.equal(200)
+      expect(md5(got.body)).to.equal(md5(archive))
+      const week = await presignGet(location, `mirror/alpha/live/${DB}`, {expiresInSeconds: MAX_PRESIGN_SECONDS})
+      expect(new URL(week.url).searchParams.get('X-Amz-Expires')).to.equal('604800')
+    })
+
+    it('refuses a lifetime above 7 days, zero, or a fraction (usage error, exit 2)', async () => {
+      for (const seconds of [MAX_PRESIGN_SECONDS + 1, 0, 1.5]) {
+        const error = await failure(presignGet(location, 'x', {expiresInSeconds: seconds}))
+        expect(error).to.be.instanceOf(PbmError)
+        expect(error).to.include({code: 'bad-lifetime', exitCode: 2})
+      }
+    })
+
+    it('round trip: a presigned URL from pbm, imported by terminus import:database, lands with the right MD5', async () => {
+      const {url} = await presignGet(location, `mirror/alpha/live/${DB}`)
+      expect(url).to.include('X-Amz-Signature=').and.to.include('&')
+      await terminusFor(sb).importDatabase('alpha', 'dev', url)
+      expect(sb.imports('alpha', 'dev').at(-1)).to.include({
+        element: 'database',
+        md5: sb.archive(DB).md5,
+        size: archive.length,
+      })
+      expect(md5(archive)).to.equal(sb.archive(DB).md5)
+    })
+
+    it('stages a local archive privately, imports it, and remove() deletes it (twice is fine)', async () => {
+      const file = path.join(dir, DB)
+      writeFileSync(file, archive, {mode: 0o600})
+      const stage = await stageForImport(location, file, {prefix: 'staging/'})
+      expect(stage.key).to.match(
+        new RegExp(`^staging/pbm-stage-\\d+-[\\da-f]{12}-${DB.replaceAll('.', String.raw`\.`)}$`),
+      )
+      expect(stage.where).to.equal(`s3://${BUCKET}/${stage.key}`)
+      expect(await exists(stage.key)).to.equal(true)
+      const acl = await s3.send(new s3sdk.GetObjectAclCommand({Bucket: BUCKET, Key: stage.key}))
+      const publicGrants = (acl.Grants ?? []).filter((g) => /AllUsers|AuthenticatedUsers/.test(g.Grantee?.URI ?? ''))
+      expect(publicGrants).to.deep.equal([])
+
+      await terminusFor(sb).importDatabase('alpha', 'dev', stage.url)
+      expect(sb.imports('alpha', 'dev').at(-1)).to.include({md5: md5(archive)})
+
+      await stage.remove()
+      expect(await exists(stage.key)).to.equal(false)
+      await stage.remove()
+      expect(await keysUnder('staging/')).to.deep.equal([])
+
+      // The URL of a removed stage: Pantheon cannot fetch it, and the error carries no signature.
+      const error = await failure(terminusFor(sb).importDatabase('alpha', 'dev', stage.url))
+      expect(error).to.include({code: 'bad-url'})
+      const signature = new URL(stage.url).searchParams.get('X-Amz-Signature')!
+      const credential = new URL(stage.url).searchParams.get('X-Amz-Credential')!
+      for (const text of [
+        error.message,
+        error.hint,
+        (error as {command?: string}).command,
+        (error as {terminusMessage?: string}).terminusMessage,
+      ]) {
+        expect(text ?? '').not.to.include(signature)
+        expect(text ?? '').not.to.include(credential)
+      }
+    })
+
+    it('a stage that cannot be uploaded leaves nothing behind; an aborted one is an interruption', async () => {
+      const file = path.join(dir, DB)
+      writeFileSync(file, archive, {mode: 0o600})
+      const missing = await failure(stageForImport({...location, bucket: 'pbm-no-such-bucket'}, file))
+      expect(missing).to.include({code: 'no-such-bucket'})
+
+      const controller = new AbortController()
+      controller.abort()
+      const aborted = await failure(stageForImport(location, file, {prefix: 'aborted/', signal: controller.signal}))
+      expect(aborted).to.be.instanceOf(InterruptedError)
+      expect(await keysUnder('aborted/')).to.deep.equal([])
+    })
+  })
+}
