@@ -7,6 +7,7 @@ import path from 'node:path'
 
 import {PbmError} from '../errors.js'
 import {checkKey} from './key.js'
+import {readLocalRecord} from './local.js'
 import {checkBucketName, createS3Client, resolveEndpoint, type S3ClientOptions} from './s3-client.js'
 import {META, s3Error} from './s3.js'
 
@@ -31,6 +32,11 @@ export interface ObjectReader {
   readonly kind: 'local' | 's3'
   describe(key: string): string
   read(key: string, signal?: AbortSignal): Promise<StoredRead>
+  /**
+   * Local folders: pbm's completion record as written, even when the file no longer matches it (the
+   * destination's inspect() trusts a record only while size and mtime are unchanged).
+   */
+  recorded?(key: string): Promise<RecordedFacts | undefined>
 }
 
 const READ_BUFFER = 1024 * 1024
@@ -47,6 +53,16 @@ export function createLocalReader(options: {root: string}): ObjectReader {
   return {
     kind: 'local',
     describe: pathOf,
+    async recorded(key) {
+      const record = await readLocalRecord(pathOf(key))
+      if (!record || record.file !== path.basename(key)) return
+      return {
+        size: record.size,
+        ...(record.md5 ? {md5: record.md5} : {}),
+        ...(record.crc32c ? {crc32c: record.crc32c} : {}),
+      }
+    },
+
     async read(key, signal) {
       const full = pathOf(key)
       try {

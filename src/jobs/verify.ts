@@ -13,6 +13,7 @@ import {archiveKey} from '../plan/destination.js'
 import {parseArchiveKey, SeriesCollector} from '../plan/series.js'
 import {
   inSample,
+  judgeChanged,
   judgeReadBack,
   judgeRecord,
   judgeTarget,
@@ -242,7 +243,19 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
         return
       }
 
-      const quick = judgeRecord(existing)
+      let quick = judgeRecord(existing)
+      let recorded: Recorded | undefined = existing.complete
+        ? {crc32c: existing.crc32c, md5: existing.md5, size: existing.recordedSize}
+        : undefined
+      if (!existing.complete && p.store.reader.recorded) {
+        // A local record that no longer matches the file: say how, and let --deep compare the bytes.
+        const written = await p.store.reader.recorded(p.key)
+        if (written) {
+          quick = judgeChanged(existing.size, written)
+          recorded = written
+        }
+      }
+
       if (quick.status === 'corrupt' || !deepKeys.has(p.ref.location)) {
         record(p.ref, quick.status, quick.detail, false)
         return
@@ -251,12 +264,7 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
       try {
         const outcome = await readSlot(async () => {
           if (signal.aborted) throw signal.reason ?? new InterruptedError()
-          return readBack(
-            p,
-            existing.complete ? {md5: existing.md5, size: existing.recordedSize} : undefined,
-            events,
-            signal,
-          )
+          return readBack(p, recorded, events, signal)
         }, signal)
         read++
         bytesRead += outcome.bytes

@@ -95,6 +95,23 @@ export function judgeRecord(existing: StoredObject): Judgement {
   return {status: 'ok'}
 }
 
+/**
+ * A local archive whose completion record no longer matches it (the destination trusts a record only
+ * while the file's size and mtime are the recorded ones): another size is damage; the same size with
+ * another mtime means it was written to since, which only a read can tell apart from a mere touch.
+ */
+export function judgeChanged(size: number, recorded: {size?: number}): Judgement {
+  if (recorded.size !== undefined && recorded.size !== size) {
+    return {detail: `${size} bytes stored, ${recorded.size} recorded (changed since pbm stored it)`, status: 'corrupt'}
+  }
+
+  return {
+    detail:
+      'written to since pbm stored it (its mtime is not the recorded one); --deep compares its bytes with the record',
+    status: 'unverifiable',
+  }
+}
+
 /** What a deep read found, against what pbm recorded. */
 export interface ReadBack {
   bytes: number

@@ -3,6 +3,7 @@ import {expect} from 'chai'
 import {UsageError} from '../../../src/errors.js'
 import {
   inSample,
+  judgeChanged,
   judgeReadBack,
   judgeRecord,
   judgeTarget,
@@ -170,5 +171,19 @@ describe('plan/verify', () => {
         'newest backup is 48 hours old (limit 24)',
       )
     })
+  })
+})
+
+describe('plan/verify: judgeChanged (a local record that no longer matches its file)', () => {
+  it('another size is corrupt', () => {
+    const r = judgeChanged(10, {size: 11})
+    expect(r.status).to.equal('corrupt')
+    expect(r.detail).to.equal('10 bytes stored, 11 recorded (changed since pbm stored it)')
+  })
+
+  it('the same size (another mtime) is unverifiable until --deep compares the bytes', () => {
+    const r = judgeChanged(10, {size: 10})
+    expect(r.status).to.equal('unverifiable')
+    expect(r.detail).to.match(/--deep compares its bytes/)
   })
 })
