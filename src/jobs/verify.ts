@@ -298,18 +298,17 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   }
 
   // 6. Each site.env: its newest mirrored backup (the oldest such of all destinations) and its age.
+  // One pass over the listing: the newest backup of each site.env at each destination.
+  const newestAt = new Map<string, Date>()
+  for (const p of present) {
+    const id = `${stores.indexOf(p.store)} ${idOf(p.ref)}`
+    const seen = newestAt.get(id)
+    if (!seen || seen < p.date) newestAt.set(id, p.date)
+  }
+
   const targetRows: VerifiedTarget[] = targets.map((t) => {
     const failed = failedTargets.get(idOf(t))
-    const newestPerStore = stores.map((store) => {
-      let newest: Date | undefined
-      for (const p of present) {
-        if (p.store === store && p.ref.site === t.site && p.ref.env === t.env && !(newest && newest >= p.date)) {
-          newest = p.date
-        }
-      }
-
-      return newest
-    })
+    const newestPerStore = stores.map((_store, i) => newestAt.get(`${i} ${idOf(t)}`))
     const missingAt = stores.filter((_s, i) => !newestPerStore[i])
     const newest = missingAt.length > 0 ? undefined : newestPerStore.reduce((a, d) => (a && a <= d! ? a : d))
     let verdict = judgeTarget(newest, plan.maxAgeHours, now)
