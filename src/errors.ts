@@ -6,6 +6,8 @@ export const EXIT = {
   ok: 0,
   failure: 1,
   usage: 2,
+  /** backup:verify found problems (missing, corrupt, unverifiable, stale). */
+  problems: 3,
   interrupted: 130,
 } as const
 

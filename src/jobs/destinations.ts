@@ -4,6 +4,7 @@ import type {DestinationChoice} from '../plan/destination.js'
 
 import {createLocalDestination, createS3Destination} from '../destination/index.js'
 import {createLocalInventory} from '../destination/local-inventory.js'
+import {createLocalReader, createS3Reader, type ObjectReader} from '../destination/read.js'
 import {createS3Inventory} from '../destination/s3-inventory.js'
 
 /** S3 settings that come straight from flags (env-backed); the rest is the AWS chain's. */
@@ -50,4 +51,31 @@ export function openInventories(
   }
 
   return inventories
+}
+
+/** A destination as backup:verify sees it: what it holds (listing), each object's record, its bytes. */
+export interface VerifyStore {
+  destination: Destination
+  inventory: Inventory
+  reader: ObjectReader
+}
+
+/** The stores of one verify run, S3 first (a local path is always a mirror folder). */
+export function openVerifyStores(choice: DestinationChoice, s3: S3Settings): VerifyStore[] {
+  const stores: VerifyStore[] = []
+  const [first, second] = openDestinations(choice, s3)
+  if (choice.s3) {
+    const where = {...s3, bucket: choice.s3.bucket, prefix: choice.s3.prefix}
+    stores.push({destination: first, inventory: createS3Inventory(where), reader: createS3Reader(where)})
+  }
+
+  if (choice.local) {
+    stores.push({
+      destination: choice.s3 ? second : first,
+      inventory: createLocalInventory({root: choice.local.path}),
+      reader: createLocalReader({root: choice.local.path}),
+    })
+  }
+
+  return stores
 }

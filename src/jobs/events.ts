@@ -1,6 +1,7 @@
+import type {ObjectStatus, TargetStatus} from '../plan/verify.js'
 import type {Progress} from '../transfer/index.js'
 import type {PruneSummary} from './prune.js'
-import type {ArchiveRef, ArchiveResult, FailureInfo, RunSummary, SiteEnvRef} from './results.js'
+import type {ArchiveRef, ArchiveResult, FailureInfo, ObjectRef, RunSummary, SiteEnvRef} from './results.js'
 
 /**
  * What a job tells the world while it works. Every event is plain data that names its site.env (and
@@ -9,7 +10,15 @@ import type {ArchiveRef, ArchiveResult, FailureInfo, RunSummary, SiteEnvRef} fro
  */
 export type JobEvent =
   /** The run knows its work: the target site.envs (mirror) or the archives (pick), and whether backups are created first. */
-  | {type: 'run:started'; command: string; archives?: ArchiveRef[]; create?: boolean; targets?: SiteEnvRef[]}
+  | {
+      type: 'run:started'
+      command: string
+      archives?: ArchiveRef[]
+      create?: boolean
+      targets?: SiteEnvRef[]
+      /** verify --deep: the stored objects it reads back. */
+      objects?: ObjectRef[]
+    }
   | {type: 'target:started'; target: SiteEnvRef}
   /** The site.env has nothing to do (frozen, uninitialized, no backups to mirror): not a failure. */
   | {type: 'target:skipped'; target: SiteEnvRef; reason: string}
@@ -60,6 +69,13 @@ export type JobEvent =
   | {type: 'prune:failed'; target: SiteEnvRef; element: string; file: string; error: FailureInfo}
   /** The totals of one destination's prune; `stopped` when nothing was removed on purpose. */
   | {type: 'prune:summary'; location: string; summary: PruneSummary; stopped?: 'max-delete' | 'not-confirmed'}
+  /** verify: a stored object is read back (--deep). */
+  | {type: 'object:started'; object: ObjectRef}
+  | {type: 'object:progress'; object: ObjectRef; progress: Progress}
+  /** verify: the verdict on one stored (or expected and missing) object; `deep` when it was read back. */
+  | {type: 'object:checked'; object: ObjectRef; status: ObjectStatus; detail?: string; deep: boolean}
+  /** verify: the verdict on a site.env as a whole (coverage and age). */
+  | {type: 'target:checked'; target: SiteEnvRef; status: TargetStatus; newest?: Date; detail?: string}
 
 export type JobEventType = JobEvent['type']
 
@@ -99,6 +115,11 @@ export function fanOut(...sinks: EventSink[]): EventSink {
 /** A stable identity for an archive within a run: site.env plus filename. */
 export function archiveId(archive: ArchiveRef): string {
   return `${archive.site}.${archive.env}/${archive.file}`
+}
+
+/** A stored object: the archive at one destination. */
+export function objectId(object: ObjectRef): string {
+  return `${archiveId(object)}@${object.location}`
 }
 
 export function targetId(target: SiteEnvRef): string {

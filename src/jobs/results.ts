@@ -1,6 +1,7 @@
 import type {Backup} from '../catalog/types.js'
 import type {PingSummary} from '../util/ping.js'
 import type {PruneResult} from './prune.js'
+import type {VerifyResult} from './verify.js'
 
 import {EXIT, InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
@@ -15,6 +16,13 @@ export interface ArchiveRef extends SiteEnvRef {
   element: string
   file: string
   folder: string
+}
+
+/** An archive at one destination (backup:verify's subject). */
+export interface ObjectRef extends ArchiveRef {
+  destination: 'local' | 's3'
+  /** `s3://bucket/key` or an absolute path. */
+  location: string
 }
 
 /** A failure as data: a stable code and a redacted message (with the hint). */
@@ -70,6 +78,8 @@ export interface MirrorResult {
   shard?: string
   /** With --prune: one prune per destination, of the site.envs mirrored without a failure. */
   prune?: PruneResult[]
+  /** With --verify: the quick verify of what this run mirrored. */
+  verify?: VerifyResult
   /** True when --fail-fast stopped the run. */
   stoppedEarly?: boolean
 }

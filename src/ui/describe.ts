@@ -38,3 +38,8 @@ export function describeProgress(p: Progress): string {
   const eta = p.etaSeconds === undefined ? '' : `  ETA ${formatDuration(p.etaSeconds)}`
   return `${bar}${formatBytes(p.bytes)}${total}  ${formatRate(p.rateBytesPerSec)}${eta}${note}`
 }
+
+/** "s3://b/k: corrupt (MD5 … differs from the recorded …)" */
+export function describeChecked(location: string, status: string, detail?: string): string {
+  return `${location}: ${status}${detail ? ` (${detail})` : ''}`
+}

@@ -2,9 +2,9 @@ import type {JobEvent} from '../jobs/events.js'
 import type {ArchiveRef} from '../jobs/results.js'
 import type {Renderer} from './renderer.js'
 
-import {archiveId, targetId} from '../jobs/events.js'
+import {archiveId, objectId, targetId} from '../jobs/events.js'
 import {lockReason} from '../jobs/prune.js'
-import {describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
+import {describeChecked, describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
 import {formatBytes, formatDuration, formatUtc} from './format.js'
 import {importCommand} from './restore.js'
 
@@ -134,6 +134,31 @@ export function lineRenderer(options: {progressEveryMs: number; write: (line: st
       }
 
       // Each removal is in the report that follows the run; a line each would say it twice.
+      case 'object:started': {
+        lastProgress.set(objectId(e.object), Date.now())
+        return `❯ ${of(e.object)}: reading ${e.object.location}`
+      }
+
+      case 'object:progress': {
+        if (e.progress.phase !== 'downloading' || e.progress.bytes === 0) return undefined
+        const id = objectId(e.object)
+        const now = Date.now()
+        if (now - (lastProgress.get(id) ?? 0) < options.progressEveryMs) return undefined
+        lastProgress.set(id, now)
+        return `  ${of(e.object)} ${e.object.location}: ${describeProgress(e.progress)}`
+      }
+
+      case 'object:checked': {
+        // Thousands of quick checks that are fine would drown the problems: only reads and problems.
+        if (e.status === 'ok' && !e.deep) return undefined
+        return `${e.status === 'ok' ? '✔' : '✖'} ${of(e.object)}: ${describeChecked(e.object.location, e.status, e.detail)}`
+      }
+
+      case 'target:checked': {
+        if (e.status === 'ok') return undefined
+        return `✖ ${targetId(e.target)}: ${e.status}${e.detail ? `, ${e.detail}` : ''}`
+      }
+
       default: {
         return undefined
       }

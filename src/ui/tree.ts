@@ -1,11 +1,11 @@
 import {Listr, type ListrTask, type ListrTaskWrapper, PRESET_TIMER} from 'listr2'
 
 import type {EventSink, JobEvent} from '../jobs/events.js'
-import type {ArchiveRef, SiteEnvRef} from '../jobs/results.js'
+import type {ArchiveRef, ObjectRef, SiteEnvRef} from '../jobs/results.js'
 import type {Renderer} from './renderer.js'
 
-import {archiveId, targetId} from '../jobs/events.js'
-import {describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
+import {archiveId, objectId, targetId} from '../jobs/events.js'
+import {describeChecked, describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyTask = ListrTaskWrapper<any, any, any>
@@ -154,6 +154,41 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
     title,
   })
 
+  /** verify --deep: one stored object read back, with its progress and verdict. */
+  const objectTask = (object: ObjectRef): ListrTask => ({
+    async task(_ctx, task) {
+      const events = feed(objectId(object))
+      let last = 0
+      for (;;) {
+        const e = await events.next()
+        if (e === END) throw new TaskFailure(`${object.file}: not checked`)
+        switch (e.type) {
+          case 'object:started': {
+            task.title = `${object.site}.${object.env} ${object.element}: reading ${object.location}`
+            break
+          }
+
+          case 'object:progress': {
+            const now = Date.now()
+            if (now - last < options.progressEveryMs && e.progress.phase === 'downloading') continue
+            last = now
+            task.output = describeProgress(e.progress)
+            break
+          }
+
+          case 'object:checked': {
+            task.title = `${object.site}.${object.env} ${object.element}: ${describeChecked(object.location, e.status, e.detail)}`
+            if (e.status !== 'ok') throw new TaskFailure(task.title)
+            return
+          }
+
+          default:
+        }
+      }
+    },
+    title: `${object.site}.${object.env} ${object.element}: ${object.file}`,
+  })
+
   const targetTask = (target: SiteEnvRef, create: boolean): ListrTask => ({
     async task(_ctx, task) {
       const events = log(targetId(target))
@@ -221,7 +256,9 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
   const start = (e: Extract<JobEvent, {type: 'run:started'}>) => {
     const tasks = e.targets
       ? e.targets.map((t) => targetTask(t, Boolean(e.create)))
-      : (e.archives ?? []).map((a) => archiveTask(a, a.element))
+      : e.objects
+        ? e.objects.map((o) => objectTask(o))
+        : (e.archives ?? []).map((a) => archiveTask(a, a.element))
     const list = new Listr(tasks, {
       collectErrors: false,
       concurrent: true,
@@ -249,6 +286,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
       // backup:restore's few sequential steps are drawn as lines (openRenderer's `steps`), not as a tree.
       if (e.type.startsWith('restore:')) return
       if (e.type === 'run:started') start(e)
+      else if ('object' in e) feed(objectId(e.object)).push(e)
       else if ('archive' in e) feed(archiveId(e.archive)).push(e)
       else if ('target' in e) log(targetId(e.target)).push(e)
     },

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {BaseCommand, EXIT_CODES_HELP, PRUNE_EXIT_CODES_HELP} from '../../base-command.js'
 import {ELEMENTS} from '../../catalog/index.js'
-import {UsageError} from '../../errors.js'
+import {EXIT, UsageError} from '../../errors.js'
 import {
   checkDestinationFlags,
   destinationFlags,
@@ -19,6 +19,7 @@ import {createRelay} from '../../jobs/events.js'
 import {mirror, type MirrorTargets} from '../../jobs/mirror.js'
 import {prune, pruneExitCode} from '../../jobs/prune.js'
 import {describeFailure, exitCodeOf, mirrorPingSummary, type MirrorResult} from '../../jobs/results.js'
+import {verifyExitCode, type VerifyResult, verifyStored} from '../../jobs/verify.js'
 import {type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {parseSinceInput} from '../../plan/select.js'
 import {parseShard} from '../../plan/shard.js'
@@ -28,6 +29,7 @@ import * as ask from '../../ui/prompts.js'
 import {formatPruneTotals, reportPrune} from '../../ui/prune-report.js'
 import {reportMirror} from '../../ui/report.js'
 import {openTerminus} from '../../ui/terminus.js'
+import {reportVerify} from '../../ui/verify-report.js'
 import {parsePingUrl, pingBody, Pinger, type PingOutcome} from '../../util/ping.js'
 import {resolveTimeoutMs} from '../../util/timeouts.js'
 
@@ -44,7 +46,7 @@ Sites come from SITE.ENV arguments, from --site × --env, or from every site of 
 
 With --prune and a retention policy (the --keep-* flags, restic's rules as in backup:prune), each site.env whose archives were all mirrored and verified then has its series pruned at every destination; a site.env with any failure is not pruned in that run. --prune is the consent to remove: there is no question, and --dry-run shows the prune plan too.
 
-${EXIT_CODES_HELP} With --prune: ${PRUNE_EXIT_CODES_HELP.replace('Exit codes: ', '')}`
+${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify found problems. With --prune: ${PRUNE_EXIT_CODES_HELP.replace('Exit codes: ', '')}`
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --site site-one --site site-two --bucket my-backups --create --yes',
@@ -146,6 +148,11 @@ ${EXIT_CODES_HELP} With --prune: ${PRUNE_EXIT_CODES_HELP.replace('Exit codes: ',
       summary:
         'At most this many Terminus calls per minute across the run (60, 60/min, 2/s, 900/h; off); throttling by Pantheon pauses every call with back-off either way.',
     }),
+    verify: Flags.boolean({
+      env: 'PBM_VERIFY',
+      summary:
+        "Last step: the quick verify of what was mirrored (it is there, its size agrees with pbm's record); problems exit 3.",
+    }),
     'terminus-concurrency': Flags.integer({
       default: 4,
       env: 'PBM_TERMINUS_CONCURRENCY',
@@ -244,6 +251,16 @@ ${EXIT_CODES_HELP} With --prune: ${PRUNE_EXIT_CODES_HELP.replace('Exit codes: ',
     const pruneCode = Math.max(0, ...(result.prune ?? []).map((p) => pruneExitCode(p)))
     const mirrorCode = exitCodeOf(result.summary, signal)
     process.exitCode = mirrorCode === 0 ? pruneCode : mirrorCode
+    if (flags.verify && !plan.dryRun && !signal.aborted) {
+      // The mirror's own failure (1) wins; otherwise what the verify found decides (3, or 1 if it could not look).
+      const verified: VerifyResult = await this.withRenderer({quiet: flags.quiet}, (events) =>
+        verifyStored(result.archives, destinations, events, signal),
+      )
+      if (!this.jsonEnabled()) reportVerify(out, verified, {quiet: flags.quiet})
+      if (process.exitCode === EXIT.ok) process.exitCode = verifyExitCode(verified.summary, signal)
+      result = {...result, verify: verified}
+    }
+
     if (!plan.dryRun && pinger) {
       const body = pingBody(mirrorPingSummary(this.id ?? 'backup:mirror', result))
       await ping(process.exitCode === 0 ? pinger.success(body) : pinger.exitStatus(process.exitCode, body))

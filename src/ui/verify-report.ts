@@ -1,0 +1,89 @@
+import chalk from 'chalk'
+
+import type {VerifyResult, VerifySummary} from '../jobs/verify.js'
+import type {ObjectStatus, TargetStatus} from '../plan/verify.js'
+import type {ReportOutput} from './report.js'
+
+import {formatBytes, formatDuration, formatUtc, table} from './format.js'
+
+const COLOUR: Record<ObjectStatus | TargetStatus, (text: string) => string> = {
+  corrupt: chalk.red,
+  error: chalk.red,
+  missing: chalk.red,
+  ok: chalk.green,
+  repaired: chalk.green,
+  stale: chalk.yellow,
+  unverifiable: chalk.yellow,
+}
+
+/**
+ * backup:verify's closing words: a table of the site.envs and objects that are not ok (what was
+ * repaired too), a count of what is fine, what could not be verified (stderr), then the summary.
+ */
+export function reportVerify(out: ReportOutput, result: VerifyResult, options: {quiet?: boolean} = {}): void {
+  const targets = result.targets.filter((t) => t.status !== 'ok')
+  const objects = result.objects.filter((o) => o.status !== 'ok')
+  if (!options.quiet || targets.length > 0 || objects.length > 0) out.log('')
+  if (targets.length > 0) {
+    out.log(
+      table(
+        targets.map((t) => [
+          COLOUR[t.status](t.status),
+          `${t.site}.${t.env}`,
+          t.newest ? formatUtc(new Date(t.newest)) : '-',
+          t.detail ?? '',
+        ]),
+        ['STATUS', 'SITE.ENV', 'NEWEST', 'DETAIL'],
+      ),
+    )
+    out.log('')
+  }
+
+  if (objects.length > 0) {
+    out.log(
+      table(
+        objects.map((o) => [COLOUR[o.status](o.status), o.element, o.location, o.detail ?? '']),
+        ['STATUS', 'ELEMENT', 'WHERE', 'DETAIL'],
+      ),
+    )
+    out.log('')
+  }
+
+  const fineTargets = result.targets.length - targets.length
+  const fineObjects = result.objects.length - objects.length
+  if (result.objects.length > 0 || result.targets.length > 0) {
+    out.log(
+      `${fineObjects} object${fineObjects === 1 ? '' : 's'} ok${result.targets.length > 0 ? `, ${fineTargets} site.env${fineTargets === 1 ? '' : 's'} ok` : ''}.`,
+    )
+  }
+
+  for (const e of result.errors) {
+    const where = e.location ?? (e.site ? `${e.site}.${e.env}` : '')
+    out.error(`✖ could not verify${where ? ` ${where}` : ''}: ${e.message}`)
+  }
+
+  out.log(formatVerifySummary(result.summary))
+}
+
+/** "12 objects checked (3 read, 1.2 GB), 2 problems: 1 missing, 1 corrupt; 4 site.envs (1 stale) in 3s" */
+export function formatVerifySummary(s: VerifySummary): string {
+  const checked = `${s.objects} object${s.objects === 1 ? '' : 's'} checked`
+  const deep = s.deep
+    ? ` (${s.read} read back${s.sample ? ` of sample ${s.sample}` : ''}, ${formatBytes(s.bytesRead)})`
+    : ''
+  const kinds = [
+    s.missing ? `${s.missing} missing` : '',
+    s.corrupt ? `${s.corrupt} corrupt` : '',
+    s.unverifiable ? `${s.unverifiable} unverifiable` : '',
+    s.stale ? `${s.stale} stale site.env${s.stale === 1 ? '' : 's'}` : '',
+    s.targetsMissing ? `${s.targetsMissing} site.env${s.targetsMissing === 1 ? '' : 's'} missing` : '',
+  ].filter(Boolean)
+  const problems =
+    s.problems === 0 ? 'no problems' : `${s.problems} problem${s.problems === 1 ? '' : 's'}: ${kinds.join(', ')}`
+  const extra = [
+    s.repaired ? `${s.repaired} repaired` : '',
+    s.errors ? `${s.errors} could not be verified` : '',
+    s.foreign ? `${s.foreign} object${s.foreign === 1 ? '' : 's'} not pbm's left alone` : '',
+  ].filter(Boolean)
+  return `${checked}${deep}; ${problems}${extra.length > 0 ? `; ${extra.join('; ')}` : ''}; ${s.targets} site.env${s.targets === 1 ? '' : 's'} in ${formatDuration(s.seconds)}`
+}
