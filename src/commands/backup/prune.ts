@@ -94,7 +94,8 @@ ${PRUNE_EXIT_CODES_HELP}`
     let planShown = false
     const confirm = async (plan: PruneResult): Promise<boolean> => {
       this.log(formatPrunePlan(plan))
-      this.log(formatPruneTotals(plan))
+      // Nothing is removed yet: the totals say what would be.
+      this.log(formatPruneTotals({...plan, dryRun: true}))
       planShown = true
       const n = plan.summary.removed
       return ask.askConfirm(`Remove ${n} backup${n === 1 ? '' : 's'} from ${location}?`, signal, false)
