@@ -17,7 +17,9 @@ interface MirrorJson {
 
 const SITES = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot']
 
-describe('pbm backup:mirror at fleet scale (built CLI, sandbox + s3rver)', () => {
+describe('pbm backup:mirror at fleet scale (built CLI, sandbox + s3rver)', function () {
+  // Whole mirrors of 36 archives, several per test: minutes on a loaded 2-core machine.
+  this.timeout(300_000)
   let world: World
 
   before(async () => {
