@@ -51,7 +51,7 @@ const CONSTANT_PER_PROCESS = 2
 const SIZES = {code: 2048, database: 1024, files: 2048}
 
 interface MirrorJson {
-  archives: Array<{env: string; file: string; site: string; status: string}>
+  archives: Array<{env: string; error?: {code?: string; message?: string}; file: string; site: string; status: string}>
   shard?: string
   summary: {failed: number; skipped: number; transferred: number}
   targets: Array<{env: string; site: string; status: string}>
@@ -181,10 +181,27 @@ async function phase(name: string, kind: 'noop' | 'run', go: () => Promise<{runs
   for (const run of result.runs) {
     const targets = run.out?.targets.length ?? 0
     const constant = run.calls.filter((c) => !c.target?.includes('.')).length
-    if (run.exitCode !== 0) problems.push(`${name}: ${run.label} exited ${run.exitCode}: ${tail(run.stderr)}`)
+    if (run.exitCode !== 0)
+      problems.push(
+        `${name}: ${run.label} exited ${run.exitCode}: ${tail(run.stderr.replaceAll(/^.*\[WARN\].*\n/gm, ''))}`,
+      )
     if (run.out) {
       const {failed, skipped, transferred} = run.out.summary
-      if (failed > 0) problems.push(`${name}: ${run.label}: ${failed} failed`)
+      if (failed > 0) {
+        // What failed, in a few distinct words: the first of each error code.
+        const errors = countBy(
+          run.out.archives
+            .filter((a) => a.status === 'failed')
+            .map((a) => `${a.error?.code ?? '?'}: ${(a.error?.message ?? '').slice(0, 160)}`),
+        )
+        problems.push(
+          `${name}: ${run.label}: ${failed} failed; ${[...errors]
+            .slice(0, 3)
+            .map(([e, n]) => `${n}× ${e}`)
+            .join(' | ')}`,
+        )
+      }
+
       if (kind === 'noop' && transferred > 0) problems.push(`${name}: ${run.label} transferred ${transferred} again`)
       if (kind === 'run' && transferred !== targets * 3)
         problems.push(`${name}: ${run.label} transferred ${transferred} (${skipped} skipped) of ${targets * 3}`)
