@@ -222,12 +222,19 @@ async function bench(): Promise<void> {
       ],
     ]
     const problems = [...baselineCheck.problems]
+    // Each row as it comes too: a long run on a busy machine should leave what it measured so far.
+    const report = (row: string[]) => {
+      rows.push(row)
+      console.log(`  ${row.slice(0, 5).filter(Boolean).join(', ')}`)
+    }
+
+    report(rows.pop()!)
 
     // Then, `runs` times: the upload limit of this moment, and each pbm build (alternating which goes first).
     for (let run = 1; run <= runs; run++) {
       const limit = await measureUploadLimit(backupDir, `limit-${run}`)
       const limitSeconds = (latencyMs + createMs + 2 * latencyMs) / 1000 + limit.seconds
-      rows.push([
+      report([
         `limit #${run}`,
         `${limitSeconds.toFixed(1)} s`,
         (baselineSeconds / limitSeconds).toFixed(1),
@@ -244,7 +251,7 @@ async function bench(): Promise<void> {
         const r = await runPbm(b.root, `${b.label === 'pbm' ? 'pbm' : 'before'}-${run}`)
         if (!r.check.exact || r.check.found !== archiveCount || r.exitCode !== 0) ok = false
         problems.push(...r.check.problems)
-        rows.push([
+        report([
           `${b.label} #${run}`,
           `${r.seconds.toFixed(1)} s`,
           (baselineSeconds / r.seconds).toFixed(1),
