@@ -9,14 +9,20 @@
  *
  * Scenarios: `pick-s3` / `pick-local`: `pbm backup:pick big.dev --element db --latest` of one archive of
  * --size bytes (1e9) into a bucket (s3rver) or a folder; `mirror-N`: `pbm backup:mirror` of 4 sites ×
- * dev, live × code, files, db = 24 archives of 20-60 MB (~1.1 GB in all) into a bucket at --concurrency N.
+ * dev, live × code, files, db = 24 archives of 30-60 MB (~1.1 GB in all) into a bucket at --concurrency N.
  * Each scenario gets a fresh s3rver (a child of this process) or folder; the sandbox (terminus stand-in
  * and archive server) lives in this process, with no added latency. MB/s is the archive bytes over the
  * command's wall time (start-up and Terminus calls included). `--node-args` replaces bin/run.js's own
  * node flags (it runs `node FLAGS bin/run.js`); without it, bin/run.js runs as its shebang says.
+ *
+ * As installed: each measured package is staged in a temporary folder (bin/, dist/, package.json,
+ * node_modules linked) with its `oclif.manifest.json` generated, as in the npm tarball; without a
+ * manifest oclif imports every command at start (~18 MB more RSS). `--no-manifest` runs without one.
+ * `--pbm DIR[,DIR...]` measures other package roots (e.g. a copy of the build before a change), not
+ * built by the bench, interleaved per scenario: compare builds in one run of the machine.
  */
 import {execa} from 'execa'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {cp, mkdtemp, rm, symlink} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -31,7 +37,9 @@ const MB = 1e6
 
 const {values} = parseArgs({
   options: {
+    'no-manifest': {default: false, type: 'boolean'},
     'node-args': {type: 'string'},
+    pbm: {type: 'string'},
     'no-build': {default: false, type: 'boolean'},
     quick: {default: false, type: 'boolean'},
     runs: {default: '1', type: 'string'},
@@ -40,15 +48,20 @@ const {values} = parseArgs({
   },
 })
 
+/** The package roots whose bin/run.js is measured (e.g. a copy of an older build, for before/after). */
+const roots = (values.pbm ?? ROOT).split(',').map((r) => path.resolve(r))
 const runs = Number(values.runs)
 const scenarios = values.scenarios.split(',').filter(Boolean)
 const bigSize = values.quick ? 20 * MB : Number(values.size)
 const sites = ['site-1', 'site-2', 'site-3', 'site-4']
 const envs = ['dev', 'live']
-/** 24 archive sizes from 20 to 60 MB (deterministic), ~1.1 GB in all; 1/20 of that with --quick. */
-const mirrorSizes = Array.from({length: 24}, (_, i) => Math.round((20 + ((i * 17) % 41)) * MB * (values.quick ? 0.05 : 1)))
+/** 24 archive sizes from 30 to 60 MB (deterministic), ~1.1 GB in all; 1/20 of that with --quick. */
+const mirrorSizes = Array.from({length: 24}, (_, i) =>
+  Math.round((30 + ((i * 17) % 31)) * MB * (values.quick ? 0.05 : 1)),
+)
 
 interface Measured {
+  root: string
   scenario: string
   bytes: number
   peakMb: number
@@ -56,11 +69,12 @@ interface Measured {
   exitCode: number
 }
 
-if (!values['no-build']) {
+if (!values['no-build'] && !values.pbm) {
   const build = await execa('npm', ['run', 'build'], {cwd: ROOT, reject: false, stdio: 'inherit'})
   if (build.exitCode !== 0) throw new Error(`bench/memory: the build failed (exit ${build.exitCode})`)
 }
 
+const staged = await Promise.all(roots.map((r) => stage(r)))
 const yesterday = new Date(Date.now() - 86_400_000).toISOString()
 let k = 0
 const sandbox = await createSandbox({
@@ -69,7 +83,9 @@ const sandbox = await createSandbox({
     {name: 'big', envs: [{name: 'dev', backups: [{date: yesterday, sizes: {database: bigSize}}]}]},
     ...sites.map((name) => ({
       envs: envs.map((env) => ({
-        backups: [{date: yesterday, sizes: {code: mirrorSizes[k++], files: mirrorSizes[k++], database: mirrorSizes[k++]}}],
+        backups: [
+          {date: yesterday, sizes: {code: mirrorSizes[k++], files: mirrorSizes[k++], database: mirrorSizes[k++]}},
+        ],
         name: env,
       })),
       name,
@@ -83,41 +99,79 @@ try {
   console.log(
     `bench/memory: pick of ${(bigSize / MB).toFixed(0)} MB; mirror of 24 archives, ` +
       `${(mirrorSizes.reduce((a, b) => a + b, 0) / MB).toFixed(0)} MB; node ${process.version}; ` +
-      `pbm flags: ${values['node-args'] === undefined ? "bin/run.js's shebang" : `node ${values['node-args']}`}`,
+      `pbm flags: ${values['node-args'] === undefined ? "bin/run.js's shebang" : `node ${values['node-args']}`}; ` +
+      `${values['no-manifest'] ? 'no oclif manifest' : 'with its oclif manifest (as installed)'}`,
   )
   for (let run = 1; run <= runs; run++) {
     for (const scenario of scenarios) {
-      const m = await measure(scenario)
-      results.push(m)
-      console.log(
-        `  run ${run} ${scenario}: peak ${m.peakMb.toFixed(0)} MiB, ${(m.bytes / MB / m.seconds).toFixed(1)} MB/s` +
-          `${m.exitCode === 0 ? '' : `, EXIT ${m.exitCode}`}`,
-      )
+      for (const [i, root] of staged.entries()) {
+        const m = await measure(scenario, root, roots[i])
+        results.push(m)
+        console.log(
+          `  run ${run} ${scenario} ${roots[i]}: peak ${m.peakMb.toFixed(0)} MiB, ` +
+            `${(m.bytes / MB / m.seconds).toFixed(1)} MB/s${m.exitCode === 0 ? '' : `, EXIT ${m.exitCode}`}`,
+        )
+      }
     }
   }
 } finally {
   await sandbox.close()
+  await Promise.all(staged.map((dir) => (dir === ROOT ? undefined : rm(dir, {force: true, recursive: true}))))
 }
 
-const rows = [['scenario', 'archive MB', 'peak RSS MiB (runs)', 'median', 'MB/s (median)']]
+const head = ['scenario', 'archive MB', ...roots.flatMap((r, i) => [`peak RSS MiB ${name(i)}`, `MB/s ${name(i)}`])]
+if (roots.length > 1) head.push(...roots.slice(1).map((_, i) => `RSS ${name(i + 1)}/${name(0)}`))
+const rows = [head]
 for (const scenario of scenarios) {
   const mine = results.filter((r) => r.scenario === scenario)
-  const peaks = mine.map((r) => r.peakMb)
-  const rates = mine.map((r) => r.bytes / MB / r.seconds)
+  const peak = (root: string) => median(mine.filter((r) => r.root === root).map((r) => r.peakMb))
+  const rate = (root: string) => median(mine.filter((r) => r.root === root).map((r) => r.bytes / MB / r.seconds))
   rows.push([
     scenario,
     (mine[0].bytes / MB).toFixed(0),
-    peaks.map((p) => p.toFixed(0)).join(', '),
-    median(peaks).toFixed(0),
-    median(rates).toFixed(1),
+    ...roots.flatMap((r) => [
+      `${peak(r).toFixed(0)}${
+        runs > 1
+          ? ` (${mine
+              .filter((m) => m.root === r)
+              .map((m) => m.peakMb.toFixed(0))
+              .join(', ')})`
+          : ''
+      }`,
+      rate(r).toFixed(1),
+    ]),
+    ...roots.slice(1).map((r) => (peak(r) / peak(roots[0])).toFixed(2)),
   ])
 }
+
+console.log('')
+if (roots.length > 1) for (const [i, r] of roots.entries()) console.log(`${name(i)}: ${r}`)
 
 console.log('')
 console.log(table(rows))
 if (results.some((r) => r.exitCode !== 0)) process.exitCode = 1
 
-async function measure(scenario: string): Promise<Measured> {
+/** Column name of the i-th package root. */
+function name(i: number): string {
+  return roots.length === 1 ? '' : String.fromCodePoint(65 + i)
+}
+
+/** A copy of the package as npm installs it: bin, dist, package.json, its dependencies, and the manifest. */
+async function stage(root: string): Promise<string> {
+  if (values['no-manifest']) return root
+  const dir = await mkdtemp(path.join(tmpdir(), 'pbm-bench-memory-pkg-'))
+  await Promise.all(
+    ['bin', 'dist', 'package.json'].map((f) => cp(path.join(root, f), path.join(dir, f), {recursive: true})),
+  )
+  await symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'))
+  await execa(path.join(ROOT, 'node_modules', '.bin', 'oclif'), ['manifest'], {
+    cwd: dir,
+    env: {OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
+  })
+  return dir
+}
+
+async function measure(scenario: string, pkg: string, root: string): Promise<Measured> {
   const s3 = scenario === 'pick-local' ? undefined : await startS3rver()
   const dir = await mkdtemp(path.join(tmpdir(), 'pbm-bench-memory-'))
   try {
@@ -142,7 +196,7 @@ async function measure(scenario: string): Promise<Measured> {
       bytes = mirrorSizes.reduce((a, b) => a + b, 0)
     } else throw new Error(`bench/memory: unknown scenario ${scenario}`)
 
-    const runJs = path.join(ROOT, 'bin', 'run.js')
+    const runJs = path.join(pkg, 'bin', 'run.js')
     const command =
       values['node-args'] === undefined
         ? [runJs]
@@ -164,7 +218,7 @@ async function measure(scenario: string): Promise<Measured> {
     const seconds = (performance.now() - t0) / 1000
     const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(String(child.all))?.[1]
     if (child.exitCode !== 0) console.log(String(child.all).split('\n').slice(-30).join('\n'))
-    return {scenario, bytes, peakMb: Number(kb) / 1024, seconds, exitCode: child.exitCode ?? 1}
+    return {root, scenario, bytes, peakMb: Number(kb) / 1024, seconds, exitCode: child.exitCode ?? 1}
   } finally {
     await s3?.stop()
     await rm(dir, {force: true, recursive: true})
