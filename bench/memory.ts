@@ -124,13 +124,11 @@ if (roots.length > 1) head.push(...roots.slice(1).map((_, i) => `RSS ${name(i + 
 const rows = [head]
 for (const scenario of scenarios) {
   const mine = results.filter((r) => r.scenario === scenario)
-  const peak = (root: string) => median(mine.filter((r) => r.root === root).map((r) => r.peakMb))
-  const rate = (root: string) => median(mine.filter((r) => r.root === root).map((r) => r.bytes / MB / r.seconds))
   rows.push([
     scenario,
     (mine[0].bytes / MB).toFixed(0),
     ...roots.flatMap((r) => [
-      `${peak(r).toFixed(0)}${
+      `${peakOf(mine, r).toFixed(0)}${
         runs > 1
           ? ` (${mine
               .filter((m) => m.root === r)
@@ -138,9 +136,9 @@ for (const scenario of scenarios) {
               .join(', ')})`
           : ''
       }`,
-      rate(r).toFixed(1),
+      median(of(mine, r).map((m) => m.bytes / MB / m.seconds)).toFixed(1),
     ]),
-    ...roots.slice(1).map((r) => (peak(r) / peak(roots[0])).toFixed(2)),
+    ...roots.slice(1).map((r) => (peakOf(mine, r) / peakOf(mine, roots[0])).toFixed(2)),
   ])
 }
 
@@ -150,6 +148,14 @@ if (roots.length > 1) for (const [i, r] of roots.entries()) console.log(`${name(
 console.log('')
 console.log(table(rows))
 if (results.some((r) => r.exitCode !== 0)) process.exitCode = 1
+
+function peakOf(measured: Measured[], root: string): number {
+  return median(of(measured, root).map((r) => r.peakMb))
+}
+
+function of(measured: Measured[], root: string): Measured[] {
+  return measured.filter((r) => r.root === root)
+}
 
 /** Column name of the i-th package root. */
 function name(i: number): string {

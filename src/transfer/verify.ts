@@ -16,9 +16,9 @@ export interface Verified {
   inflated: number
 }
 
-type FromWorker = {id: number} & (
+type FromWorker = (
   {done: {inflated: number; md5: string}} | {error: {code?: string; message: string}} | {free: number}
-)
+) & {id: number}
 
 /** What the shared worker needs of each stream it serves. */
 interface Served {

@@ -124,7 +124,7 @@ describe('destinations', function () {
 
     it('uploads at once share their destination part buffers, each byte-exact, even after one is aborted', async () => {
       const d = dest({partSize: 5 * 1024 * 1024, queueSize: 2})
-      const signal = new AbortController().signal
+      const {signal} = new AbortController()
       const gone = await d.open('x/shared-gone.tar.gz', META, signal)
       for (let i = 0; i < 12; i++) await gone.write(Buffer.alloc(1024 * 1024, 200 + i))
       const bodies = [0, 1, 2].map((n) =>
