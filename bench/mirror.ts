@@ -16,6 +16,7 @@
  */
 import {execa} from 'execa'
 import {createHash} from 'node:crypto'
+import {existsSync} from 'node:fs'
 import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -146,21 +147,29 @@ async function bench(): Promise<void> {
     ]
     console.log(`pbm: pbm ${args.join(' ')} ...`)
     const t1 = performance.now()
-    const pbm = await execa(process.execPath, [path.join(ROOT, 'bin', 'run.js'), ...args], {
-      all: true,
-      env: {
-        ...S3RVER_ENV,
-        ...sandbox.env,
-        AWS_CONFIG_FILE: '/dev/null',
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-        CI: 'true',
-        NO_COLOR: '1',
-        PBM_ENDPOINT: s3.endpoint,
-        PBM_TERMINUS: sandbox.terminusPath,
+    // Under /usr/bin/time -v when it exists, for pbm's peak RSS (bin/run.js runs with its shebang's node flags).
+    const timed = existsSync('/usr/bin/time')
+    const runJs = path.join(ROOT, 'bin', 'run.js')
+    const pbm = await execa(
+      timed ? '/usr/bin/time' : process.execPath,
+      timed ? ['-v', runJs, ...args] : [runJs, ...args],
+      {
+        all: true,
+        env: {
+          ...S3RVER_ENV,
+          ...sandbox.env,
+          AWS_CONFIG_FILE: '/dev/null',
+          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+          CI: 'true',
+          NO_COLOR: '1',
+          PBM_ENDPOINT: s3.endpoint,
+          PBM_TERMINUS: sandbox.terminusPath,
+        },
+        reject: false,
       },
-      reject: false,
-    })
+    )
     const pbmSeconds = (performance.now() - t1) / 1000
+    const peakKb = /Maximum resident set size \(kbytes\): (\d+)/.exec(String(pbm.all))?.[1]
     await writeLog(pbmLog, String(pbm.all))
     if (pbm.exitCode !== 0) console.log(`pbm exited ${pbm.exitCode}; log: ${pbmLog}\n${tail(String(pbm.all))}`)
     const made = sandbox.archives().filter((a) => !before.has(a.file))
@@ -187,7 +196,7 @@ async function bench(): Promise<void> {
           `${pbmCheck.found}/${archiveCount}`,
           pbmCheck.exact ? 'yes' : 'NO',
           String(pbm.exitCode),
-          pbmSummary(String(pbm.all)),
+          `${pbmSummary(String(pbm.all))}${peakKb ? `; peak RSS ${(Number(peakKb) / 1024).toFixed(0)} MiB` : ''}`,
         ],
       ]),
     )
