@@ -26,7 +26,10 @@ export interface S3DestinationOptions {
   sseKmsKeyId?: string
   /** Multipart part size in bytes (default 5 MiB, raised as needed to stay under 10,000 parts). */
   partSize?: number
-  /** Parts uploaded at once (default 2). Memory is about partSize x (queueSize + 1). */
+  /**
+   * Parts one upload sends at once (default 2). Memory: the destination's uploads share their part
+   * buffers (PartPool): N uploads at once hold at most partSize x (2N + queueSize - 1).
+   */
   queueSize?: number
   /** For tests: explicit credentials instead of the standard AWS credential chain. */
   credentials?: {accessKeyId: string; secretAccessKey: string; sessionToken?: string}
