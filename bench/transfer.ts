@@ -40,7 +40,7 @@ const {values} = parseArgs({
     'cpu-prof': {type: 'string'},
     // Node flags for the measured children; the default is what bin/run.js gives pbm. Pass
     // `--child-args=` (empty) for plain node, or e.g. `--child-args=--trace-gc`.
-    'child-args': {type: 'string', default: '--max-semi-space-size=1'},
+    'child-args': {type: 'string', default: '--max-semi-space-size=1 --expose-gc'},
   },
 })
 const sizes = values.sizes.split(',').map(Number)

@@ -26,7 +26,10 @@ export interface S3DestinationOptions {
   sseKmsKeyId?: string
   /** Multipart part size in bytes (default 5 MiB, raised as needed to stay under 10,000 parts). */
   partSize?: number
-  /** Parts uploaded at once (default 2). Memory is about partSize x (queueSize + 1). */
+  /**
+   * Parts one upload sends at once (default 2). Memory: the destination's uploads share their part
+   * buffers (PartPool): N uploads at once hold at most partSize x (2N + queueSize - 1).
+   */
   queueSize?: number
   /** For tests: explicit credentials instead of the standard AWS credential chain. */
   credentials?: {accessKeyId: string; secretAccessKey: string; sessionToken?: string}
@@ -123,6 +126,7 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
   }
 
   let ready: Promise<void> | undefined
+  const pool = new PartPool(options.partSize ?? DEFAULT_PART_SIZE, Math.max(1, options.queueSize ?? DEFAULT_QUEUE_SIZE))
   return {
     kind: 's3',
     describe: (key) => `s3://${bucket}/${keyOf(key)}`,
@@ -193,6 +197,7 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
         commands: await import('@aws-sdk/client-s3'),
         params: {Bucket: bucket, Key: keyOf(key), ContentType: 'application/gzip', Metadata, ...sseParams},
         partSize,
+        pool: partSize === pool.partSize ? pool : undefined,
         queueSize: Math.max(1, options.queueSize ?? DEFAULT_QUEUE_SIZE),
         checksums,
         context: {bucket, endpoint, region: options.region},
@@ -214,6 +219,8 @@ interface SinkOptions {
   commands: typeof import('@aws-sdk/client-s3')
   params: Record<string, unknown> & {Bucket: string; Key: string; ContentType: string; Metadata: Record<string, string>}
   partSize: number
+  /** The destination's shared part buffers, when this upload's parts have their size. */
+  pool?: PartPool
   queueSize: number
   checksums: boolean
   context: ErrorContext
@@ -250,8 +257,65 @@ function unsignedPayload(command: {middlewareStack: {add: (...args: never[]) => 
 }
 
 /**
- * A multipart upload written from a fixed pool of part buffers (at most queueSize + 1, allocated as
- * needed and reused): incoming chunks are copied into the part being filled; a full part goes out as
+ * The part buffers of one destination, shared by its uploads: a finished part's buffer is filled
+ * again by whichever upload needs one next, instead of each upload allocating its own and leaving
+ * them to the garbage collector (5 MiB each, outside V8's heap: collected late).
+ *
+ * Each upload may always hold 2 buffers (one filling, one being sent), so it never waits on another;
+ * beyond that, queueSize - 1 extra buffers in all go to whichever upload asks while one is spare. One
+ * upload alone sends up to queueSize parts at once, as before; N uploads at once hold at most
+ * 2N + queueSize - 1 buffers (default 5 MiB × (2N + 1)), instead of (queueSize + 1) × N.
+ */
+export class PartPool {
+  active = 0
+  inUse = 0
+  /** Buffers held beyond 2 by their upload. */
+  extra = 0
+  private readonly free: Buffer[] = []
+
+  constructor(
+    readonly partSize: number,
+    private readonly queueSize: number,
+  ) {}
+
+  /** Most buffers in use at once with `active` uploads. */
+  get cap(): number {
+    return 2 * this.active + this.queueSize - 1
+  }
+
+  /** A buffer for an upload that holds `held` already, or undefined when it must wait for one of its own. */
+  take(held: number): Buffer | undefined {
+    if (held >= 2) {
+      if (held >= this.queueSize + 1 || this.extra >= this.queueSize - 1) return
+      this.extra++
+    }
+
+    this.inUse++
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.partSize)
+  }
+
+  /** A buffer back from an upload that held `held` (this one included), free for reuse while the pool may need it. */
+  give(buffer: Buffer, held: number): void {
+    this.lose(held)
+    if (this.free.length + this.inUse < this.cap) this.free.push(buffer)
+  }
+
+  /** A buffer that cannot be reused (its request may still read it): counted out, left to the collector. */
+  lose(held: number): void {
+    this.inUse--
+    if (held > 2) this.extra--
+  }
+
+  /** An upload ended (holding nothing): its allowance goes, and so do free buffers beyond what the others may use. */
+  leave(): void {
+    this.active--
+    this.free.length = Math.max(0, Math.min(this.free.length, this.cap - this.inUse))
+  }
+}
+
+/**
+ * A multipart upload written from part buffers (at most queueSize + 1, from the destination's
+ * PartPool, or allocated as needed and reused when its parts have a size of their own): incoming chunks are copied into the part being filled; a full part goes out as
  * UploadPart while the next one fills; when every buffer is busy, write() returns a promise
  * (backpressure). Nothing is visible before commit(), which the engine calls only after verification:
  * an archive of one part goes out as a single PutObject then, a multipart upload is completed then.
@@ -260,6 +324,8 @@ function unsignedPayload(command: {middlewareStack: {add: (...args: never[]) => 
  */
 class MultipartSink implements Sink {
   private allocated = 0
+  /** Buffers taken from the pool and not given back: the one filling and those of parts in flight. */
+  private held = 0
   private readonly controller = new AbortController()
   private current?: Buffer
   private error?: PbmError
@@ -275,6 +341,7 @@ class MultipartSink implements Sink {
 
   constructor(private readonly o: SinkOptions) {
     this.maxBuffers = o.queueSize + 1
+    if (o.pool) o.pool.active++
   }
 
   async abort(): Promise<void> {
@@ -283,7 +350,7 @@ class MultipartSink implements Sink {
     this.controller.abort()
     this.fail(new PbmError('interrupted', 'upload aborted'))
     await Promise.allSettled(this.inFlight)
-    this.release()
+    this.release(false)
     const uploadId = await this.uploadId?.catch(() => {})
     if (!uploadId) return
     const {Bucket, Key} = this.o.params
@@ -314,7 +381,7 @@ class MultipartSink implements Sink {
     }
 
     this.state = 'done'
-    this.release()
+    this.release(true)
   }
 
   /** Every part uploaded (an archive that fits one part is sent by commit() as one PutObject). */
@@ -387,6 +454,7 @@ class MultipartSink implements Sink {
     this.current = undefined
     this.filled = 0
     if (partNumber > MAX_PARTS) {
+      this.drop()
       this.fail(
         new PbmError('upload-failed', `The archive needs more than ${MAX_PARTS} parts of ${this.o.partSize} bytes.`),
       )
@@ -396,14 +464,17 @@ class MultipartSink implements Sink {
     const sent: Promise<void> = this.uploadPart(partNumber, body).then(
       () => {
         this.inFlight.delete(sent)
+        // The part is stored: its request no longer reads the buffer.
+        if (this.o.pool) this.o.pool.give(buffer, this.held--)
+        else this.free.push(buffer)
         if (this.state === 'aborted') return
-        this.free.push(buffer)
         const w = this.waiter
         this.waiter = undefined
         w?.resolve()
       },
       (error: unknown) => {
         this.inFlight.delete(sent)
+        this.drop()
         this.fail(s3Error(error, this.o.context, 'upload-failed'))
       },
     )
@@ -424,12 +495,32 @@ class MultipartSink implements Sink {
     await this.o.s3.send(command, {abortSignal: this.controller.signal})
   }
 
-  private release(): void {
+  /** A buffer that a failed or aborted request may still read: never reused, left to the collector. */
+  private drop(): void {
+    this.o.pool?.lose(this.held--)
+  }
+
+  /** The upload is over: the part being filled goes back to the pool when `reuse` (its PutObject is done). */
+  private release(reuse: boolean): void {
+    const {pool} = this.o
+    if (pool) {
+      if (this.current && reuse) pool.give(this.current, this.held--)
+      else if (this.current) pool.lose(this.held--)
+      for (; this.held > 0; this.held--) pool.lose(this.held)
+      pool.leave()
+    }
+
     this.current = undefined
     this.free.length = 0
   }
 
   private take(): Buffer | undefined {
+    if (this.o.pool) {
+      const taken = this.o.pool.take(this.held)
+      if (taken) this.held++
+      return taken
+    }
+
     const buffer = this.free.pop()
     if (buffer) return buffer
     if (this.allocated >= this.maxBuffers) return

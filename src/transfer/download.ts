@@ -10,6 +10,7 @@ import tls from 'node:tls'
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {formatBytes} from '../util/bytes.js'
+import {droppedBuffers} from '../util/garbage.js'
 import {resolveTimeoutMs} from '../util/timeouts.js'
 import {type GoogHash, parseContentLength, parseContentRange, parseGoogHash} from './headers.js'
 
@@ -99,6 +100,8 @@ export class ResumableDownload {
           }
 
           this.offset += chunk.length
+          // The previous chunk (a copy of the parser's) is dead by now: let it be collected early.
+          droppedBuffers(raw.length)
           this.failures = 0
           this.refreshes = 0
           // The idle timeout counts only while we wait for bytes: not while the consumer holds this

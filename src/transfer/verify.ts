@@ -16,54 +16,128 @@ export interface Verified {
   inflated: number
 }
 
-type FromWorker = {done: {inflated: number; md5: string}} | {error: {code?: string; message: string}} | {free: number}
+type FromWorker = (
+  {done: {inflated: number; md5: string}} | {error: {code?: string; message: string}} | {free: number}
+) & {id: number}
+
+/** What the shared worker needs of each stream it serves. */
+interface Served {
+  onMessage(m: FromWorker): void
+  /** The worker failed or stopped: every stream it served fails with this. */
+  onCrash(message: string, cause?: Error): void
+}
+
+/**
+ * The verifier's worker thread, one per process, started with the first archive and shared by all
+ * (a worker is a V8 isolate of its own: ~9 MB of RSS each). It is unref'd while no archive uses it, so
+ * it never keeps the process alive; if it dies, the archives it served fail and the next one starts a
+ * new worker.
+ */
+class VerifyThread {
+  private static current?: VerifyThread
+  private nextId = 1
+  private readonly spareStages: SharedArrayBuffer[] = []
+  private readonly streams = new Map<number, Served>()
+  private readonly worker: Worker
+
+  private constructor() {
+    this.worker = new Worker(VERIFY_WORKER_SOURCE, {eval: true, execArgv: [], workerData: {chunkSize: 256 * 1024}})
+    this.worker.on('message', (m: FromWorker) => this.streams.get(m.id)?.onMessage(m))
+    this.worker.on('error', (error: Error) => this.crash(error.message, error))
+    this.worker.on('exit', (code) => this.crash(`the verifier stopped (exit code ${code})`))
+  }
+
+  static get(): VerifyThread {
+    VerifyThread.current ??= new VerifyThread()
+    return VerifyThread.current
+  }
+
+  /**
+   * A new stream; messages for it go to `served`. Its stages are a SharedArrayBuffer of a finished
+   * stream when there is one: the worker's isolate allocates almost nothing, so it collects its handles
+   * of old stages rarely, and a fresh 3 MiB per archive would stay mapped until it does (a mirror of 24
+   * archives at --concurrency 1 grew by ~40 MB that way).
+   */
+  open(served: Served): {id: number; stages: SharedArrayBuffer} {
+    const id = this.nextId++
+    const stages = this.spareStages.pop() ?? new SharedArrayBuffer(STAGE * STAGES)
+    this.streams.set(id, served)
+    if (this.streams.size === 1) this.worker.ref()
+    this.worker.postMessage({id, open: stages, stageSize: STAGE})
+    return {id, stages}
+  }
+
+  post(message: object): void {
+    this.worker.postMessage(message)
+  }
+
+  /**
+   * The stream is finished or abandoned: tell the worker to drop it (when `drop`), stop routing to it.
+   * The stages of a stream the worker is done with (it answered done or error) are kept for the next
+   * one; those of a dropped stream may still be read by messages in flight, so they are left alone.
+   */
+  close(id: number, drop: boolean, stages: SharedArrayBuffer): void {
+    if (!this.streams.delete(id)) return
+    if (drop) this.worker.postMessage({id, drop: true})
+    else if (this.spareStages.length <= this.streams.size) this.spareStages.push(stages)
+    if (this.streams.size === 0) this.worker.unref()
+  }
+
+  private crash(message: string, cause?: Error): void {
+    if (VerifyThread.current === this) VerifyThread.current = undefined
+    const served = [...this.streams.values()]
+    this.streams.clear()
+    for (const s of served) s.onCrash(message, cause)
+    this.worker.terminate().catch(() => {})
+  }
+}
 
 /**
  * Checks an archive while it streams: counts bytes, computes MD5 and CRC32C, checks the gzip magic
  * and inflates everything (output discarded) so that finish() knows the gzip trailer (CRC32 and
  * length) is right. update() returns a promise only when it needs the caller to wait.
  *
- * MD5 and the inflater run in a worker thread (verify-worker.ts), fed 1 MiB stages of a
- * SharedArrayBuffer (STAGES of them, reused): per stage the parent does one copy and one message,
- * and the inflater's output buffers are garbage on the worker's heap, not on the parent's.
+ * MD5 and the inflater run in the process's verifier thread (verify-worker.ts, shared by every
+ * archive), fed 1 MiB stages of a SharedArrayBuffer of this archive's own (STAGES of them, reused):
+ * per stage the parent does one copy and one message, and the inflater's output buffers are garbage
+ * on the worker's heap, not on the parent's.
  */
 export class StreamVerifier {
   bytes = 0
   private crc = 0
   private readonly head: number[] = []
   private error?: PbmError
-  private readonly stages = new SharedArrayBuffer(STAGE * STAGES)
-  private readonly view = Buffer.from(this.stages)
+  private readonly stages: SharedArrayBuffer
+  private readonly view: Buffer
   /** Stage being filled (index), how full it is, and stages free for reuse. */
   private stage?: number
   private staged = 0
   private readonly spare: number[] = []
-  private readonly worker: Worker
+  private readonly thread: VerifyThread
+  private readonly id: number
   private wake?: {resolve: () => void; reject: (error: Error) => void}
   private done?: {resolve: (v: {inflated: number; md5: string}) => void; reject: (error: Error) => void}
   private finished = false
 
   constructor(private readonly file: string) {
     for (let i = STAGES - 1; i >= 0; i--) this.spare.push(i)
-    this.worker = new Worker(VERIFY_WORKER_SOURCE, {
-      eval: true,
-      execArgv: [],
-      workerData: {stages: this.stages, stageSize: STAGE, chunkSize: 256 * 1024},
+    this.thread = VerifyThread.get()
+    const opened = this.thread.open({
+      onMessage: (m) => this.onMessage(m),
+      onCrash: (message, cause) => {
+        if (!this.finished) this.fail(new PbmError('verify-failed', `Could not verify ${file}: ${message}.`, {cause}))
+      },
     })
-    this.worker.on('message', (m: FromWorker) => this.onMessage(m))
-    this.worker.on('error', (error: Error) => {
-      this.fail(new PbmError('verify-failed', `Could not verify ${file}: ${error.message}`, {cause: error}))
-    })
-    this.worker.on('exit', (code) => {
-      if (!this.finished)
-        this.fail(new PbmError('verify-failed', `Could not verify ${file}: the verifier stopped (exit code ${code}).`))
-    })
+    this.id = opened.id
+    this.stages = opened.stages
+    this.view = Buffer.from(this.stages)
   }
 
-  /** Stop the worker (after a failure elsewhere). */
+  /** Abandon this archive (after a failure elsewhere): the worker drops its state. */
   dispose(): void {
+    if (this.finished) return
     this.finished = true
-    this.worker.terminate().catch(() => {})
+    this.thread.close(this.id, true, this.stages)
   }
 
   /** After the last byte: everything verified against the gzip trailer and the announced hashes. */
@@ -81,9 +155,10 @@ export class StreamVerifier {
     const result = new Promise<{inflated: number; md5: string}>((resolve, reject) => {
       this.done = {resolve, reject}
     })
-    this.worker.postMessage({end: true})
+    this.thread.post({id: this.id, end: true})
     const {inflated, md5} = await result
-    this.dispose()
+    this.finished = true
+    this.thread.close(this.id, false, this.stages)
     const crc = crcHex(this.crc)
     if (expected.hash.md5 && expected.hash.md5 !== md5) {
       throw new PbmError(
@@ -137,7 +212,7 @@ export class StreamVerifier {
 
   /** Hand the stage being filled to the worker. */
   private flushStage(): void {
-    this.worker.postMessage({i: this.stage, n: this.staged})
+    this.thread.post({id: this.id, i: this.stage, n: this.staged})
     this.stage = undefined
     this.staged = 0
   }
@@ -155,6 +230,9 @@ export class StreamVerifier {
     } else {
       const error = Object.assign(new Error(m.error.message), {code: m.error.code})
       this.fail(gzipError(this.file, error, this.bytes))
+      // The worker has forgotten the stream already.
+      this.finished = true
+      this.thread.close(this.id, false, this.stages)
     }
   }
 

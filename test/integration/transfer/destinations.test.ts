@@ -122,6 +122,29 @@ describe('destinations', function () {
       ).to.deep.equal(['completed'])
     })
 
+    it('uploads at once share their destination part buffers, each byte-exact, even after one is aborted', async () => {
+      const d = dest({partSize: 5 * 1024 * 1024, queueSize: 2})
+      const {signal} = new AbortController()
+      const gone = await d.open('x/shared-gone.tar.gz', META, signal)
+      for (let i = 0; i < 12; i++) await gone.write(Buffer.alloc(1024 * 1024, 200 + i))
+      const bodies = [0, 1, 2].map((n) =>
+        Array.from({length: 13 + n * 3}, (_, i) => Buffer.alloc(1024 * 1024 + 7 * i, n * 50 + i)),
+      )
+      const sinks = await Promise.all(bodies.map((_, n) => d.open(`x/shared-${n}.tar.gz`, META, signal)))
+      await gone.abort()
+      await Promise.all(
+        sinks.map(async (sink, n) => {
+          for (const c of bodies[n]) await sink.write(c)
+          await sink.commit()
+        }),
+      )
+      for (const [n, body] of bodies.entries())
+        expect(await s3.getObject('pbm-dest', `pre/x/shared-${n}.tar.gz`), `shared-${n}`).to.deep.equal(
+          Buffer.concat(body),
+        )
+      expect(await s3.listKeys('pbm-dest', 'pre/x/shared-gone')).to.deep.equal([])
+    })
+
     it('an aborted sink stores nothing', async () => {
       const d = dest({partSize: 5 * 1024 * 1024})
       const sink = await d.open('x/aborted.tar.gz', META, new AbortController().signal)

@@ -71,4 +71,25 @@ describe('transfer/verify', () => {
       'not-gzip',
     )
   })
+
+  it('verifies archives at once, each on its own: a corrupt or abandoned one does not disturb the others', async () => {
+    const other = gzipSync(Buffer.alloc(300_000, 'other '))
+    const bad = Buffer.from(archive)
+    bad[bad.length - 6] ^= 0xff
+    const abandoned = new StreamVerifier('gone.tar.gz')
+    await abandoned.update(archive.subarray(0, 100_000))
+    abandoned.dispose()
+    const [a, b, c, d] = await Promise.allSettled([
+      verify(archive, {md5}, 4093),
+      verify(bad, {}, 5003),
+      verify(other, {}, 6007),
+      verify(archive.subarray(0, -100), {}, 3001),
+    ])
+    expect(a.status === 'fulfilled' && a.value.inflated).to.equal(content.length)
+    expect(b.status === 'rejected' && (b.reason as PbmError).code).to.equal('corrupt')
+    expect(c.status === 'fulfilled' && c.value.inflated).to.equal(300_000)
+    expect(d.status === 'rejected' && (d.reason as PbmError).code).to.equal('truncated')
+    // After all that, a new archive verifies as the first did.
+    expect((await verify(archive, {md5}, 65_536)).md5).to.equal(md5)
+  })
 })
