@@ -1,10 +1,12 @@
 import {Flags} from '@oclif/core'
+import path from 'node:path'
 
 import type {Element} from './catalog/types.js'
 import type {S3Settings} from './jobs/destinations.js'
 
 import {normalizeElement} from './catalog/index.js'
 import {UsageError} from './errors.js'
+import {type DestinationChoice, parseBucket} from './plan/destination.js'
 import {parsePolicy, type RetentionPolicy} from './plan/retention.js'
 import {resolveTimeoutMs} from './util/timeouts.js'
 
@@ -207,4 +209,23 @@ export function policyFrom(flags: {
     keepWithin: flags['keep-within'],
     keepYearly: flags['keep-yearly'],
   })
+}
+
+/**
+ * Where the mirror is (or goes), from --bucket/--prefix and --to; without either, a usage error that
+ * asks `question` (a command's own words) and names the flags.
+ */
+export function destinationFrom(
+  flags: {bucket?: string; prefix?: string; to?: string},
+  question: string,
+): DestinationChoice {
+  const {bucket, prefix, to} = flags
+  if (!bucket && !to) {
+    throw new UsageError(
+      `${question} No destination was given.`,
+      'Add --bucket NAME (or s3://bucket/prefix) and/or --to DIR, or set PBM_BUCKET / PBM_TO.',
+    )
+  }
+
+  return {local: to ? {path: path.resolve(to)} : undefined, s3: bucket ? parseBucket(bucket, prefix) : undefined}
 }

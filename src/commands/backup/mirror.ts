@@ -1,5 +1,4 @@
 import {Args, Flags} from '@oclif/core'
-import path from 'node:path'
 
 import {BaseCommand, EXIT_CODES_HELP, PRUNE_EXIT_CODES_HELP} from '../../base-command.js'
 import {ELEMENTS} from '../../catalog/index.js'
@@ -7,6 +6,7 @@ import {EXIT, UsageError} from '../../errors.js'
 import {
   checkDestinationFlags,
   destinationFlags,
+  destinationFrom,
   elementsFrom,
   listFlag,
   policyFrom,
@@ -20,7 +20,6 @@ import {mirror, type MirrorTargets} from '../../jobs/mirror.js'
 import {prune, pruneExitCode} from '../../jobs/prune.js'
 import {describeFailure, exitCodeOf, mirrorPingSummary, type MirrorResult} from '../../jobs/results.js'
 import {verifyExitCode, type VerifyResult, verifyStored} from '../../jobs/verify.js'
-import {type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {parseSinceInput} from '../../plan/select.js'
 import {parseShard} from '../../plan/shard.js'
 import {expandTargets} from '../../plan/targets.js'
@@ -183,7 +182,7 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
     const since = flags.since === undefined ? undefined : parseSinceInput(flags.since)
     checkDestinationFlags(flags)
     // Before any Terminus call or question: a run without a destination cannot do anything.
-    const destination = this.chooseDestination()
+    const destination = destinationFrom(this.flags, 'Where to?')
     const policy = this.choosePolicy()
     const targets = await this.chooseTargets(terminus, signal)
 
@@ -280,21 +279,6 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
     if (given)
       throw new UsageError(`${given.split('=')[0]} is a retention setting, but --prune was not given.`, 'Add --prune.')
     return undefined
-  }
-
-  private chooseDestination(): DestinationChoice {
-    const {bucket, prefix, to} = this.flags
-    if (!bucket && !to) {
-      throw new UsageError(
-        'Where to? No destination was given.',
-        'Add --bucket NAME (or s3://bucket/prefix) and/or --to DIR, or set PBM_BUCKET / PBM_TO.',
-      )
-    }
-
-    return {
-      local: to ? {path: path.resolve(to)} : undefined,
-      s3: bucket ? parseBucket(bucket, prefix) : undefined,
-    }
   }
 
   private async chooseTargets(terminus: ReturnType<typeof openTerminus>, signal: AbortSignal): Promise<MirrorTargets> {

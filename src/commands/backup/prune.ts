@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core'
-import path from 'node:path'
 
 import {BaseCommand, PRUNE_EXIT_CODES_HELP} from '../../base-command.js'
 import {UsageError} from '../../errors.js'
 import {
   checkDestinationFlags,
   destinationFlags,
+  destinationFrom,
   elementsFrom,
   policyFrom,
   retentionFlags,
@@ -13,7 +13,6 @@ import {
 } from '../../flags.js'
 import {openInventories} from '../../jobs/destinations.js'
 import {prune, pruneExitCode, type PruneResult} from '../../jobs/prune.js'
-import {type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {parseSiteEnv} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
 import {formatPrunePlan, formatPruneTotals, reportPrune} from '../../ui/prune-report.js'
@@ -81,7 +80,7 @@ ${PRUNE_EXIT_CODES_HELP}`
     const policy = policyFrom(flags)
     const targets = (argv as string[]).filter(Boolean).map((text) => parseSiteEnv(text))
     const elements = elementsFrom(flags.element)
-    const [{inventory, location}] = openInventories(this.chooseDestination(), s3Settings(flags))
+    const [{inventory, location}] = openInventories(destinationFrom(this.flags, 'Which mirror?'), s3Settings(flags))
     const dryRun = flags['dry-run']
     const {interactive} = this
     if (!dryRun && !interactive && !flags.yes) {
@@ -114,21 +113,5 @@ ${PRUNE_EXIT_CODES_HELP}`
 
     process.exitCode = pruneExitCode(result)
     return result
-  }
-
-  private chooseDestination(): DestinationChoice {
-    const {bucket, prefix, to} = this.flags
-    if (!bucket && !to) {
-      throw new UsageError(
-        'Which mirror? No destination was given.',
-        'Add --bucket NAME (or s3://bucket/prefix) or --to DIR, or set PBM_BUCKET / PBM_TO.',
-      )
-    }
-
-    if (bucket && to) {
-      throw new UsageError('Prune one mirror at a time: give --bucket or --to, not both.')
-    }
-
-    return bucket ? {s3: parseBucket(bucket, prefix)} : {local: {path: path.resolve(to!)}}
   }
 }

@@ -1,14 +1,19 @@
 import {Args, Flags} from '@oclif/core'
-import path from 'node:path'
 
 import {BaseCommand} from '../../base-command.js'
 import {ELEMENTS} from '../../catalog/index.js'
 import {UsageError} from '../../errors.js'
-import {checkDestinationFlags, destinationFlags, elementsFrom, listFlag, s3Settings} from '../../flags.js'
+import {
+  checkDestinationFlags,
+  destinationFlags,
+  destinationFrom,
+  elementsFrom,
+  listFlag,
+  s3Settings,
+} from '../../flags.js'
 import {openVerifyStores} from '../../jobs/destinations.js'
 import {type MirrorTargets} from '../../jobs/mirror.js'
 import {verify, verifyExitCode, type VerifyResult} from '../../jobs/verify.js'
-import {type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {expandTargets} from '../../plan/targets.js'
 import {parseSample} from '../../plan/verify.js'
 import {openTerminus} from '../../ui/terminus.js'
@@ -117,7 +122,7 @@ ${VERIFY_EXIT_CODES_HELP}`
     const {flags} = this
     const {signal} = this.abort
     checkDestinationFlags(flags)
-    const destination = this.chooseDestination()
+    const destination = destinationFrom(this.flags, 'Which mirror?')
     const sample = flags.sample === undefined ? undefined : parseSample(flags.sample)
     if (flags.offline && flags.repair) {
       throw new UsageError('--repair mirrors from Pantheon, and --offline keeps pbm away from it.', 'Leave out one.')
@@ -154,21 +159,6 @@ ${VERIFY_EXIT_CODES_HELP}`
 
     process.exitCode = verifyExitCode(result.summary, signal)
     return result
-  }
-
-  private chooseDestination(): DestinationChoice {
-    const {bucket, prefix, to} = this.flags
-    if (!bucket && !to) {
-      throw new UsageError(
-        'Which mirror? No destination was given.',
-        'Add --bucket NAME (or s3://bucket/prefix) and/or --to DIR, or set PBM_BUCKET / PBM_TO.',
-      )
-    }
-
-    return {
-      local: to ? {path: path.resolve(to)} : undefined,
-      s3: bucket ? parseBucket(bucket, prefix) : undefined,
-    }
   }
 
   /** SITE.ENV arguments, --site x --env, or --org; none of them: everything in the mirror. */
