@@ -90,14 +90,14 @@ describe('pbm backup:mirror at fleet scale (built CLI, sandbox + s3rver)', funct
   })
 
   it('a throttling Pantheon slows the run down but fails no site', async () => {
-    world.sandbox.setThrottle({calls: 3, windowMs: 2000})
+    world.sandbox.setThrottle({calls: 4, windowMs: 1000})
     try {
       world.sandbox.resetCalls()
       const run = await mirror(
         ['--bucket', world.bucket, '--prefix', 'throttled/', '--element', 'db', '--json', '--log-format', 'json'],
         {
           // Short pauses for the test; the defaults are Pantheon-sized (30 s and up).
-          PBM_TERMINUS_BACKOFF_MS: '300',
+          PBM_TERMINUS_BACKOFF_MS: '500',
         },
       )
       expect(run.exitCode, String(run.stderr)).to.equal(0)

@@ -68,9 +68,10 @@ describe('terminus adapter budget against a throttling sandbox', () => {
     await Promise.all(some.map(([site, env]) => t.listBackups(site, env)))
     const calls = sb.calls()
     expect(calls.filter((c) => !c.throttled)).to.have.length(12)
-    // One pause: the other refused call (if any) was in flight when it was decided.
+    // One pause: the other refused calls (if any) were in flight when it was decided, so at most the
+    // concurrency of them (how many depends on how fast refusals come back, not on the budget).
     expect(pauses).to.have.length(1)
-    expect(calls.filter((c) => c.throttled).length).to.be.within(1, 2)
+    expect(calls.filter((c) => c.throttled).length).to.be.within(1, 6)
     // No call started during the pause: of the calls that ended after the first refusal, all but the
     // (at most 5) others already running then ended after the pause (the log is in order of ending).
     const afterRefusal = calls.slice(calls.findIndex((c) => c.throttled) + 1).filter((c) => !c.throttled)
