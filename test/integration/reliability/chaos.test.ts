@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-s3'
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {readdir, readFile, writeFile} from 'node:fs/promises'
+import {readdir, readFile, stat, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import path from 'node:path'
 
@@ -29,22 +29,34 @@ function seeded(seed: number): () => number {
 
 const keyOf = (a: {site: string; env: string; file: string}) => `${a.site}/${a.env}/${a.file}`
 
-async function localFiles(dir: string): Promise<{finals: Map<string, string>; side: string[]}> {
+async function localFiles(
+  dir: string,
+): Promise<{finals: Map<string, string>; side: string[]; partials: Map<string, number>}> {
   const finals = new Map<string, string>()
   const side: string[] = []
+  /** Per archive key, the largest partial file a crashed run left (the next run resumes from it). */
+  const partials = new Map<string, number>()
   const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch(() => [])
   for (const e of entries) {
     if (!e.isFile()) continue
     const rel = path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/')
     if (e.name.startsWith('.')) {
       if (!e.name.endsWith('.pbm.json')) side.push(rel)
+      // `.<NAME>.<pid>-<random>.partial`
+      const partial = /^\.(.+)\.[^.]+\.partial$/.exec(e.name)
+      if (partial) {
+        const key = path.posix.join(path.posix.dirname(rel), partial[1])
+        const {size} = await stat(path.join(e.parentPath, e.name))
+        partials.set(key, Math.max(size, partials.get(key) ?? 0))
+      }
+
       continue
     }
 
     finals.set(rel, md5(await readFile(path.join(e.parentPath, e.name))))
   }
 
-  return {finals, side}
+  return {finals, side, partials}
 }
 
 const SEED = 9
@@ -134,14 +146,15 @@ describe('reliability: seeded chaos (SIGKILL a mirror, re-run)', function () {
     let landed = 0
     let seen = {s3: 0, local: 0}
     for (let i = 0; i < KILLS; i++) {
-      // The moment: K bytes served by the sandbox in this run, K a seeded fraction of what is still
-      // missing (archives not yet under their final name in both places).
+      // The moment: K bytes served by the sandbox in this run, K a seeded fraction of the least it
+      // still has to serve: archives not yet under their final name in both places, less what a
+      // local partial file holds (the run resumes it with a Range request).
       const objects = await s3Objects()
-      const {finals} = await localFiles(dir)
+      const {finals, partials} = await localFiles(dir)
       const missing = archives()
         .filter((a) => !objects.has(keyOf(a)) || !finals.has(keyOf(a)))
-        .reduce((sum, a) => sum + a.size, 0)
-      const bytes = Math.max(64 * 1024, Math.floor((0.05 + random() * 0.35) * missing))
+        .reduce((sum, a) => sum + a.size - (finals.has(keyOf(a)) ? 0 : (partials.get(keyOf(a)) ?? 0)), 0)
+      const bytes = Math.max(Math.min(64 * 1024, missing), Math.floor((0.05 + random() * 0.35) * missing))
       world.sandbox.resetStats()
       const t0 = Date.now()
       const child = run()
