@@ -10,6 +10,7 @@ import {InterruptedError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {resolveTimeoutMs} from '../util/timeouts.js'
 import {checkKey} from './key.js'
+import {AGENT_OPTIONS, PerRequestRetryStrategy} from './s3-connections.js'
 
 const debug = createDebug('pbm:s3')
 
@@ -628,10 +629,17 @@ export async function makeClient(
         }
       : {followRegionRedirects: true}),
     maxAttempts: options.maxAttempts ?? 3,
+    // Attempts per request, not a quota shared by the run's requests (s3-connections.ts says why).
+    retryStrategy: new PerRequestRetryStrategy(options.maxAttempts ?? 3),
     // Connect timeout, and an idle timeout on every request's socket: nothing waits forever. It must be
     // socketTimeout: since @smithy/node-http-handler 4.x requestTimeout caps the whole request and only
     // logs a warning when exceeded, so a part upload to a silent endpoint waited forever.
-    requestHandler: {connectionTimeout: timeoutMs, socketTimeout: timeoutMs},
+    requestHandler: {
+      connectionTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+      httpAgent: AGENT_OPTIONS,
+      httpsAgent: AGENT_OPTIONS,
+    },
   })
 }
 
@@ -695,6 +703,18 @@ export function s3Error(error: unknown, context: ErrorContext, fallback: string)
   }
 
   const sysCode = err?.code ?? (err?.cause as {code?: string} | undefined)?.code
+  if (sysCode === 'ECONNRESET' || sysCode === 'EPIPE') {
+    const attempts = (err as {$metadata?: {attempts?: number}}).$metadata?.attempts
+    return new PbmError(
+      'endpoint-unreachable',
+      `The S3 endpoint${where || ' (AWS)'} dropped the connection${attempts ? ` (${attempts === 1 ? '1 attempt' : `${attempts} attempts`})` : ''}: ${message}`,
+      {
+        cause: error,
+        hint: 'Check --endpoint, the network and any proxy; a server that is overloaded also drops connections.',
+      },
+    )
+  }
+
   if (
     ['EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ETIMEDOUT'].includes(
       String(sysCode),

@@ -170,8 +170,12 @@ export interface RecordingProxy {
   uploads(): UploadRecord[]
   /** Multipart uploads neither completed nor aborted. */
   openUploads(): UploadRecord[]
-  /** Answer the next `times` requests of `op` with `status` (an S3 XML error) instead of forwarding. */
-  inject(fault: {op: S3Operation; status: number; times?: number; code?: string}): void
+  /**
+   * Answer the next `times` requests of `op` with `status` (an S3 XML error) instead of forwarding; with
+   * `'reset'`, read the request and close the connection without an answer (the client sees
+   * "socket hang up", ECONNRESET, as when a server closes a keep-alive connection under a request).
+   */
+  inject(fault: {op: S3Operation; status: number | 'reset'; times?: number; code?: string}): void
   /** Drop the faults not yet used up. */
   clearFaults(): void
   /** Forget recorded requests and uploads. */
@@ -184,7 +188,11 @@ function classify(method: string, query: URLSearchParams, path: string): S3Opera
   if (method === 'POST' && query.has('uploadId')) return 'CompleteMultipartUpload'
   if (method === 'PUT' && query.has('uploadId') && query.has('partNumber')) return 'UploadPart'
   if (method === 'DELETE' && query.has('uploadId')) return 'AbortMultipartUpload'
-  if (method === 'PUT' && path.split('/').filter(Boolean).length > 1 && !query.toString()) return 'PutObject'
+  // The SDK names the operation in the query (`?x-id=PutObject`); a part or a copy has other keys.
+  if (method === 'PUT' && path.split('/').filter(Boolean).length > 1 && [...query.keys()].every((k) => k === 'x-id')) {
+    return 'PutObject'
+  }
+
   return 'Other'
 }
 
@@ -192,7 +200,7 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   const targetUrl = new URL(target)
   const requests: RecordedRequest[] = []
   const uploads = new Map<string, UploadRecord>()
-  const faults: Array<{op: S3Operation; status: number; times: number; code: string}> = []
+  const faults: Array<{op: S3Operation; status: number | 'reset'; times: number; code: string}> = []
   const agent = new http.Agent({keepAlive: true})
 
   const server = http.createServer((req, res) => {
@@ -213,6 +221,11 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
       req.resume()
       req.on('end', () => {
         rec.injected = true
+        if (fault?.status === 'reset') {
+          req.socket.destroy()
+          return
+        }
+
         if (fault) {
           rec.status = fault.status
           res.writeHead(fault.status, {'content-type': 'application/xml'})
@@ -294,7 +307,7 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
         op: fault.op,
         status: fault.status,
         times: fault.times ?? 1,
-        code: fault.code ?? (fault.status >= 500 ? 'InternalError' : 'AccessDenied'),
+        code: fault.code ?? (fault.status === 'reset' || fault.status >= 500 ? 'InternalError' : 'AccessDenied'),
       })
     },
     clearFaults() {
