@@ -96,7 +96,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     options: {lines?: boolean; quiet?: boolean},
     work: (events: EventSink) => Promise<R>,
   ): Promise<R> {
-    const renderer = openRenderer(
+    const renderer = await openRenderer(
       {json: this.jsonEnabled(), logFormat: this.flags['log-format'], lines: options.lines, quiet: options.quiet},
       // Straight to stderr: oclif's logToStderr is silent under --json, and the log must still flow.
       {err: (line) => process.stderr.write(line + '\n'), out: (line) => this.log(line)},

@@ -41,7 +41,14 @@ class VerifyThread {
   private readonly worker: Worker
 
   private constructor() {
-    this.worker = new Worker(VERIFY_WORKER_SOURCE, {eval: true, execArgv: [], workerData: {chunkSize: 256 * 1024}})
+    // A 1 MiB young generation, as the main thread's (--max-semi-space-size=1): the worker allocates
+    // little, and its handles of finished stages are collected sooner.
+    this.worker = new Worker(VERIFY_WORKER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      resourceLimits: {maxYoungGenerationSizeMb: 1},
+      workerData: {chunkSize: 256 * 1024},
+    })
     this.worker.on('message', (m: FromWorker) => this.streams.get(m.id)?.onMessage(m))
     this.worker.on('error', (error: Error) => this.crash(error.message, error))
     this.worker.on('exit', (code) => this.crash(`the verifier stopped (exit code ${code})`))

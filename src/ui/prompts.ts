@@ -1,10 +1,14 @@
-import {checkbox, confirm, input, search, select} from '@inquirer/prompts'
-
 import type {BackupSet, Element} from '../catalog/types.js'
 import type {Environment, Site} from '../terminus/types.js'
 
 import {compareEnvironmentNames} from '../catalog/index.js'
 import {formatExpiry, formatLocal, formatUtc} from './format.js'
+
+/**
+ * The prompts library (@inquirer/prompts), loaded on the first question: ~14 MiB of RSS that a run
+ * from cron or in a pod, which never asks, does not pay.
+ */
+const prompts = () => import('@inquirer/prompts')
 
 /**
  * The interactive questions of backup:pick and backup:mirror. Only ever called when a person is at a
@@ -19,7 +23,7 @@ export async function askSite(sites: Site[], signal?: AbortSignal): Promise<stri
       name: `${site.name}${site.frozen ? ' (frozen)' : ''}`,
       value: site.name,
     }))
-  return search<string>(
+  return (await prompts()).search<string>(
     {
       message: 'Site (type to filter)',
       pageSize: 12,
@@ -30,7 +34,7 @@ export async function askSite(sites: Site[], signal?: AbortSignal): Promise<stri
 }
 
 export async function askSites(sites: Site[], signal?: AbortSignal): Promise<string[]> {
-  return checkbox<string>(
+  return (await prompts()).checkbox<string>(
     {
       choices: [...sites]
         .sort((a, b) => a.name.localeCompare(b.name))
@@ -48,7 +52,7 @@ export async function askSites(sites: Site[], signal?: AbortSignal): Promise<str
 }
 
 export async function askEnvironment(site: string, envs: Environment[], signal?: AbortSignal): Promise<string> {
-  return select<string>(
+  return (await prompts()).select<string>(
     {
       choices: [...envs]
         .sort((a, b) => compareEnvironmentNames(a.name, b.name))
@@ -73,7 +77,7 @@ export function describeSet(set: BackupSet, now = new Date()): string {
 }
 
 export async function askBackupSet(sets: BackupSet[], signal?: AbortSignal): Promise<BackupSet> {
-  return select<BackupSet>(
+  return (await prompts()).select<BackupSet>(
     {
       choices: sets.map((set) => ({name: describeSet(set), short: formatUtc(set.date), value: set})),
       message: 'Backup (newest first)',
@@ -84,7 +88,7 @@ export async function askBackupSet(sets: BackupSet[], signal?: AbortSignal): Pro
 }
 
 export async function askElements(set: BackupSet, signal?: AbortSignal): Promise<Element[]> {
-  return checkbox<Element>(
+  return (await prompts()).checkbox<Element>(
     {
       choices: set.backups.map((b) => ({
         checked: true,
@@ -106,7 +110,9 @@ export interface DestinationAnswer {
 
 /** Where to: an S3 bucket (s3://bucket/prefix) and/or a local folder; defaults come from flags and env. */
 export async function askDestination(defaults: DestinationAnswer, signal?: AbortSignal): Promise<DestinationAnswer> {
-  const kind = await select<'both' | 'local' | 's3'>(
+  const kind = await (
+    await prompts()
+  ).select<'both' | 'local' | 's3'>(
     {
       choices: [
         {name: 'Amazon S3 or an S3-compatible store', value: 's3'},
@@ -120,7 +126,9 @@ export async function askDestination(defaults: DestinationAnswer, signal?: Abort
   )
   const answer: DestinationAnswer = {}
   if (kind !== 'local') {
-    answer.bucket = await input(
+    answer.bucket = await (
+      await prompts()
+    ).input(
       {
         default: defaults.bucket,
         message: 'S3 bucket (name or s3://bucket/prefix)',
@@ -131,7 +139,9 @@ export async function askDestination(defaults: DestinationAnswer, signal?: Abort
   }
 
   if (kind !== 's3') {
-    answer.to = await input({default: defaults.to ?? '.', message: 'Local folder', required: true}, {signal})
+    answer.to = await (
+      await prompts()
+    ).input({default: defaults.to ?? '.', message: 'Local folder', required: true}, {signal})
   }
 
   return answer
@@ -139,7 +149,7 @@ export async function askDestination(defaults: DestinationAnswer, signal?: Abort
 
 /** Yes or no; `defaultAnswer` is what Enter says (no, before removing anything). */
 export async function askConfirm(message: string, signal?: AbortSignal, defaultAnswer = true): Promise<boolean> {
-  return confirm({default: defaultAnswer, message}, {signal})
+  return (await prompts()).confirm({default: defaultAnswer, message}, {signal})
 }
 
 /** Which site.env's backup to restore: those the mirror holds, the target's own first. */
@@ -149,7 +159,7 @@ export async function askSourceSiteEnv(
   signal?: AbortSignal,
 ): Promise<{env: string; site: string}> {
   const isTarget = (s: {env: string; site: string}) => s.site === target.site && s.env === target.env
-  return select<{env: string; site: string}>(
+  return (await prompts()).select<{env: string; site: string}>(
     {
       choices: [...siteEnvs.filter((s) => isTarget(s)), ...siteEnvs.filter((s) => !isTarget(s))].map((s) => ({
         name: `${s.site}.${s.env}${isTarget(s) ? '  (the target itself)' : ''}`,
@@ -164,11 +174,11 @@ export async function askSourceSiteEnv(
 
 /** A restore into live is confirmed by typing the site's name, as Pantheon's dashboard asks. */
 export async function askTypeName(name: string, message: string, signal?: AbortSignal): Promise<boolean> {
-  const answer = await input({message: `${message} Type the site name (${name}) to go on`}, {signal})
+  const answer = await (await prompts()).input({message: `${message} Type the site name (${name}) to go on`}, {signal})
   return answer.trim() === name
 }
 
 /** A no to an irreversible step: the default is no. */
 export async function askConfirmNo(message: string, signal?: AbortSignal): Promise<boolean> {
-  return confirm({default: false, message}, {signal})
+  return (await prompts()).confirm({default: false, message}, {signal})
 }

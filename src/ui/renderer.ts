@@ -3,7 +3,6 @@ import type {EventSink} from '../jobs/events.js'
 import {NO_EVENTS} from '../jobs/events.js'
 import {jsonLogRenderer} from './jsonlog.js'
 import {lineRenderer} from './lines.js'
-import {treeRenderer} from './tree.js'
 
 /** A sink of job events that draws them; close() waits until the last of them is shown. */
 export interface Renderer extends EventSink {
@@ -39,11 +38,12 @@ export interface RendererOptions {
   lines?: boolean
 }
 
-export function openRenderer(
+/** The tree (listr2, ~7 MiB of RSS) is loaded only when it is drawn: cron and pods never need it. */
+export async function openRenderer(
   options: RendererOptions,
   write: {err: (line: string) => void; out: (line: string) => void},
   env = process.env,
-): Renderer {
+): Promise<Renderer> {
   switch (chooseRenderer(options, env)) {
     case 'json-lines': {
       return jsonLogRenderer({progressEveryMs: lineProgressInterval(env), write: write.err})
@@ -54,6 +54,7 @@ export function openRenderer(
     }
 
     case 'tree': {
+      const {treeRenderer} = await import('./tree.js')
       return treeRenderer({progressEveryMs: 150})
     }
 

@@ -9,7 +9,7 @@
  * Needs node's `--expose-gc` (bin/run.js passes it); without it (tests under tsx, other hosts) this
  * does nothing.
  */
-const GARBAGE_STEP = 8 * 1024 * 1024
+const GARBAGE_STEP = 2 * 1024 * 1024
 
 const {gc} = globalThis as {gc?: (options?: {type: 'major' | 'minor'}) => void}
 let owed = 0
