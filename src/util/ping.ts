@@ -1,4 +1,6 @@
 import {randomUUID} from 'node:crypto'
+import http from 'node:http'
+import https from 'node:https'
 
 import {UsageError} from '../errors.js'
 import {redact} from '../redact.js'
@@ -100,17 +102,12 @@ export class Pinger {
   private async send(suffix: string, body: string): Promise<PingOutcome> {
     const what = suffix === '' ? 'success' : suffix
     try {
-      const response = await fetch(this.urlFor(suffix), {
-        method: 'POST',
-        body: limitBody(body),
+      const status = await post(this.urlFor(suffix), limitBody(body), {
         headers: {'content-type': 'text/plain; charset=utf-8', 'user-agent': this.userAgent},
-        redirect: 'follow',
         signal: AbortSignal.timeout(this.timeoutMs),
       })
-      // Drain the body so that the connection is released.
-      await response.arrayBuffer().catch(() => {})
-      if (response.ok) return {ok: true}
-      return {ok: false, warning: `The ${what} ping to ${this.origin} was answered ${response.status}.`}
+      if (status >= 200 && status < 300) return {ok: true}
+      return {ok: false, warning: `The ${what} ping to ${this.origin} was answered ${status}.`}
     } catch (error) {
       const reason =
         error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
@@ -121,10 +118,10 @@ export class Pinger {
   }
 }
 
-// fetch's own message is "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is in its cause.
+/** The system's code (ECONNREFUSED, ENOTFOUND...) when there is one, else the message; never a URL. */
 function describe(error: unknown): string {
-  const cause = (error as {cause?: {code?: string; message?: string}})?.cause
-  const text = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error))
+  const {code, cause} = error as {code?: string; cause?: {code?: string; message?: string}}
+  const text = code ?? cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error))
   return redact(text).replaceAll(/https?:\/\/\S+/g, '<url>')
 }
 
@@ -175,4 +172,44 @@ export function pingBody(summary: PingSummary): string {
 
   if (errors.length > PING_ERRORS) lines.push(`- and ${errors.length - PING_ERRORS} more`)
   return limitBody(lines.join('\n') + '\n')
+}
+
+const MAX_REDIRECTS = 5
+
+/**
+ * Send `body` with `method` to `url` and answer the final status, following redirects as fetch does
+ * (303, and 301 or 302 after a POST, continue as a GET without a body; 307 and 308 repeat the
+ * request). With node:http, not fetch: fetch's HTTP parser is WebAssembly, which `node --jitless`
+ * (the smaller pod of docs/MEMORY.md) does not have.
+ */
+async function post(
+  url: URL,
+  body: string | undefined,
+  options: {headers: Record<string, string>; signal: AbortSignal},
+  redirects = MAX_REDIRECTS,
+): Promise<number> {
+  const {location, status} = await new Promise<{location?: string; status: number}>((resolve, reject) => {
+    const headers = body === undefined ? {'user-agent': options.headers['user-agent']} : options.headers
+    const request = (url.protocol === 'https:' ? https : http).request(
+      url,
+      {
+        headers: body === undefined ? headers : {...headers, 'content-length': Buffer.byteLength(body)},
+        method: body === undefined ? 'GET' : 'POST',
+        signal: options.signal,
+      },
+      (response) => {
+        // Drain the answer so that the connection is released.
+        response.resume()
+        response.on('error', reject)
+        response.on('end', () => resolve({location: response.headers.location, status: response.statusCode ?? 0}))
+      },
+    )
+    request.on('error', reject)
+    request.end(body)
+  })
+  if (![301, 302, 303, 307, 308].includes(status) || !location || redirects === 0) return status
+  const next = new URL(location, url)
+  if (next.protocol !== 'https:' && next.protocol !== 'http:') return status
+  const keep = status === 307 || status === 308
+  return post(next, keep ? body : undefined, options, redirects - 1)
 }

@@ -1,4 +1,5 @@
 import {expect} from 'chai'
+import {execa} from 'execa'
 import http from 'node:http'
 import {type AddressInfo} from 'node:net'
 
@@ -118,5 +119,60 @@ describe('util: health pings against a loopback server', () => {
     const outcome = await new Pinger(url + CHECK).fail('x')
     expect(outcome).to.deep.equal({ok: false, warning: `The fail ping to ${url} failed: ECONNREFUSED.`})
     expect(JSON.stringify(outcome)).to.not.include('0f3c2a94')
+  })
+
+  it('follows redirects as fetch does: 307 repeats the POST with its body, 302 continues as a GET', async () => {
+    const received: Array<{method: string; url: string; body: string}> = []
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        received.push({method: req.method ?? '', url: req.url ?? '', body: Buffer.concat(chunks).toString()})
+        if (req.url?.startsWith('/a')) res.writeHead(307, {location: '/b'}).end()
+        else if (req.url?.startsWith('/b')) res.writeHead(302, {location: '/c'}).end()
+        else res.writeHead(200).end('OK')
+      })
+    })
+    await new Promise<void>((resolve) => {
+      server.listen(0, '127.0.0.1', resolve)
+    })
+    try {
+      const {port} = server.address() as AddressInfo
+      const outcome = await new Pinger(`http://127.0.0.1:${port}/a`, {runId: false}).success('done')
+      expect(outcome).to.deep.equal({ok: true})
+      expect(received).to.deep.equal([
+        {method: 'POST', url: '/a', body: 'done'},
+        {method: 'POST', url: '/b', body: 'done'},
+        {method: 'GET', url: '/c', body: ''},
+      ])
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => {
+        server.close(resolve)
+      })
+    }
+  })
+
+  it('works in a process without WebAssembly (node --jitless, the smaller pod)', async () => {
+    const server = await pingServer()
+    try {
+      const child = await execa(
+        process.execPath,
+        [
+          '--jitless',
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          `import {Pinger} from ${JSON.stringify(new URL('../../../src/util/ping.ts', import.meta.url).href)}
+           console.log(typeof WebAssembly, JSON.stringify(await new Pinger(${JSON.stringify(server.url + CHECK)}).success('ok')))`,
+        ],
+        {reject: false},
+      )
+      expect(child.stdout.trim(), child.stderr).to.equal('undefined {"ok":true}')
+      expect(server.received.map((r) => r.method)).to.deep.equal(['POST'])
+    } finally {
+      await server.close()
+    }
   })
 })
