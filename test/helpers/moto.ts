@@ -1,3 +1,4 @@
+import {CreateBucketCommand, S3Client} from '@aws-sdk/client-s3'
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import net from 'node:net'
 
@@ -75,4 +76,16 @@ export async function startMoto(): Promise<MotoServer> {
       await gone
     },
   }
+}
+
+/** A plain SDK client of this moto server (path-style, us-east-1), with `bucket` created in it. */
+export async function motoBucket(moto: MotoServer, bucket: string): Promise<S3Client> {
+  const s3 = new S3Client({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: MOTO_CREDENTIALS,
+  })
+  await s3.send(new CreateBucketCommand({Bucket: bucket}))
+  return s3
 }

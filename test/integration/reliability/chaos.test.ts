@@ -1,5 +1,4 @@
 import {
-  CreateBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -13,7 +12,7 @@ import {hostname} from 'node:os'
 import path from 'node:path'
 
 import {daysAgo, md5, PBM, startWorld, type World} from '../../helpers/cli.js'
-import {MOTO_CREDENTIALS, type MotoServer, startMoto} from '../../helpers/moto.js'
+import {motoBucket, type MotoServer, startMoto} from '../../helpers/moto.js'
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same kill moments on every run. */
 function seeded(seed: number): () => number {
@@ -90,13 +89,7 @@ describe('reliability: seeded chaos (SIGKILL a mirror, re-run)', function () {
         },
       ],
     })
-    s3 = new S3Client({
-      endpoint: moto.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: MOTO_CREDENTIALS,
-    })
-    await s3.send(new CreateBucketCommand({Bucket: bucket}))
+    s3 = await motoBucket(moto, bucket)
   })
 
   after(async () => {

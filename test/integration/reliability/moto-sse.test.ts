@@ -1,8 +1,8 @@
-import {CreateBucketCommand, HeadObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {HeadObjectCommand, S3Client} from '@aws-sdk/client-s3'
 import {expect} from 'chai'
 
 import {daysAgo, startWorld, type World} from '../../helpers/cli.js'
-import {MOTO_CREDENTIALS, type MotoServer, startMoto} from '../../helpers/moto.js'
+import {motoBucket, type MotoServer, startMoto} from '../../helpers/moto.js'
 
 /** On moto_server (which, unlike s3rver, keeps SSE and user metadata as S3 does), through the built CLI. */
 describe('reliability: SSE and checksums on moto_server (built CLI)', function () {
@@ -19,13 +19,7 @@ describe('reliability: SSE and checksums on moto_server (built CLI)', function (
         {name: 'alpha', envs: [{name: 'live', backups: [{date: daysAgo(1), sizes: {code: 7e6, database: 1e6}}]}]},
       ],
     })
-    s3 = new S3Client({
-      endpoint: moto.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: MOTO_CREDENTIALS,
-    })
-    await s3.send(new CreateBucketCommand({Bucket: bucket}))
+    s3 = await motoBucket(moto, bucket)
   })
 
   after(async () => {

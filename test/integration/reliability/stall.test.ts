@@ -1,4 +1,4 @@
-import {CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
+import {ListMultipartUploadsCommand, ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
 import {expect} from 'chai'
 import {execa} from 'execa'
 import {once} from 'node:events'
@@ -8,7 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 
 import {daysAgo, json, md5, PBM, startWorld, type World} from '../../helpers/cli.js'
-import {MOTO_CREDENTIALS, type MotoServer, startMoto} from '../../helpers/moto.js'
+import {motoBucket, type MotoServer, startMoto} from '../../helpers/moto.js'
 
 interface Seen {
   op: 'AbortMultipartUpload' | 'Other' | 'UploadPart'
@@ -87,13 +87,7 @@ describe('reliability: stalls (built CLI, PBM_TIMEOUT=2)', function () {
         {name: 'beta', envs: [{name: 'live', backups: [{date: daysAgo(1), sizes: {database: 4e6}}]}]},
       ],
     })
-    s3 = new S3Client({
-      endpoint: moto.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: MOTO_CREDENTIALS,
-    })
-    await s3.send(new CreateBucketCommand({Bucket: bucket}))
+    s3 = await motoBucket(moto, bucket)
   })
 
   after(async () => {

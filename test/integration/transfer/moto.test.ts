@@ -1,17 +1,11 @@
-import {
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  ListMultipartUploadsCommand,
-  S3Client,
-} from '@aws-sdk/client-s3'
+import {CreateMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, S3Client} from '@aws-sdk/client-s3'
 import {expect} from 'chai'
 import {createHash} from 'node:crypto'
 
 import {createSandbox, type Sandbox} from '../../../sandbox/index.js'
 import {createS3Destination} from '../../../src/destination/index.js'
 import {transferArchive} from '../../../src/transfer/index.js'
-import {MOTO_CREDENTIALS, type MotoServer, startMoto} from '../../helpers/moto.js'
+import {MOTO_CREDENTIALS, motoBucket, type MotoServer, startMoto} from '../../helpers/moto.js'
 
 describe('transfer against moto_server: orphaned multipart uploads of a crashed run', () => {
   let moto: MotoServer
@@ -24,13 +18,7 @@ describe('transfer against moto_server: orphaned multipart uploads of a crashed 
     sb = await createSandbox({
       sites: [{name: 'alpha', envs: [{name: 'live', backups: [{date: '2024-05-01T03:12:44Z', sizes: {code: 12e6}}]}]}],
     })
-    s3 = new S3Client({
-      endpoint: moto.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: MOTO_CREDENTIALS,
-    })
-    await s3.send(new CreateBucketCommand({Bucket: bucket}))
+    s3 = await motoBucket(moto, bucket)
   })
 
   after(async () => {
