@@ -1,3 +1,4 @@
+import {expect} from 'chai'
 /**
  * `pbm backup:restore` end to end: the built CLI mirrors alpha.live with `backup:mirror` (to s3rver and
  * a local folder), then restores from that mirror into the sandbox's environments, whose
@@ -6,15 +7,13 @@
  * Environments divide the work: alpha.dev takes the S3 round trips, alpha.test the local mirror and
  * its stage, alpha.live the live guardrail; refusals use any of them and assert nothing was imported.
  */
-import type {Result} from 'execa'
-
-import {expect} from 'chai'
+import {execa, type Result} from 'execa'
 import {mkdir, open} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {SandboxArchive} from '../../../sandbox/index.js'
 
-import {daysAgo, json, startWorld, type World} from '../../helpers/cli.js'
+import {daysAgo, json, PBM, startWorld, type World} from '../../helpers/cli.js'
 
 interface RestoreJson {
   restored: Array<{
@@ -243,6 +242,61 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
       expect(await staged()).to.equal(0)
     } finally {
       world.sandbox.setImportFails('alpha', 'test', null)
+    }
+  })
+
+  it('Ctrl-C while Pantheon imports: exit 130, the import stopped, the stage deleted', async () => {
+    // An import that would take a minute: the interrupt lands while Terminus waits for it.
+    world.sandbox.setImportMs(60_000)
+    try {
+      const before = imports('test').length
+      const child = execa(
+        process.execPath,
+        [
+          PBM,
+          'backup:restore',
+          'alpha.test',
+          '--from',
+          'alpha.live',
+          '--latest',
+          '--element',
+          'db',
+          '--to',
+          mirrorDir,
+          '--stage',
+          `s3://${STAGE_BUCKET}/tmp`,
+          '--no-backup-first',
+          '--yes',
+          '--log-format',
+          'json',
+        ],
+        {cwd: world.tmp, env: world.env, reject: false},
+      )
+      // The moment: pbm's own event that the import has started (a line of its JSON log).
+      await new Promise<void>((resolve, reject) => {
+        let seen = ''
+        child.stderr!.on('data', (chunk: Buffer) => {
+          seen += chunk.toString()
+          if (seen.includes('"event":"restore:importing"')) resolve()
+        })
+        child.then(() => reject(new Error(`pbm ended before the import started:\n${seen}`)), reject)
+      })
+      // pbm spawns Terminus right after that event; the import's process is the state to interrupt (the
+      // sandbox's terminus runs apart and has no event of its own: look in the process table).
+      const importing = () => execa('pgrep', ['-f', 'terminus import:database .* alpha[.]test '], {reject: false})
+      for (let i = 0; (await importing()).stdout.trim() === ''; i++) {
+        expect(i, 'the terminus import:database process never started').to.be.below(200)
+      }
+
+      child.kill('SIGINT')
+      const result = await child
+      expect(result.exitCode, describeRun(result)).to.equal(130)
+      expect(await staged()).to.equal(0)
+      expect(imports('test').length).to.equal(before)
+      // Terminus' import was stopped with pbm, not left running.
+      expect((await importing()).stdout.trim(), 'a terminus import:database process is still running').to.equal('')
+    } finally {
+      world.sandbox.setImportMs(0)
     }
   })
 
