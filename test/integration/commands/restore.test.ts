@@ -63,6 +63,21 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
   const creates = (env: string) =>
     world.sandbox.calls().filter((c) => c.command === 'backup:create' && c.target === `alpha.${env}`).length
   const staged = async () => (await world.s3.listKeys(STAGE_BUCKET)).length
+  /** alpha.live's newest database from the local mirror into alpha.test, through the stage. */
+  const stagedDbRestore = () => [
+    'alpha.test',
+    '--from',
+    'alpha.live',
+    '--latest',
+    '--element',
+    'db',
+    '--to',
+    mirrorDir,
+    '--stage',
+    `s3://${STAGE_BUCKET}/tmp`,
+    '--no-backup-first',
+    '--yes',
+  ]
 
   before(async () => {
     world = await startWorld({
@@ -190,21 +205,7 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
 
   it('restores from a local mirror through --stage, and deletes the stage after the import', async () => {
     const before = imports('test').length
-    const result = await restore([
-      'alpha.test',
-      '--from',
-      'alpha.live',
-      '--latest',
-      '--element',
-      'db',
-      '--to',
-      mirrorDir,
-      '--stage',
-      `s3://${STAGE_BUCKET}/tmp`,
-      '--no-backup-first',
-      '--yes',
-      '--json',
-    ])
+    const result = await restore([...stagedDbRestore(), '--json'])
     expect(result.exitCode, describeRun(result)).to.equal(0)
     expect(json<RestoreJson>(result).restored[0].from).to.match(new RegExp(`^s3://${STAGE_BUCKET}/tmp/pbm-stage-`))
     expect(
@@ -219,21 +220,7 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
     world.sandbox.setImportFails('alpha', 'test', 'The import workflow failed.')
     try {
       const before = imports('test').length
-      const result = await restore([
-        'alpha.test',
-        '--from',
-        'alpha.live',
-        '--latest',
-        '--element',
-        'db',
-        '--to',
-        mirrorDir,
-        '--stage',
-        `s3://${STAGE_BUCKET}/tmp`,
-        '--no-backup-first',
-        '--yes',
-        '--json',
-      ])
+      const result = await restore([...stagedDbRestore(), '--json'])
       expect(result.exitCode, describeRun(result)).to.equal(1)
       const row = json<RestoreJson>(result).restored[0]
       expect(row.workflow).to.equal('failed')
@@ -250,28 +237,11 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
     world.sandbox.setImportMs(60_000)
     try {
       const before = imports('test').length
-      const child = execa(
-        process.execPath,
-        [
-          PBM,
-          'backup:restore',
-          'alpha.test',
-          '--from',
-          'alpha.live',
-          '--latest',
-          '--element',
-          'db',
-          '--to',
-          mirrorDir,
-          '--stage',
-          `s3://${STAGE_BUCKET}/tmp`,
-          '--no-backup-first',
-          '--yes',
-          '--log-format',
-          'json',
-        ],
-        {cwd: world.tmp, env: world.env, reject: false},
-      )
+      const child = execa(process.execPath, [PBM, 'backup:restore', ...stagedDbRestore(), '--log-format', 'json'], {
+        cwd: world.tmp,
+        env: world.env,
+        reject: false,
+      })
       // The moment: pbm's own event that the import has started (a line of its JSON log).
       await new Promise<void>((resolve, reject) => {
         let seen = ''
