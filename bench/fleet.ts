@@ -257,7 +257,9 @@ async function runProcesses(
       const wrapper = path.join(work, `terminus-${Date.now()}-${i}`)
       await writeFile(
         wrapper,
-        `#!/bin/sh\necho "$$ ${wrapper}" >> '${pidLabels}'\nexec '${sandbox.terminusPath}' "$@"\n`,
+        // The pid and the time the call starts: pids are reused over thousands of calls (pid_max is often
+        // 32768), so a call belongs to the latest process that started with its pid before it ended.
+        `#!/bin/bash\necho "$$ $EPOCHREALTIME ${wrapper}" >> '${pidLabels}'\nexec '${sandbox.terminusPath}' "$@"\n`,
       )
       await chmod(wrapper, 0o755)
       const rssFile = `${wrapper}.rss`
@@ -311,14 +313,22 @@ async function runProcesses(
     }),
   )
   const seconds = (performance.now() - t0) / 1000
-  const owner = new Map<number, string>()
+  /** Per pid, the processes that had it: [start time in ms, wrapper], in the order they started. */
+  const owners = new Map<number, Array<[number, string]>>()
   for (const line of (await readFile(pidLabels, 'utf8').catch(() => '')).split('\n').filter(Boolean)) {
-    const [pid, wrapper] = line.split(' ')
-    owner.set(Number(pid), wrapper)
+    const [pid, started, wrapper] = line.split(' ')
+    const list = owners.get(Number(pid)) ?? []
+    list.push([Number(started.replace(',', '.')) * 1000, wrapper])
+    owners.set(Number(pid), list)
   }
 
+  const ownerOf = (call: SandboxCall): string | undefined =>
+    owners
+      .get(call.pid)
+      ?.filter(([started]) => started <= call.time)
+      .at(-1)?.[1]
   const calls = sandbox.calls()
-  const runs = started.map(({wrapper, ...run}) => ({...run, calls: calls.filter((c) => owner.get(c.pid) === wrapper)}))
+  const runs = started.map(({wrapper, ...run}) => ({...run, calls: calls.filter((c) => ownerOf(c) === wrapper)}))
   return {runs, seconds}
 }
 
