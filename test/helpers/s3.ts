@@ -141,7 +141,13 @@ export async function startS3rver(): Promise<S3Server> {
 }
 
 export type S3Operation =
-  'AbortMultipartUpload' | 'CompleteMultipartUpload' | 'CreateMultipartUpload' | 'Other' | 'PutObject' | 'UploadPart'
+  | 'AbortMultipartUpload'
+  | 'CompleteMultipartUpload'
+  | 'CreateMultipartUpload'
+  | 'DeleteObjects'
+  | 'Other'
+  | 'PutObject'
+  | 'UploadPart'
 
 export interface RecordedRequest {
   op: S3Operation
@@ -174,8 +180,10 @@ export interface RecordingProxy {
    * Answer the next `times` requests of `op` with `status` (an S3 XML error) instead of forwarding; with
    * `'reset'`, read the request and close the connection without an answer (the client sees
    * "socket hang up", ECONNRESET, as when a server closes a keep-alive connection under a request).
+   * With `body`, answer `status` with that XML instead of an error (an answer real servers here never
+   * give, e.g. a DeleteObjects that refuses some keys of a batch).
    */
-  inject(fault: {op: S3Operation; status: number | 'reset'; times?: number; code?: string}): void
+  inject(fault: {op: S3Operation; status: number | 'reset'; times?: number; code?: string; body?: string}): void
   /** Drop the faults not yet used up. */
   clearFaults(): void
   /** Forget recorded requests and uploads. */
@@ -186,6 +194,7 @@ export interface RecordingProxy {
 function classify(method: string, query: URLSearchParams, path: string): S3Operation {
   if (method === 'POST' && query.has('uploads')) return 'CreateMultipartUpload'
   if (method === 'POST' && query.has('uploadId')) return 'CompleteMultipartUpload'
+  if (method === 'POST' && query.has('delete')) return 'DeleteObjects'
   if (method === 'PUT' && query.has('uploadId') && query.has('partNumber')) return 'UploadPart'
   if (method === 'DELETE' && query.has('uploadId')) return 'AbortMultipartUpload'
   // The SDK names the operation in the query (`?x-id=PutObject`); a part or a copy has other keys.
@@ -200,7 +209,7 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   const targetUrl = new URL(target)
   const requests: RecordedRequest[] = []
   const uploads = new Map<string, UploadRecord>()
-  const faults: Array<{op: S3Operation; status: number | 'reset'; times: number; code: string}> = []
+  const faults: Array<{op: S3Operation; status: number | 'reset'; times: number; code: string; body?: string}> = []
   const agent = new http.Agent({keepAlive: true})
 
   const server = http.createServer((req, res) => {
@@ -230,7 +239,8 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
           rec.status = fault.status
           res.writeHead(fault.status, {'content-type': 'application/xml'})
           res.end(
-            `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected by the test proxy</Message></Error>`,
+            fault.body ??
+              `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected by the test proxy</Message></Error>`,
           )
           return
         }
@@ -308,6 +318,7 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
         status: fault.status,
         times: fault.times ?? 1,
         code: fault.code ?? (fault.status === 'reset' || fault.status >= 500 ? 'InternalError' : 'AccessDenied'),
+        ...(fault.body === undefined ? {} : {body: fault.body}),
       })
     },
     clearFaults() {

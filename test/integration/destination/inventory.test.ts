@@ -191,7 +191,8 @@ for (const kind of servers) {
       const proxy = await startRecordingProxy(server.endpoint)
       try {
         // GetObjectLockConfiguration, then DeleteObjects: both refused.
-        proxy.inject({op: 'Other', status: 403, times: 2})
+        proxy.inject({op: 'Other', status: 403})
+        proxy.inject({op: 'DeleteObjects', status: 403})
         const refused = createS3Inventory({
           bucket,
           prefix: 'mirror/',
@@ -211,6 +212,50 @@ for (const kind of servers) {
     })
 
     if (kind.name !== 'moto') return
+
+    it('a DeleteObjects that refuses some keys: those failed with its code, an unmentioned key not assumed gone', async () => {
+      const bucket = bucketName()
+      await server.client.send(new s3sdk.CreateBucketCommand({Bucket: bucket}))
+      const keys = [archive('site7', 'live', 1), archive('site7', 'live', 2), archive('site7', 'live', 3)]
+      await putMany(
+        server.client,
+        bucket,
+        keys.map((k) => `mirror/${k}`),
+      )
+      const proxy = await startRecordingProxy(server.endpoint)
+      try {
+        // The answer S3 gives when a policy denies some keys of a batch (no server here does that).
+        proxy.inject({
+          op: 'DeleteObjects',
+          status: 200,
+          body:
+            '<?xml version="1.0" encoding="UTF-8"?><DeleteResult>' +
+            `<Deleted><Key>mirror/${keys[0]}</Key></Deleted>` +
+            `<Error><Key>mirror/${keys[1]}</Key><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>` +
+            '</DeleteResult>',
+        })
+        const partly = createS3Inventory({
+          bucket,
+          prefix: 'mirror/',
+          endpoint: proxy.endpoint,
+          credentials: server.credentials,
+          maxAttempts: 1,
+        })
+        const {outcomes} = await removeAll(partly, keys)
+        expect(outcomes).to.deep.equal([
+          {key: keys[0], status: 'removed'},
+          {
+            key: keys[1],
+            status: 'failed',
+            code: 'InternalError',
+            message: 'We encountered an internal error. Please try again.',
+          },
+          {key: keys[2], status: 'failed', code: 'no-answer', message: 'DeleteObjects did not mention it.'},
+        ])
+      } finally {
+        await proxy.close()
+      }
+    })
 
     it('on a versioned bucket, says that a delete marker was written (the version stays)', async () => {
       const bucket = bucketName()
