@@ -4,6 +4,7 @@
  * what we write to its stdin into the PTY (so `\u0003` becomes SIGINT through the line discipline), and
  * copies the PTY's output to its stdout. Tests wait for a prompt's text before they type.
  */
+import {expect} from 'chai'
 import {type ChildProcess, spawn} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -146,4 +147,26 @@ export function spawnPty(
       })
     },
   }
+}
+
+/**
+ * The environment of an interactive pbm: the parent's, without what changes how pbm behaves (AWS_*,
+ * PBM_*, CI...), then `worldEnv` (sandbox, S3), with a terminal type.
+ */
+export function terminalEnv(worldEnv: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined || /^(AWS_|PBM_|TERMINUS_|NODE_ENV$|NODE_OPTIONS$|DEBUG$|CI$)/.test(key)) continue
+    env[key] = value
+  }
+
+  return {...env, ...worldEnv, TERM: 'xterm-256color'}
+}
+
+/** The session's end; its whole output carries no signed URL and no stack trace. */
+export async function finishedCleanly(pty: PtySession): Promise<PtyExit> {
+  const exit = await pty.exited
+  expect(pty.raw(), 'a signed URL was printed').to.not.match(/X-Amz-Signature|Signature=|X-Amz-Credential/)
+  expect(pty.text(), 'a stack trace was printed').to.not.match(/^ {4}at /m)
+  return exit
 }

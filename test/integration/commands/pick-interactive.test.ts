@@ -10,7 +10,7 @@ import path from 'node:path'
 import type {SandboxArchive, SandboxElement} from '../../../sandbox/index.js'
 
 import {daysAgo, listFiles, md5, PBM, startWorld, type World} from '../../helpers/cli.js'
-import {KEY, type PtyExit, type PtySession, spawnPty} from '../../helpers/pty.js'
+import {finishedCleanly, KEY, type PtySession, spawnPty, terminalEnv} from '../../helpers/pty.js'
 
 const ELEMENTS: SandboxElement[] = ['code', 'files', 'database']
 
@@ -21,28 +21,9 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
   let sets: Array<Record<SandboxElement, SandboxArchive>>
   let session: PtySession | undefined
 
-  /** The environment of an interactive pbm: the world's, with a terminal type and without CI. */
-  function terminalEnv(): Record<string, string> {
-    const env: Record<string, string> = {}
-    for (const [key, value] of Object.entries(process.env)) {
-      if (value === undefined || /^(AWS_|PBM_|TERMINUS_|NODE_ENV$|NODE_OPTIONS$|DEBUG$|CI$)/.test(key)) continue
-      env[key] = value
-    }
-
-    return {...env, ...world.env, TERM: 'xterm-256color'}
-  }
-
   function pick(...args: string[]): PtySession {
-    session = spawnPty([process.execPath, PBM, 'backup:pick', ...args], {cwd: world.tmp, env: terminalEnv()})
+    session = spawnPty([process.execPath, PBM, 'backup:pick', ...args], {cwd: world.tmp, env: terminalEnv(world.env)})
     return session
-  }
-
-  /** The run's end; its whole output carries no signed URL and no stack trace. */
-  async function finished(pty: PtySession): Promise<PtyExit> {
-    const exit = await pty.exited
-    expect(pty.raw(), 'a signed URL was printed').to.not.include('Signature=')
-    expect(pty.text(), 'a stack trace was printed').to.not.match(/^ {4}at /m)
-    return exit
   }
 
   const requests = (archives: SandboxArchive[]) =>
@@ -134,7 +115,7 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
     expect(summary).to.include(older.code.file).and.include(older.database.file).and.not.include(older.files.file)
     await pty.type(KEY.enter)
 
-    const exit = await finished(pty)
+    const exit = await finishedCleanly(pty)
     expect(exit.exitCode, pty.text()).to.equal(0)
     expect(await listFiles(dir)).to.deep.equal(
       [`alpha/live/${older.code.file}`, `alpha/live/${older.database.file}`].sort(),
@@ -158,7 +139,7 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
     expect(pty.text()).to.include(`s3://${world.bucket}/given/`)
     await pty.type(KEY.enter)
 
-    const exit = await finished(pty)
+    const exit = await finishedCleanly(pty)
     expect(exit.exitCode, pty.text()).to.equal(0)
     const asked = pty.text()
     expect(asked).to.not.include('Site (type to filter)')
@@ -179,7 +160,7 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
     await pty.waitFor('Site (type to filter)')
     await pty.waitFor('alpha')
     await pty.type(KEY.ctrlC)
-    const exit = await finished(pty)
+    const exit = await finishedCleanly(pty)
     expect(exit.exitCode, pty.text()).to.equal(130)
     expect(pty.text()).to.include('Cancelled')
     expect(requests(all())).to.equal(before)
@@ -196,7 +177,7 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
     await pty.type(KEY.enter)
     await pty.waitFor('Transfer now?')
     await pty.type(KEY.ctrlC)
-    const exit = await finished(pty)
+    const exit = await finishedCleanly(pty)
     expect(exit.exitCode, pty.text()).to.equal(130)
     expect(await world.s3.listKeys(world.bucket, 'ctrl-c/')).to.deep.equal([])
     expect(await listFiles(dir)).to.deep.equal([])
@@ -214,7 +195,7 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
     await pty.type(KEY.enter)
     await pty.waitFor('Transfer now?')
     await pty.type('n', KEY.enter)
-    const exit = await finished(pty)
+    const exit = await finishedCleanly(pty)
     expect(exit.exitCode, pty.text()).to.equal(0)
     expect(pty.text()).to.include('nothing was transferred')
     expect(await listFiles(dir)).to.deep.equal([])

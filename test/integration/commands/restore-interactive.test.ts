@@ -8,7 +8,7 @@ import {expect} from 'chai'
 import type {SandboxArchive} from '../../../sandbox/index.js'
 
 import {daysAgo, PBM, startWorld, type World} from '../../helpers/cli.js'
-import {KEY, type PtyExit, type PtySession, spawnPty} from '../../helpers/pty.js'
+import {finishedCleanly, KEY, type PtySession, spawnPty, terminalEnv} from '../../helpers/pty.js'
 
 describe('pbm backup:restore in a terminal (real prompts in a PTY)', function () {
   this.timeout(90_000)
@@ -17,31 +17,12 @@ describe('pbm backup:restore in a terminal (real prompts in a PTY)', function ()
   let sets: Array<{database: SandboxArchive; files: SandboxArchive}>
   let session: PtySession | undefined
 
-  /** The environment of an interactive pbm: the world's, with a terminal type and without CI. */
-  function terminalEnv(): Record<string, string> {
-    const env: Record<string, string> = {}
-    for (const [key, value] of Object.entries(process.env)) {
-      if (value === undefined || /^(AWS_|PBM_|TERMINUS_|NODE_ENV$|NODE_OPTIONS$|DEBUG$|CI$)/.test(key)) continue
-      env[key] = value
-    }
-
-    return {...env, ...world.env, TERM: 'xterm-256color'}
-  }
-
   function restore(...args: string[]): PtySession {
     session = spawnPty([process.execPath, PBM, 'backup:restore', ...args, '--bucket', world.bucket], {
       cwd: world.tmp,
-      env: terminalEnv(),
+      env: terminalEnv(world.env),
     })
     return session
-  }
-
-  /** The run's end; its whole output carries no signed URL and no stack trace. */
-  async function finished(pty: PtySession): Promise<PtyExit> {
-    const exit = await pty.exited
-    expect(pty.raw(), 'a signed URL was printed').to.not.match(/X-Amz-Signature|Signature=|X-Amz-Credential/)
-    expect(pty.text(), 'a stack trace was printed').to.not.match(/^ {4}at /m)
-    return exit
   }
 
   const imports = (env: string) => world.sandbox.imports('alpha', env)
@@ -106,7 +87,7 @@ describe('pbm backup:restore in a terminal (real prompts in a PTY)', function ()
     expect(imports('dev'), 'imported before the answer').to.deep.equal([])
     await pty.type('y', KEY.enter)
 
-    const exit = await finished(pty)
+    const exit = await finishedCleanly(pty)
     expect(exit.exitCode, pty.text()).to.equal(0)
     expect(imports('dev').map((i) => [i.element, i.md5])).to.deep.equal([['database', older.database.md5]])
   })
@@ -118,7 +99,7 @@ describe('pbm backup:restore in a terminal (real prompts in a PTY)', function ()
     await pty.type('alpah', KEY.enter)
 
     await pty.waitFor('Cancelled: nothing was changed on alpha.live.')
-    const exit = await finished(pty)
+    const exit = await finishedCleanly(pty)
     expect(exit.exitCode, pty.text()).to.equal(0)
     expect(imports('live')).to.deep.equal([])
     expect(creates()).to.equal(createsBefore)
@@ -129,7 +110,7 @@ describe('pbm backup:restore in a terminal (real prompts in a PTY)', function ()
     await pty.waitFor('Backup (newest first)')
     const before = imports('dev').length
     await pty.type(KEY.ctrlC)
-    const exit = await finished(pty)
+    const exit = await finishedCleanly(pty)
     expect(exit.exitCode, pty.text()).to.equal(130)
     expect(imports('dev')).to.have.length(before)
   })
