@@ -716,9 +716,7 @@ export function s3Error(error: unknown, context: ErrorContext, fallback: string)
   }
 
   if (
-    ['EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ETIMEDOUT'].includes(
-      String(sysCode),
-    ) ||
+    ['EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ETIMEDOUT'].includes(String(sysCode)) ||
     name === 'TimeoutError'
   ) {
     return new PbmError('endpoint-unreachable', `Cannot reach the S3 endpoint${where || ' (AWS)'}: ${message}`, {
