@@ -1,13 +1,13 @@
 import type {Backup} from '../catalog/types.js'
 import type {Destination, ExistingObject} from '../destination/index.js'
-import type {ArchiveReader} from '../destination/read-back.js'
+import type {ObjectReader} from '../destination/read.js'
 import type {Terminus} from '../terminus/index.js'
 import type {EventSink} from './events.js'
 
 import {createLocalDestination, createS3Destination} from '../destination/index.js'
 import {createLocalInventory} from '../destination/local-inventory.js'
 import {DEFAULT_PRESIGN_SECONDS, presignGet, type S3Location, stageForImport} from '../destination/presign.js'
-import {createLocalReadBack, createS3ReadBack} from '../destination/read-back.js'
+import {createLocalReader, createS3Reader} from '../destination/read.js'
 import {createS3Inventory} from '../destination/s3-inventory.js'
 import {InterruptedError, PbmError} from '../errors.js'
 import {checkImportSize, type MirroredArchive, type RestorableElement} from '../plan/restore.js'
@@ -63,7 +63,7 @@ export interface RestoreMirror {
   /** Every site.env that has archives in the mirror. */
   listSiteEnvs(signal?: AbortSignal): Promise<SiteEnvRef[]>
   inspect(key: string, signal?: AbortSignal): Promise<ExistingObject | undefined>
-  reader: ArchiveReader
+  reader: ObjectReader
   /** Presign (S3) or stage and presign (local): throws a usage error for a local mirror without a stage. */
   publish(key: string, expiresInSeconds: number, signal: AbortSignal): Promise<Published>
 }
@@ -266,7 +266,7 @@ export function openRestoreMirror(settings: MirrorSettings): RestoreMirror {
         const {expiresAt, url} = await presignGet(s3, `${s3.prefix}${key}`, {expiresInSeconds})
         return {expiresAt, url, where: `s3://${s3.bucket}/${s3.prefix}${key}`}
       },
-      reader: createS3ReadBack(s3),
+      reader: createS3Reader(s3),
     }
   }
 
@@ -288,7 +288,7 @@ export function openRestoreMirror(settings: MirrorSettings): RestoreMirror {
       })
       return {expiresAt: staged.expiresAt, stage: staged, url: staged.url, where: staged.where}
     },
-    reader: createLocalReadBack({root: local.root}),
+    reader: createLocalReader({root: local.root}),
   }
 }
 
