@@ -22,7 +22,7 @@
  * built by the bench, interleaved per scenario: compare builds in one run of the machine.
  */
 import {execa} from 'execa'
-import {cp, mkdtemp, rm, symlink} from 'node:fs/promises'
+import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -30,6 +30,7 @@ import {parseArgs} from 'node:util'
 
 import {createSandbox} from '../sandbox/index.js'
 import {S3RVER_ENV, startS3rver} from '../test/helpers/s3.js'
+import {installedCopy} from './installed.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -162,19 +163,9 @@ function name(i: number): string {
   return roots.length === 1 ? '' : String.fromCodePoint(65 + i)
 }
 
-/** A copy of the package as npm installs it: bin, dist, package.json, its dependencies, and the manifest. */
+/** The package as installed (bench/installed.ts), or the root itself with --no-manifest. */
 async function stage(root: string): Promise<string> {
-  if (values['no-manifest']) return root
-  const dir = await mkdtemp(path.join(tmpdir(), 'pbm-bench-memory-pkg-'))
-  await Promise.all(
-    ['bin', 'dist', 'package.json'].map((f) => cp(path.join(root, f), path.join(dir, f), {recursive: true})),
-  )
-  await symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'))
-  await execa(path.join(ROOT, 'node_modules', '.bin', 'oclif'), ['manifest'], {
-    cwd: dir,
-    env: {OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
-  })
-  return dir
+  return values['no-manifest'] ? root : installedCopy(root, 'pbm-bench-memory-pkg-')
 }
 
 async function measure(scenario: string, pkg: string, root: string): Promise<Measured> {

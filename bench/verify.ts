@@ -12,7 +12,13 @@
  *   local read-only     node: createReadStream (1 MiB reads), discard;
  *   local pbm --deep    node bin/run.js backup:verify --to --deep --offline.
  * The ratio is download-only time / pbm time from the same run (target >= 0.9); pbm's time includes
- * its start-up (oclif, the SDK), as a user sees it.
+ * its start-up (oclif, the SDK), as a user sees it: pbm runs as installed, with its oclif manifest
+ * (bench/installed.ts; built first with `npm run build`).
+ *
+ * With `--link MB/s` (e.g. 125 for 1 Gbit/s), each run also measures the S3 pair through a link of
+ * that speed (bench/link.ts): on loopback s3rver serves faster than any network and takes a core of the
+ * same machine, so the plain pair answers "how fast can pbm verify here" and the linked pair "does pbm
+ * keep up with a download of a real speed".
  */
 import {execa} from 'execa'
 import {mkdtemp, rm} from 'node:fs/promises'
@@ -23,10 +29,13 @@ import {parseArgs} from 'node:util'
 
 import {createSandbox} from '../sandbox/index.js'
 import {S3RVER_ENV, startS3rver} from '../test/helpers/s3.js'
+import {installedCopy} from './installed.js'
+import {type Link, startLink} from './link.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const {values} = parseArgs({
   options: {
+    link: {type: 'string'},
     runs: {default: '3', type: 'string'},
     size: {default: '1e9', type: 'string'},
   },
@@ -34,6 +43,8 @@ const {values} = parseArgs({
 const size = Number(values.size)
 const runs = Number(values.runs)
 const MB = 1e6
+const linkMBps = values.link === undefined ? undefined : Number(values.link)
+if (linkMBps !== undefined && !(linkMBps > 0)) throw new Error(`--link: a speed in MB/s, not ${values.link}`)
 
 const sandbox = await createSandbox({
   latencyMs: 0,
@@ -63,6 +74,8 @@ const env = {
   PBM_ENDPOINT: s3.endpoint,
   PBM_TERMINUS: sandbox.terminusPath,
 }
+const pkg = await installedCopy(ROOT, 'pbm-bench-verify-pkg-')
+const PBM = path.join(pkg, 'bin', 'run.js')
 const [archive] = sandbox.archives()
 const key = `bench/live/${archive.file}`
 
@@ -72,10 +85,14 @@ interface Measured {
 }
 
 /** One process under /usr/bin/time: wall seconds and peak RSS (KB, of it and its children). */
-async function measure(command: string[], check?: (stdout: string) => void): Promise<Measured> {
+async function measure(
+  command: string[],
+  check?: (stdout: string) => void,
+  endpoint = env.PBM_ENDPOINT,
+): Promise<Measured> {
   const result = await execa('/usr/bin/time', ['-f', 'PBM_TIME %e %M', ...command], {
     cwd: ROOT,
-    env,
+    env: {...env, PBM_ENDPOINT: endpoint},
     extendEnv: false,
     reject: false,
   })
@@ -105,33 +122,67 @@ const deepOk = (stdout: string) => {
   if (doc.summary.problems !== 0 || doc.summary.bytesRead !== size) throw new Error(`pbm: ${stdout}`)
 }
 
+let link: Link | undefined
 try {
   console.error(`mirroring a ${(size / MB).toFixed(0)} MB archive into s3rver and ${folder} ...`)
   const mirrored = await execa(
     process.execPath,
-    ['bin/run.js', 'backup:mirror', 'bench.live', '--element', 'code', '--bucket', 'bench', '--to', folder],
+    [PBM, 'backup:mirror', 'bench.live', '--element', 'code', '--bucket', 'bench', '--to', folder],
     {cwd: ROOT, env, extendEnv: false, reject: false},
   )
   if (mirrored.exitCode !== 0) throw new Error(`mirror failed:\n${mirrored.stdout}\n${mirrored.stderr}`)
 
   const rows: string[][] = []
-  const ratios = {local: [] as number[], s3: [] as number[]}
+  const ratios = {link: [] as number[], local: [] as number[], s3: [] as number[]}
+  link = linkMBps === undefined ? undefined : await startLink(s3.endpoint, linkMBps * MB)
   const pbmRss: number[] = []
   for (let run = 1; run <= runs; run++) {
     const download = await measure([process.execPath, '--input-type=module', '-e', DOWNLOAD_ONLY, key])
     const deepS3 = await measure(
-      [process.execPath, 'bin/run.js', 'backup:verify', '--bucket', 'bench', '--deep', '--offline', '--json'],
+      [process.execPath, PBM, 'backup:verify', '--bucket', 'bench', '--deep', '--offline', '--json'],
       deepOk,
     )
     const read = await measure([process.execPath, '--input-type=module', '-e', READ_ONLY, path.join(folder, key)])
     const deepLocal = await measure(
-      [process.execPath, 'bin/run.js', 'backup:verify', '--to', folder, '--deep', '--offline', '--json'],
+      [process.execPath, PBM, 'backup:verify', '--to', folder, '--deep', '--offline', '--json'],
       (stdout) => {
         // Without a local completion record the archive is "unverifiable" but fully read: check the bytes.
         const doc = JSON.parse(stdout) as {summary: {bytesRead: number; corrupt: number}}
         if (doc.summary.corrupt !== 0 || doc.summary.bytesRead !== size) throw new Error(`pbm: ${stdout}`)
       },
     )
+    if (link) {
+      const linked = await measure(
+        [process.execPath, '--input-type=module', '-e', DOWNLOAD_ONLY, key],
+        undefined,
+        link.endpoint,
+      )
+      const deepLinked = await measure(
+        [process.execPath, PBM, 'backup:verify', '--bucket', 'bench', '--deep', '--offline', '--json'],
+        deepOk,
+        link.endpoint,
+      )
+      ratios.link.push(linked.seconds / deepLinked.seconds)
+      rows.push(
+        [
+          String(run),
+          `link ${linkMBps} MB/s download-only`,
+          linked.seconds.toFixed(2),
+          (size / MB / linked.seconds).toFixed(0),
+          '',
+          linked.maxRssMB.toFixed(0),
+        ],
+        [
+          String(run),
+          `link ${linkMBps} MB/s pbm --deep`,
+          deepLinked.seconds.toFixed(2),
+          (size / MB / deepLinked.seconds).toFixed(0),
+          (linked.seconds / deepLinked.seconds).toFixed(2),
+          deepLinked.maxRssMB.toFixed(0),
+        ],
+      )
+    }
+
     ratios.s3.push(download.seconds / deepS3.seconds)
     ratios.local.push(read.seconds / deepLocal.seconds)
     pbmRss.push(deepS3.maxRssMB, deepLocal.maxRssMB)
@@ -156,9 +207,17 @@ try {
   for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '))
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   console.log(
-    `\nmedian ratio: s3 ${median(ratios.s3).toFixed(2)}, local ${median(ratios.local).toFixed(2)} (target >= 0.9); ` +
+    `\nmedian ratio: s3 ${median(ratios.s3).toFixed(2)}, local ${median(ratios.local).toFixed(2)}` +
+      (link ? `, through a ${linkMBps} MB/s link ${median(ratios.link).toFixed(2)}` : '') +
+      ' (target >= 0.9); ' +
       `pbm peak RSS ${Math.min(...pbmRss).toFixed(0)}-${Math.max(...pbmRss).toFixed(0)} MB`,
   )
 } finally {
-  await Promise.allSettled([sandbox.close(), s3.stop(), rm(tmp, {force: true, recursive: true})])
+  await Promise.allSettled([
+    link?.close(),
+    sandbox.close(),
+    s3.stop(),
+    rm(tmp, {force: true, recursive: true}),
+    rm(pkg, {force: true, recursive: true}),
+  ])
 }
