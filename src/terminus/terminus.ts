@@ -1,5 +1,4 @@
 import createDebug from 'debug'
-import {execa} from 'execa'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -318,6 +317,9 @@ export class Terminus {
     const once = async (): Promise<CallResult> => {
       const startedAt = Date.now()
       const timeoutMs = call.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+      // Loaded at the first call (~150 modules): runs that never call Terminus (verify --offline, prune)
+      // start without it.
+      const {execa} = await import('execa')
       const result = await execa(this.bin, args, {
         cwd: this.options.cwd ?? controlledCwd(),
         env: {...terminusEnvironment(process.env), TERMINUS_HIDE_UPDATE_MESSAGE: '1', ...this.options.env, ...call.env},
