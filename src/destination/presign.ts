@@ -13,6 +13,7 @@ import path from 'node:path'
 
 import {isSafeFilename} from '../catalog/index.js'
 import {InterruptedError, PbmError} from '../errors.js'
+import {presignerSdk, s3Sdk} from './aws-sdk.js'
 import {makeClient, type S3ClientOptions, s3Endpoint, s3Error} from './s3.js'
 
 const debug = createDebug('pbm:presign')
@@ -69,10 +70,8 @@ export async function presignGet(
   const seconds = checkPresignLifetime(options.expiresInSeconds ?? DEFAULT_PRESIGN_SECONDS)
   const endpoint = s3Endpoint(location.endpoint)
   const client = options.client ?? (await makeClient(location, endpoint))
-  const [{GetObjectCommand}, {getSignedUrl}] = await Promise.all([
-    import('@aws-sdk/client-s3'),
-    import('@aws-sdk/s3-request-presigner'),
-  ])
+  const {GetObjectCommand} = s3Sdk()
+  const {getSignedUrl} = presignerSdk()
   const signedAt = Date.now()
   let url: string
   let credentialsExpire: Date | undefined
@@ -126,7 +125,7 @@ export async function stageForImport(location: S3Location, file: string, options
   const {size} = await stat(file)
   const endpoint = s3Endpoint(location.endpoint)
   const client = options.client ?? (await makeClient(location, endpoint))
-  const {DeleteObjectCommand, PutObjectCommand} = await import('@aws-sdk/client-s3')
+  const {DeleteObjectCommand, PutObjectCommand} = s3Sdk()
   const key = `${options.prefix ?? ''}pbm-stage-${Date.now()}-${randomBytes(6).toString('hex')}-${name}`
   const where = `s3://${location.bucket}/${key}`
   const context = {bucket: location.bucket, endpoint, region: location.region}

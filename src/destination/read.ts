@@ -6,6 +6,7 @@ import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {PbmError} from '../errors.js'
+import {s3Sdk} from './aws-sdk.js'
 import {checkKey} from './key.js'
 import {readLocalRecord} from './local.js'
 import {checkBucketName, createS3Client, resolveEndpoint, type S3ClientOptions} from './s3-client.js'
@@ -106,7 +107,7 @@ export function createS3Reader(options: S3ReaderOptions): ObjectReader {
     kind: 's3',
     describe: (key) => `s3://${bucket}/${keyOf(key)}`,
     async read(key, signal) {
-      const {GetObjectCommand} = await import('@aws-sdk/client-s3')
+      const {GetObjectCommand} = s3Sdk()
       const where = `s3://${bucket}/${keyOf(key)}`
       try {
         const got = await (

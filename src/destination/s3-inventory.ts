@@ -6,6 +6,7 @@ import {printable} from '../catalog/names.js'
 import {PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {createLimit} from '../util/limit.js'
+import {s3Sdk} from './aws-sdk.js'
 import {DELETE_BATCH, type Inventory, type InventoryObject, LIST_PAGE, type RemoveOutcome} from './inventory.js'
 import {checkKey} from './key.js'
 import {checkBucketName, createS3Client, resolveEndpoint, type S3ClientOptions} from './s3-client.js'
@@ -46,7 +47,7 @@ export function createS3Inventory(options: S3InventoryOptions): Inventory {
   let lockEnabled: Promise<boolean> | undefined
   const bucketHasObjectLock = (signal?: AbortSignal): Promise<boolean> => {
     lockEnabled ??= (async () => {
-      const {GetObjectLockConfigurationCommand} = await import('@aws-sdk/client-s3')
+      const {GetObjectLockConfigurationCommand} = s3Sdk()
       try {
         const r = await (
           await client()
@@ -68,7 +69,7 @@ export function createS3Inventory(options: S3InventoryOptions): Inventory {
   // credentials may read them: s3:GetObjectRetention, s3:GetObjectLegalHold). GetObjectRetention
   // would need two requests, and moto 5 answers it with the object itself.
   const lockOf = async (key: string, signal?: AbortSignal): Promise<LockState> => {
-    const {HeadObjectCommand} = await import('@aws-sdk/client-s3')
+    const {HeadObjectCommand} = s3Sdk()
     const Key = prefix + key
     try {
       const head = await (await client()).send(new HeadObjectCommand({Bucket: bucket, Key}), {abortSignal: signal})
@@ -114,7 +115,7 @@ export function createS3Inventory(options: S3InventoryOptions): Inventory {
     }
 
     if (deletable.length > 0) {
-      const {DeleteObjectsCommand} = await import('@aws-sdk/client-s3')
+      const {DeleteObjectsCommand} = s3Sdk()
       try {
         const r = await (
           await client()
@@ -172,7 +173,7 @@ export function createS3Inventory(options: S3InventoryOptions): Inventory {
     describe: (key) => `s3://${bucket}/${prefix}${key}`,
 
     async *list(signal) {
-      const {ListObjectsV2Command} = await import('@aws-sdk/client-s3')
+      const {ListObjectsV2Command} = s3Sdk()
       const s3 = await client()
       let token: string | undefined
       do {

@@ -9,6 +9,7 @@ import {isBucketName} from '../catalog/names.js'
 import {InterruptedError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {resolveTimeoutMs} from '../util/timeouts.js'
+import {s3Sdk} from './aws-sdk.js'
 import {checkKey} from './key.js'
 import {AGENT_OPTIONS, PerRequestRetryStrategy} from './s3-connections.js'
 
@@ -93,7 +94,7 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
     // A multipart upload that is created and aborted proves the bucket exists and that we may write
     // into it (with the chosen encryption and storage class), and leaves no object behind. HeadBucket
     // would need s3:ListBucket, which a write-only backup policy may not grant.
-    const {AbortMultipartUploadCommand, CreateMultipartUploadCommand} = await import('@aws-sdk/client-s3')
+    const {AbortMultipartUploadCommand, CreateMultipartUploadCommand} = s3Sdk()
     const s3 = await client()
     const probeKey = `${prefix}.pbm-preflight-${randomBytes(6).toString('hex')}`
     let uploadId: string | undefined
@@ -142,7 +143,7 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
     },
 
     async inspect(key, signal) {
-      const {HeadObjectCommand} = await import('@aws-sdk/client-s3')
+      const {HeadObjectCommand} = s3Sdk()
       const s3 = await client()
       try {
         const head = await s3.send(new HeadObjectCommand({Bucket: bucket, Key: keyOf(key)}), {abortSignal: signal})
@@ -195,7 +196,7 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
       const checksums = (await s3.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED'
       return new MultipartSink({
         s3,
-        commands: await import('@aws-sdk/client-s3'),
+        commands: s3Sdk(),
         params: {Bucket: bucket, Key: keyOf(key), ContentType: 'application/gzip', Metadata, ...sseParams},
         partSize,
         pool: partSize === pool.partSize ? pool : undefined,
@@ -611,7 +612,7 @@ export async function makeClient(
   timeoutMs = resolveTimeoutMs(),
 ): Promise<S3Client> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-  const {S3Client} = await import('@aws-sdk/client-s3')
+  const {S3Client} = s3Sdk()
   const region =
     options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined)
   return new S3Client({
