@@ -58,6 +58,8 @@ export interface VerifyStore {
   destination: Destination
   inventory: Inventory
   reader: ObjectReader
+  /** Where it is, for people: `s3://bucket/prefix` or the folder. */
+  location: string
 }
 
 /** The stores of one verify run, S3 first (a local path is always a mirror folder). */
@@ -66,13 +68,19 @@ export function openVerifyStores(choice: DestinationChoice, s3: S3Settings): Ver
   const [first, second] = openDestinations(choice, s3)
   if (choice.s3) {
     const where = {...s3, bucket: choice.s3.bucket, prefix: choice.s3.prefix}
-    stores.push({destination: first, inventory: createS3Inventory(where), reader: createS3Reader(where)})
+    stores.push({
+      destination: first,
+      inventory: createS3Inventory(where),
+      location: `s3://${where.bucket}/${where.prefix}`,
+      reader: createS3Reader(where),
+    })
   }
 
   if (choice.local) {
     stores.push({
       destination: choice.s3 ? second : first,
       inventory: createLocalInventory({root: choice.local.path}),
+      location: choice.local.path,
       reader: createLocalReader({root: choice.local.path}),
     })
   }

@@ -18,7 +18,17 @@ export type JobEvent =
       targets?: SiteEnvRef[]
       /** verify --deep: the stored objects it reads back. */
       objects?: ObjectRef[]
+      /** A run made of steps (verify): each step's id and title, in order. */
+      steps?: Array<{step: string; title: string}>
     }
+  /**
+   * One step of such a run begins (its title now with counts); `objects` are the stored objects it
+   * reads back (verify --deep), each with events of its own.
+   */
+  | {type: 'step:started'; step: string; title: string; objects?: ObjectRef[]}
+  /** How far the step is, in words ("12 of 40 site.envs"). */
+  | {type: 'step:progress'; step: string; note: string}
+  | {type: 'step:done'; step: string; title: string; note: string}
   | {type: 'target:started'; target: SiteEnvRef}
   /** The site.env has nothing to do (frozen, uninitialized, no backups to mirror): not a failure. */
   | {type: 'target:skipped'; target: SiteEnvRef; reason: string}

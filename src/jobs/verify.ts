@@ -141,6 +141,15 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   const now = plan.now ?? new Date()
   const errors: VerifyResult['errors'] = []
 
+  const online = Boolean(terminus && !plan.offline)
+  const steps = [
+    {step: 'list', title: 'list the mirror'},
+    ...(online ? [{step: 'pantheon', title: "ask Pantheon for each site.env's backups"}] : []),
+    {step: 'check', title: "check each archive against pbm's record"},
+  ]
+  events.emit({command: 'verify', steps, type: 'run:started'})
+  events.emit({step: 'list', title: `list ${stores.map((s) => s.location).join(' and ')}`, type: 'step:started'})
+
   // 1. The site.envs, then every destination's listing of them.
   let targets: SiteEnvRef[] | undefined
   if (plan.targets && !Array.isArray(plan.targets)) {
@@ -179,11 +188,20 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   }
 
   targets ??= uniqueTargets(present.map((p) => p.ref))
+  events.emit({
+    note: `${count(present.length, 'archive')} of ${count(targets.length, 'site.env')}${foreign ? `, ${count(foreign, 'object')} not pbm's (left alone)` : ''}`,
+    step: 'list',
+    title: 'listed the mirror',
+    type: 'step:done',
+  })
 
   // 2. What Pantheon has (online): every listed backup, and the newest set of the wanted elements.
   const pantheon = new Map<string, Backup[]>()
   const failedTargets = new Map<string, string>()
-  if (terminus && !plan.offline) {
+  if (terminus && online) {
+    const asking = `ask Pantheon for the backups of ${count(targets.length, 'site.env')}`
+    events.emit({step: 'pantheon', title: asking, type: 'step:started'})
+    let answered = 0
     await Promise.all(
       targets.map(async (t) => {
         try {
@@ -194,8 +212,16 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
           failedTargets.set(idOf(t), failure.message)
           errors.push({...t, ...failure})
         }
+
+        events.emit({note: `${++answered} of ${targets.length} site.envs`, step: 'pantheon', type: 'step:progress'})
       }),
     )
+    events.emit({
+      note: `${count(pantheon.size, 'site.env')} listed${failedTargets.size > 0 ? `, ${failedTargets.size} could not be` : ''}`,
+      step: 'pantheon',
+      title: 'asked Pantheon',
+      type: 'step:done',
+    })
   }
 
   const deepKeys = new Set<string>()
@@ -203,10 +229,14 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
     for (const p of present) if (inSample(p.key, plan.sample, deps.random)) deepKeys.add(p.ref.location)
   }
 
+  const reading = present.filter((p) => deepKeys.has(p.ref.location))
   events.emit({
-    command: 'verify',
-    objects: present.filter((p) => deepKeys.has(p.ref.location)).map((p) => p.ref),
-    type: 'run:started',
+    objects: reading.map((p) => p.ref),
+    step: 'check',
+    title:
+      `check ${count(present.length, 'archive')} against pbm's record` +
+      (plan.deep ? `, reading ${reading.length === present.length ? 'each' : reading.length} back` : ''),
+    type: 'step:started',
   })
 
   // 3. Every present object: its record (quick), then its bytes (deep, when sampled).
@@ -227,53 +257,65 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
     record(p.ref, 'unverifiable', `could not verify: ${failure.message}`, false)
   }
 
-  await Promise.all(
-    present.map(async (p) => {
-      let existing
-      try {
-        existing = await inspectSlot(() => p.store.destination.inspect(p.key, signal), signal)
-      } catch (error) {
-        couldNotVerify(p, error)
-        return
-      }
+  const checkOne = async (p: Present): Promise<void> => {
+    let existing
+    try {
+      existing = await inspectSlot(() => p.store.destination.inspect(p.key, signal), signal)
+    } catch (error) {
+      couldNotVerify(p, error)
+      return
+    }
 
-      if (!existing) {
-        // Gone between the listing and the look: as good as missing.
-        record(p.ref, 'missing', 'listed, then gone before it was checked', false)
-        return
-      }
+    if (!existing) {
+      // Gone between the listing and the look: as good as missing.
+      record(p.ref, 'missing', 'listed, then gone before it was checked', false)
+      return
+    }
 
-      let quick = judgeRecord(existing)
-      let recorded: Recorded | undefined = existing.complete
-        ? {crc32c: existing.crc32c, md5: existing.md5, size: existing.recordedSize}
-        : undefined
-      if (!existing.complete && p.store.reader.recorded) {
-        // A local record that no longer matches the file: say how, and let --deep compare the bytes.
-        const written = await p.store.reader.recorded(p.key)
-        if (written) {
-          quick = judgeChanged(existing.size, written)
-          recorded = written
-        }
+    let quick = judgeRecord(existing)
+    let recorded: Recorded | undefined = existing.complete
+      ? {crc32c: existing.crc32c, md5: existing.md5, size: existing.recordedSize}
+      : undefined
+    if (!existing.complete && p.store.reader.recorded) {
+      // A local record that no longer matches the file: say how, and let --deep compare the bytes.
+      const written = await p.store.reader.recorded(p.key)
+      if (written) {
+        quick = judgeChanged(existing.size, written)
+        recorded = written
       }
+    }
 
-      if (quick.status === 'corrupt' || !deepKeys.has(p.ref.location)) {
-        record(p.ref, quick.status, quick.detail, false)
-        return
-      }
+    if (quick.status === 'corrupt' || !deepKeys.has(p.ref.location)) {
+      record(p.ref, quick.status, quick.detail, false)
+      return
+    }
 
-      try {
-        const outcome = await readSlot(async () => {
-          if (signal.aborted) throw signal.reason ?? new InterruptedError()
-          return readBack(p, recorded, events, signal)
-        }, signal)
-        read++
-        bytesRead += outcome.bytes
-        record(p.ref, outcome.status, outcome.detail, true)
-      } catch (error) {
-        couldNotVerify(p, error)
-      }
-    }),
-  )
+    try {
+      const outcome = await readSlot(async () => {
+        if (signal.aborted) throw signal.reason ?? new InterruptedError()
+        return readBack(p, recorded, events, signal)
+      }, signal)
+      read++
+      bytesRead += outcome.bytes
+      record(p.ref, outcome.status, outcome.detail, true)
+    } catch (error) {
+      couldNotVerify(p, error)
+    }
+  }
+
+  let checked = 0
+  const checkedOne = () => {
+    events.emit({note: `${++checked} of ${present.length} archives`, step: 'check', type: 'step:progress'})
+  }
+
+  await Promise.all(present.map((p) => checkOne(p).finally(checkedOne)))
+  const problems = objects.filter((o) => o.status !== 'ok').length
+  events.emit({
+    note: `${objects.length - problems} ok${problems > 0 ? `, ${problems} not` : ''}${read > 0 ? ` (${read} read back)` : ''}`,
+    step: 'check',
+    title: `checked ${count(objects.length, 'archive')}`,
+    type: 'step:done',
+  })
 
   // 4. Coverage: the newest set on Pantheon, at every destination.
   const presentAt = new Set(present.map((p) => p.ref.location))
@@ -584,4 +626,9 @@ function cmp(a: string, b: string): number {
 
 function defined<T extends object>(value: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** "1 archive", "3 archives". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
 }

@@ -59,6 +59,18 @@ export function toRecord(e: JobEvent, time: Date): LogRecord | undefined {
       return {...record, archives: e.archives?.length, targets: e.targets?.length}
     }
 
+    case 'step:started': {
+      return {...record, message: e.title, step: e.step}
+    }
+
+    case 'step:progress': {
+      return undefined
+    }
+
+    case 'step:done': {
+      return {...record, message: `${e.title}: ${e.note}`, step: e.step}
+    }
+
     case 'run:summary': {
       return {...record, ...e.summary, level: e.summary.failed > 0 ? 'error' : 'info'}
     }

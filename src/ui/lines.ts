@@ -26,6 +26,14 @@ export function lineRenderer(options: {progressEveryMs: number; write: (line: st
         return `- ${targetId(e.target)}: skipped, ${e.reason}`
       }
 
+      case 'step:started': {
+        return `❯ ${e.title}`
+      }
+
+      case 'step:done': {
+        return `✔ ${e.title}: ${e.note}`
+      }
+
       case 'target:failed': {
         return `✖ ${targetId(e.target)}: ${e.error.message}`
       }

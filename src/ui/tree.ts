@@ -189,6 +189,46 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
     title: `${object.site}.${object.env} ${object.element}: ${object.file}`,
   })
 
+  /**
+   * One step of a run made of steps (verify): its title with counts once it starts, its progress, what
+   * it found; a step that reads objects back holds one task per object instead.
+   */
+  const stepTask = (step: string, title: string): ListrTask => ({
+    async task(_ctx, task) {
+      const events = feed(`step:${step}`)
+      for (;;) {
+        const e = await events.next()
+        if (e === END) return
+        switch (e.type) {
+          case 'step:started': {
+            task.title = e.title
+            if (e.objects && e.objects.length > 0) {
+              return task.newListr(
+                e.objects.map((o) => objectTask(o)),
+                {concurrent: true, exitOnError: false},
+              )
+            }
+
+            break
+          }
+
+          case 'step:progress': {
+            task.output = e.note
+            break
+          }
+
+          case 'step:done': {
+            task.title = `${e.title}: ${e.note}`
+            return
+          }
+
+          default:
+        }
+      }
+    },
+    title,
+  })
+
   const targetTask = (target: SiteEnvRef, create: boolean): ListrTask => ({
     async task(_ctx, task) {
       const events = log(targetId(target))
@@ -254,14 +294,17 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
   })
 
   const start = (e: Extract<JobEvent, {type: 'run:started'}>) => {
-    const tasks = e.targets
-      ? e.targets.map((t) => targetTask(t, Boolean(e.create)))
-      : e.objects
-        ? e.objects.map((o) => objectTask(o))
-        : (e.archives ?? []).map((a) => archiveTask(a, a.element))
+    const tasks = e.steps
+      ? e.steps.map((s) => stepTask(s.step, s.title))
+      : e.targets
+        ? e.targets.map((t) => targetTask(t, Boolean(e.create)))
+        : e.objects
+          ? e.objects.map((o) => objectTask(o))
+          : (e.archives ?? []).map((a) => archiveTask(a, a.element))
     const list = new Listr(tasks, {
       collectErrors: false,
-      concurrent: true,
+      // Steps follow one another; targets, archives and objects run side by side.
+      concurrent: !e.steps,
       exitOnError: false,
       // pbm handles Ctrl-C itself: abort the transfers, clean up, then exit 130.
       registerSignalListeners: false,
@@ -286,6 +329,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
       // backup:restore's few sequential steps are drawn as lines (openRenderer's `steps`), not as a tree.
       if (e.type.startsWith('restore:')) return
       if (e.type === 'run:started') start(e)
+      else if ('step' in e) feed(`step:${e.step}`).push(e)
       else if ('object' in e) feed(objectId(e.object)).push(e)
       else if ('archive' in e) feed(archiveId(e.archive)).push(e)
       else if ('target' in e) log(targetId(e.target)).push(e)

@@ -79,13 +79,29 @@ describe('jobs: verify with a recording event sink', function () {
     await rm(root, {force: true, recursive: true})
   })
 
-  it('--deep: run:started names the objects read, each is started, progresses and is checked', async () => {
+  it('--deep: its steps in order, the check step names the objects read, each is started, progresses and is checked', async () => {
     const events = new Recorder()
     const result = await verify(plan({deep: true}), {events, stores: stores(), terminus}, new AbortController().signal)
     const files = sandbox.archives().map((a) => path.join(root, 'alpha', 'live', a.file))
+    expect(events.of('run:started')[0].steps!.map((s) => s.step)).to.deep.equal(['list', 'pantheon', 'check'])
+    const steps = events.events.filter((e) => e.type === 'step:started' || e.type === 'step:done')
+    expect(steps.map((e) => `${e.type} ${(e as {step: string}).step}`)).to.deep.equal([
+      'step:started list',
+      'step:done list',
+      'step:started pantheon',
+      'step:done pantheon',
+      'step:started check',
+      'step:done check',
+    ])
+    expect(events.of('step:done').map((e) => e.note)).to.deep.equal([
+      '3 archives of 1 site.env',
+      '1 site.env listed',
+      '3 ok (3 read back)',
+    ])
     expect(
       events
-        .of('run:started')[0]
+        .of('step:started')
+        .find((e) => e.step === 'check')!
         .objects!.map((o) => o.location)
         .sort(),
     ).to.deep.equal(files.sort())
