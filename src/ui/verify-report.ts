@@ -85,5 +85,7 @@ export function formatVerifySummary(s: VerifySummary): string {
     s.errors ? `${s.errors} could not be verified` : '',
     s.foreign ? `${s.foreign} object${s.foreign === 1 ? '' : 's'} not pbm's left alone` : '',
   ].filter(Boolean)
-  return `${checked}${deep}; ${problems}${extra.length > 0 ? `; ${extra.join('; ')}` : ''}; ${s.targets} site.env${s.targets === 1 ? '' : 's'} in ${formatDuration(s.seconds)}`
+  // backup:mirror --verify checks objects only: no site.envs to count.
+  const targets = s.targets > 0 ? `; ${s.targets} site.env${s.targets === 1 ? '' : 's'}` : ''
+  return `${checked}${deep}; ${problems}${extra.length > 0 ? `; ${extra.join('; ')}` : ''}${targets} in ${formatDuration(s.seconds)}`
 }

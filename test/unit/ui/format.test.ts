@@ -1,5 +1,7 @@
 import {expect} from 'chai'
 
+import type {VerifySummary} from '../../../src/jobs/verify.js'
+
 import {
   formatBytes,
   formatDuration,
@@ -12,6 +14,7 @@ import {
 } from '../../../src/ui/format.js'
 import {chooseRenderer, lineProgressInterval} from '../../../src/ui/renderer.js'
 import {formatResults} from '../../../src/ui/report.js'
+import {formatVerifySummary} from '../../../src/ui/verify-report.js'
 
 describe('ui: format', () => {
   it('formats bytes in decimal units like Terminus', () => {
@@ -122,5 +125,42 @@ describe('ui: result table', () => {
       '✖ alpha.live code → s3://my-backups/alpha/live/alpha_live_2026-11-25T03-00-00_UTC_code.tar.gz: gzip data is corrupt',
     )
     expect(text).not.to.include('Interrupted.')
+  })
+})
+
+describe('ui: verify summary line', () => {
+  const summary: VerifySummary = {
+    bytesRead: 0,
+    corrupt: 0,
+    deep: false,
+    errors: 0,
+    foreign: 0,
+    missing: 0,
+    objects: 6,
+    ok: 6,
+    problems: 0,
+    read: 0,
+    repaired: 0,
+    seconds: 1,
+    stale: 0,
+    targets: 2,
+    targetsMissing: 0,
+    unverifiable: 0,
+  }
+
+  it('counts the site.envs of backup:verify', () => {
+    expect(formatVerifySummary(summary)).to.equal('6 objects checked; no problems; 2 site.envs in 1s')
+    expect(formatVerifySummary({...summary, targets: 1})).to.equal('6 objects checked; no problems; 1 site.env in 1s')
+  })
+
+  it('leaves them out for backup:mirror --verify, which checks objects only', () => {
+    expect(formatVerifySummary({...summary, targets: 0})).to.equal('6 objects checked; no problems in 1s')
+  })
+
+  it('names each kind of problem, and the deep reads with their bytes', () => {
+    const deep = {...summary, bytesRead: 2_500_000, corrupt: 1, deep: true, missing: 1, problems: 2, read: 5}
+    expect(formatVerifySummary(deep)).to.equal(
+      '6 objects checked (5 read back, 2.5 MB); 2 problems: 1 missing, 1 corrupt; 2 site.envs in 1s',
+    )
   })
 })
