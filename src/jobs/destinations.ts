@@ -64,26 +64,11 @@ export interface VerifyStore {
 
 /** The stores of one verify run, S3 first (a local path is always a mirror folder). */
 export function openVerifyStores(choice: DestinationChoice, s3: S3Settings): VerifyStore[] {
-  const stores: VerifyStore[] = []
-  const [first, second] = openDestinations(choice, s3)
-  if (choice.s3) {
-    const where = {...s3, bucket: choice.s3.bucket, prefix: choice.s3.prefix}
-    stores.push({
-      destination: first,
-      inventory: createS3Inventory(where),
-      location: `s3://${where.bucket}/${where.prefix}`,
-      reader: createS3Reader(where),
-    })
-  }
-
-  if (choice.local) {
-    stores.push({
-      destination: choice.s3 ? second : first,
-      inventory: createLocalInventory({root: choice.local.path}),
-      location: choice.local.path,
-      reader: createLocalReader({root: choice.local.path}),
-    })
-  }
-
-  return stores
+  const destinations = openDestinations(choice, s3)
+  const inventories = openInventories(choice, s3)
+  const readers: ObjectReader[] = []
+  if (choice.s3) readers.push(createS3Reader({...s3, bucket: choice.s3.bucket, prefix: choice.s3.prefix}))
+  if (choice.local) readers.push(createLocalReader({root: choice.local.path}))
+  // The same order in all three lists: S3, then the folder.
+  return destinations.map((destination, i) => ({destination, ...inventories[i], reader: readers[i]}))
 }

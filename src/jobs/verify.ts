@@ -25,6 +25,7 @@ import {
 import {StreamVerifier} from '../transfer/index.js'
 import {ProgressReporter} from '../transfer/progress.js'
 import {createLimit} from '../util/limit.js'
+import {plural} from '../util/plural.js'
 import {
   type ArchiveRef,
   type ArchiveResult,
@@ -141,7 +142,8 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   const now = plan.now ?? new Date()
   const errors: VerifyResult['errors'] = []
 
-  const online = Boolean(terminus && !plan.offline)
+  /** Terminus, unless --offline: what coverage and --repair ask. */
+  const online = plan.offline ? undefined : terminus
   const steps = [
     {step: 'list', title: 'list the mirror'},
     ...(online ? [{step: 'pantheon', title: "ask Pantheon for each site.env's backups"}] : []),
@@ -189,7 +191,7 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
 
   targets ??= uniqueTargets(present.map((p) => p.ref))
   events.emit({
-    note: `${count(present.length, 'archive')} of ${count(targets.length, 'site.env')}${foreign ? `, ${count(foreign, 'object')} not pbm's (left alone)` : ''}`,
+    note: `${plural(present.length, 'archive')} of ${plural(targets.length, 'site.env')}${foreign ? `, ${plural(foreign, 'object')} not pbm's (left alone)` : ''}`,
     step: 'list',
     title: 'listed the mirror',
     type: 'step:done',
@@ -198,14 +200,14 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   // 2. What Pantheon has (online): every listed backup, and the newest set of the wanted elements.
   const pantheon = new Map<string, Backup[]>()
   const failedTargets = new Map<string, string>()
-  if (terminus && online) {
-    const asking = `ask Pantheon for the backups of ${count(targets.length, 'site.env')}`
+  if (online) {
+    const asking = `ask Pantheon for the backups of ${plural(targets.length, 'site.env')}`
     events.emit({step: 'pantheon', title: asking, type: 'step:started'})
     let answered = 0
     await Promise.all(
       targets.map(async (t) => {
         try {
-          pantheon.set(idOf(t), await terminus.listBackups(t.site, t.env, {signal}))
+          pantheon.set(idOf(t), await online.listBackups(t.site, t.env, {signal}))
         } catch (error) {
           if (signal.aborted || isAbortError(error)) throw error
           const failure = describeFailure(error)
@@ -217,7 +219,7 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
       }),
     )
     events.emit({
-      note: `${count(pantheon.size, 'site.env')} listed${failedTargets.size > 0 ? `, ${failedTargets.size} could not be` : ''}`,
+      note: `${plural(pantheon.size, 'site.env')} listed${failedTargets.size > 0 ? `, ${failedTargets.size} could not be` : ''}`,
       step: 'pantheon',
       title: 'asked Pantheon',
       type: 'step:done',
@@ -234,8 +236,8 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
     objects: reading.map((p) => p.ref),
     step: 'check',
     title:
-      `check ${count(present.length, 'archive')} against pbm's record` +
-      (plan.deep ? `, reading ${reading.length === present.length ? 'each' : reading.length} back` : ''),
+      `check ${plural(present.length, 'archive')} against pbm's record` +
+      (reading.length === 0 ? '' : `, reading ${reading.length === present.length ? 'each' : reading.length} back`),
     type: 'step:started',
   })
 
@@ -313,7 +315,7 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   events.emit({
     note: `${objects.length - problems} ok${problems > 0 ? `, ${problems} not` : ''}${read > 0 ? ` (${read} read back)` : ''}`,
     step: 'check',
-    title: `checked ${count(objects.length, 'archive')}`,
+    title: `checked ${plural(objects.length, 'archive')}`,
     type: 'step:done',
   })
 
@@ -335,8 +337,8 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   }
 
   // 5. Repair: re-mirror what is missing or corrupt, when Pantheon still has it.
-  if (plan.repair && terminus && !plan.offline) {
-    await repair(objects, {pantheon, plan, signal, stores, terminus}, events)
+  if (plan.repair && online) {
+    await repair(objects, {pantheon, plan, signal, stores, terminus: online}, events)
   }
 
   // 6. Each site.env: its newest mirrored backup (the oldest such of all destinations) and its age.
@@ -626,9 +628,4 @@ function cmp(a: string, b: string): number {
 
 function defined<T extends object>(value: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
-}
-
-/** "1 archive", "3 archives". */
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`
 }

@@ -2,6 +2,7 @@ import type {ArchiveRef, ArchiveResult, FailureInfo} from '../jobs/results.js'
 import type {Progress} from '../transfer/index.js'
 
 import {redact} from '../redact.js'
+import {plural} from '../util/plural.js'
 import {formatBytes, formatDuration, formatRate, formatUtc, progressBar} from './format.js'
 
 /**
@@ -11,7 +12,7 @@ import {formatBytes, formatDuration, formatRate, formatUtc, progressBar} from '.
 
 /** "3 archives of the backup of 2024-05-01 03:12:44 UTC" */
 export function describeChosen(count: number, newest: Date, older: boolean): string {
-  return `${count} archive${count === 1 ? '' : 's'} of the backup of ${formatUtc(newest)}${older ? ' and older ones' : ''}`
+  return `${plural(count, 'archive')} of the backup of ${formatUtc(newest)}${older ? ' and older ones' : ''}`
 }
 
 /** "FILE 3.1 MB verified (md5 …)" or "FILE skipped (already mirrored)" */

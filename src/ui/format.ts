@@ -1,5 +1,6 @@
-/** Human formatting of sizes, rates, durations and dates. Pure, so it is unit-tested exhaustively. */
 import {formatBytes} from '../util/bytes.js'
+/** Human formatting of sizes, rates, durations and dates. Pure, so it is unit-tested exhaustively. */
+import {plural} from '../util/plural.js'
 
 export {formatBytes} from '../util/bytes.js'
 
@@ -52,10 +53,6 @@ function relative(ms: number): string {
   const hours = Math.round(minutes / 60)
   if (hours < 48) return plural(hours, 'hour')
   return plural(Math.round(hours / 24), 'day')
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
 /** A fixed-width text bar for progress: [#######.......] */

@@ -3,6 +3,7 @@ import chalk from 'chalk'
 import type {PruneResult, PruneSeriesResult} from '../jobs/prune.js'
 import type {ReportOutput} from './report.js'
 
+import {plural} from '../util/plural.js'
 import {formatBytes, formatUtc, table} from './format.js'
 
 /**
@@ -72,14 +73,11 @@ export function formatPruneTotals(result: PruneResult): string {
   ]
   if (summary.locked > 0) parts.push(`${summary.locked} locked`)
   if (summary.deleteMarkers > 0) {
-    parts.push(`${summary.deleteMarkers} delete marker${summary.deleteMarkers === 1 ? '' : 's'} written`)
+    parts.push(`${plural(summary.deleteMarkers, 'delete marker')} written`)
   }
 
   if (!notRemoved) parts.push(`${summary.failed} failed`)
-  const foreign =
-    result.foreign.count > 0
-      ? `; ${result.foreign.count} object${result.foreign.count === 1 ? '' : 's'} not pbm's left alone`
-      : ''
+  const foreign = result.foreign.count > 0 ? `; ${plural(result.foreign.count, 'object')} not pbm's left alone` : ''
   return `${parts.join(', ')}${foreign}`
 }
 

@@ -4,6 +4,7 @@ import type {Backup} from '../catalog/types.js'
 import type {ArchiveResult, MirrorResult, PickResult, RunSummary} from '../jobs/results.js'
 import type {DestinationChoice} from '../plan/destination.js'
 
+import {plural} from '../util/plural.js'
 import {formatBytes, formatDuration, formatRate, table} from './format.js'
 
 const STATUS_COLOUR: Record<ArchiveResult['status'], (text: string) => string> = {
@@ -70,7 +71,7 @@ export function describePlan(backups: Backup[], destination: DestinationChoice):
   ].filter(Boolean)
   return [
     '',
-    `${backups.length} archive${backups.length === 1 ? '' : 's'}, about ${formatBytes(total)}, to ${to.join(' and ')}:`,
+    `${plural(backups.length, 'archive')}, about ${formatBytes(total)}, to ${to.join(' and ')}:`,
     ...backups.map((b) => `  ${b.element.padEnd(8)} ${b.file}  ${b.sizeText}`),
     '',
   ].join('\n')

@@ -4,6 +4,7 @@ import type {VerifyResult, VerifySummary} from '../jobs/verify.js'
 import type {ObjectStatus, TargetStatus} from '../plan/verify.js'
 import type {ReportOutput} from './report.js'
 
+import {plural} from '../util/plural.js'
 import {formatBytes, formatDuration, formatUtc, table} from './format.js'
 
 const COLOUR: Record<ObjectStatus | TargetStatus, (text: string) => string> = {
@@ -53,7 +54,7 @@ export function reportVerify(out: ReportOutput, result: VerifyResult, options: {
   const fineObjects = result.objects.length - objects.length
   if (result.objects.length > 0 || result.targets.length > 0) {
     out.log(
-      `${fineObjects} object${fineObjects === 1 ? '' : 's'} ok${result.targets.length > 0 ? `, ${fineTargets} site.env${fineTargets === 1 ? '' : 's'} ok` : ''}.`,
+      `${plural(fineObjects, 'object')} ok${result.targets.length > 0 ? `, ${plural(fineTargets, 'site.env')} ok` : ''}.`,
     )
   }
 
@@ -67,7 +68,7 @@ export function reportVerify(out: ReportOutput, result: VerifyResult, options: {
 
 /** "12 objects checked (3 read, 1.2 GB), 2 problems: 1 missing, 1 corrupt; 4 site.envs (1 stale) in 3s" */
 export function formatVerifySummary(s: VerifySummary): string {
-  const checked = `${s.objects} object${s.objects === 1 ? '' : 's'} checked`
+  const checked = `${plural(s.objects, 'object')} checked`
   const deep = s.deep
     ? ` (${s.read} read back${s.sample ? ` of sample ${s.sample}` : ''}, ${formatBytes(s.bytesRead)})`
     : ''
@@ -75,17 +76,16 @@ export function formatVerifySummary(s: VerifySummary): string {
     s.missing ? `${s.missing} missing` : '',
     s.corrupt ? `${s.corrupt} corrupt` : '',
     s.unverifiable ? `${s.unverifiable} unverifiable` : '',
-    s.stale ? `${s.stale} stale site.env${s.stale === 1 ? '' : 's'}` : '',
-    s.targetsMissing ? `${s.targetsMissing} site.env${s.targetsMissing === 1 ? '' : 's'} missing` : '',
+    s.stale ? `${plural(s.stale, 'stale site.env')}` : '',
+    s.targetsMissing ? `${plural(s.targetsMissing, 'site.env')} missing` : '',
   ].filter(Boolean)
-  const problems =
-    s.problems === 0 ? 'no problems' : `${s.problems} problem${s.problems === 1 ? '' : 's'}: ${kinds.join(', ')}`
+  const problems = s.problems === 0 ? 'no problems' : `${plural(s.problems, 'problem')}: ${kinds.join(', ')}`
   const extra = [
     s.repaired ? `${s.repaired} repaired` : '',
     s.errors ? `${s.errors} could not be verified` : '',
-    s.foreign ? `${s.foreign} object${s.foreign === 1 ? '' : 's'} not pbm's left alone` : '',
+    s.foreign ? `${plural(s.foreign, 'object')} not pbm's left alone` : '',
   ].filter(Boolean)
   // backup:mirror --verify checks objects only: no site.envs to count.
-  const targets = s.targets > 0 ? `; ${s.targets} site.env${s.targets === 1 ? '' : 's'}` : ''
+  const targets = s.targets > 0 ? `; ${plural(s.targets, 'site.env')}` : ''
   return `${checked}${deep}; ${problems}${extra.length > 0 ? `; ${extra.join('; ')}` : ''}${targets} in ${formatDuration(s.seconds)}`
 }

@@ -16,6 +16,7 @@ import {prune, pruneExitCode, type PruneResult} from '../../jobs/prune.js'
 import {parseSiteEnv} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
 import {formatPrunePlan, formatPruneTotals, reportPrune} from '../../ui/prune-report.js'
+import {plural} from '../../util/plural.js'
 
 const {bucket, endpoint, prefix, profile, region} = destinationFlags
 
@@ -97,7 +98,7 @@ ${PRUNE_EXIT_CODES_HELP}`
       this.log(formatPruneTotals({...plan, dryRun: true}))
       planShown = true
       const n = plan.summary.removed
-      return ask.askConfirm(`Remove ${n} backup${n === 1 ? '' : 's'} from ${location}?`, signal, false)
+      return ask.askConfirm(`Remove ${plural(n, 'backup')} from ${location}?`, signal, false)
     }
 
     const result = await this.withRenderer({lines: true}, (events) =>
