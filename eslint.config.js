@@ -91,6 +91,23 @@ export default [
     },
   },
   {
+    // src/util/http.ts loads node:http and node:https as CommonJS: an ESM import of them loads Node's
+    // undici, which kills a process without WebAssembly (node --jitless) on Node 22 (why: in that file).
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:http', 'node:https', 'http', 'https'].map((name) => ({
+            allowTypeImports: true,
+            message: 'Import {http, https} from src/util/http.ts: an ESM import of them breaks node --jitless on Node 22.',
+            name,
+          })),
+        },
+      ],
+    },
+  },
+  {
     // Jobs report through events; drawing and asking belong to src/ui.
     files: [
       'src/jobs/**/*.ts',

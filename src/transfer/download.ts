@@ -1,8 +1,6 @@
-import type {IncomingMessage} from 'node:http'
+import type {ClientRequestArgs, IncomingMessage} from 'node:http'
 
 import createDebug from 'debug'
-import http from 'node:http'
-import https from 'node:https'
 import net from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 import tls from 'node:tls'
@@ -11,6 +9,7 @@ import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {formatBytes} from '../util/bytes.js'
 import {droppedBuffers} from '../util/garbage.js'
+import {http, https} from '../util/http.js'
 import {resolveTimeoutMs} from '../util/timeouts.js'
 import {type GoogHash, parseContentLength, parseContentRange, parseGoogHash} from './headers.js'
 
@@ -325,7 +324,7 @@ const READ_BUFFER = 256 * 1024
  * callback returns; pause/resume (backpressure) stop and start reading as usual. Without an agent,
  * each request has its own connection (Connection: close); a download makes one request at a time.
  */
-function connect(options: http.ClientRequestArgs, secure: boolean): net.Socket {
+function connect(options: ClientRequestArgs, secure: boolean): net.Socket {
   const host = (options.hostname ?? options.host ?? 'localhost').replace(/^\[(.*)]$/, '$1')
   const port = Number(options.port)
   const buffer = Buffer.allocUnsafe(READ_BUFFER)

@@ -1,9 +1,8 @@
 import {randomUUID} from 'node:crypto'
-import http from 'node:http'
-import https from 'node:https'
 
 import {UsageError} from '../errors.js'
 import {redact} from '../redact.js'
+import {http, https} from './http.js'
 
 /**
  * Health pings for cron monitoring, in the convention of healthchecks.io (and of borgmatic's hook):

@@ -26,7 +26,13 @@ export interface World {
   env: Record<string, string>
   pbm(
     args: string[],
-    options?: {env?: Record<string, string | undefined>; input?: string; timeout?: number},
+    options?: {
+      env?: Record<string, string | undefined>
+      input?: string
+      /** Flags for node itself, before bin/run.js (NODE_OPTIONS would reach the sandbox's terminus too). */
+      node?: string[]
+      timeout?: number
+    },
   ): Promise<Result>
   close(): Promise<void>
 }
@@ -61,7 +67,7 @@ export async function startWorld(spec: SandboxSpec, options: {bucket?: string} =
     },
     env,
     pbm(args, opts = {}) {
-      return execa(process.execPath, [PBM, ...args], {
+      return execa(process.execPath, [...(opts.node ?? []), PBM, ...args], {
         cwd: tmp,
         // The child runs the built dist/ like an installed pbm: no dev-mode TypeScript loading.
         env: {...childEnv(), ...env, ...opts.env},

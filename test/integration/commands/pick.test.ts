@@ -83,7 +83,7 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
   const threeDaysAgo = daysAgo(3).slice(0, 10)
 
   /** Runs pbm; no output of any run may carry a signed URL. */
-  async function pbm(args: string[], options?: {env?: Record<string, string | undefined>}): Promise<Result> {
+  async function pbm(args: string[], options?: Parameters<World['pbm']>[1]): Promise<Result> {
     const result = await world.pbm(args, options)
     runs++
     expect(`${result.stdout}\n${result.stderr}`, `a signed URL was printed by pbm ${args.join(' ')}`).to.not.include(
@@ -337,6 +337,18 @@ describe('pbm backup:pick (built CLI, sandbox, s3rver)', function () {
       for (const el of ELEMENTS) {
         expect(md5(await readFile(path.join(dir, 'alpha', 'live', expected[el].file))), el).to.equal(expected[el].md5)
       }
+    })
+
+    it('--to DIR in a process without WebAssembly (node --jitless, the smaller pod of docs/MEMORY.md)', async () => {
+      // Node 22 kills such a process at start-up if anything ESM-imports node:http (src/util/http.ts).
+      const dir = path.join(world.tmp, 'jitless')
+      const result = await pbm(['backup:pick', 'alpha.live', '--latest', '--element', 'db', '--to', dir], {
+        node: ['--jitless'],
+      })
+      expect(result.exitCode, String(result.stderr)).to.equal(0)
+      const archive = sets[3].database
+      expect(await listFiles(dir)).to.deep.equal([`alpha/live/${archive.file}`])
+      expect(md5(await readFile(path.join(dir, 'alpha', 'live', archive.file)))).to.equal(archive.md5)
     })
 
     it('--to FILE.sql.gz: one database archive saved under that exact name', async () => {
