@@ -64,7 +64,27 @@ describe('deploy recipes', () => {
       expect(env.PBM_SHARD_COUNT.value).to.equal(String(job.completions))
       const script = c.args.join(' ')
       expect(script).to.include('--shard "$((JOB_COMPLETION_INDEX + 1))/$PBM_SHARD_COUNT"')
-      expect(script).to.match(/terminus auth:login --machine-token="\$TERMINUS_MACHINE_TOKEN".*exec pbm backup:mirror/s)
+      expect(script).to.match(/terminus auth:login --email="\$TERMINUS_USER" > \/dev\/null; exec pbm backup:mirror/)
+    })
+
+    it('fails the schema without seccompProfile RuntimeDefault, automountServiceAccountToken false or runAsNonRoot', () => {
+      const cases: Array<(pod: Doc) => void> = [
+        (pod) => delete pod.automountServiceAccountToken,
+        (pod) => {
+          pod.automountServiceAccountToken = true
+        },
+        (pod) => delete pod.securityContext.seccompProfile,
+        (pod) => {
+          pod.securityContext.seccompProfile.type = 'Unconfined'
+        },
+        (pod) => delete pod.securityContext.runAsNonRoot,
+        (pod) => delete pod.securityContext,
+      ]
+      for (const change of cases) {
+        const doc = loadCronJob()
+        change(doc.spec.jobTemplate.spec.template.spec)
+        expect(errorsOf(validCronJob, doc), change.toString()).to.not.equal('')
+      }
     })
 
     it('does not retry usage errors and does not count evictions', () => {
@@ -76,13 +96,30 @@ describe('deploy recipes', () => {
       expect(ignore.onPodConditions).to.deep.equal([{type: 'DisruptionTarget'}])
     })
 
+    it('reads the machine token from a mounted Secret file, never from an argument or the environment', () => {
+      const pod = loadCronJob().spec.jobTemplate.spec.template.spec
+      const [c] = pod.containers
+      const volume = pod.volumes.find((v: Doc) => v.secret?.secretName === 'pbm-terminus')
+      expect(volume.secret.items).to.deep.equal([{key: 'machine-token', path: 'machine-token'}])
+      // Not readable by others (0440: root and the pod's fsGroup).
+      expect(volume.secret.defaultMode & 0o007).to.equal(0)
+      const mount = c.volumeMounts.find((m: Doc) => m.name === volume.name)
+      expect(mount.readOnly).to.equal(true)
+      const tokenFile = `${mount.mountPath}/machine-token`
+      // Only shell built-ins (read, printf) hold the token: it is never a process's argument.
+      const script = c.args.join(' ')
+      expect(script).to.include(`IFS= read -r token < ${tokenFile}`)
+      expect(script).to.match(
+        /printf '[^']*' "\$TERMINUS_USER" "\$token"\s+> "\$HOME\/\.terminus\/cache\/tokens\/\$TERMINUS_USER"/,
+      )
+      expect(script.match(/\$token/g)).to.have.length(2) // [ -n "$token" ] (a file without a final newline) and printf
+      expect(script).to.not.match(/--machine-token|TERMINUS_MACHINE_TOKEN/)
+      expect(c.env.map((e: Doc) => e.name)).to.not.include('TERMINUS_MACHINE_TOKEN')
+      expect(c.env.filter((e: Doc) => e.valueFrom?.secretKeyRef?.name === 'pbm-terminus')).to.deep.equal([])
+    })
+
     it('takes secrets from Secrets only, and sets memory requests and limits', () => {
       const [c] = loadCronJob().spec.jobTemplate.spec.template.spec.containers
-      const token = c.env.find((e: Doc) => e.name === 'TERMINUS_MACHINE_TOKEN')
-      expect(token).to.deep.equal({
-        name: 'TERMINUS_MACHINE_TOKEN',
-        valueFrom: {secretKeyRef: {name: 'pbm-terminus', key: 'machine-token'}},
-      })
       expect(c.envFrom).to.deep.equal([{secretRef: {name: 'pbm-aws'}}])
       // A credential is never a literal value in the manifest.
       for (const e of c.env.filter((v: Doc) => /SECRET|TOKEN|PASSWORD|ACCESS_KEY/i.test(v.name))) {
@@ -123,6 +160,40 @@ describe('deploy recipes', () => {
       expect(run.env.PBM_SHARD).to.equal('${{ matrix.shard }}/${{ strategy.job-total }}')
     })
 
+    it('fails the schema when an action is not pinned by commit SHA or the token may write', () => {
+      const tag = load()
+      tag.jobs.mirror.steps[0].uses = 'actions/setup-node@v4'
+      expect(errorsOf(validWorkflow, tag)).to.include('must match pattern')
+      const shortSha = load()
+      shortSha.jobs.mirror.steps[0].uses = 'actions/setup-node@49933ea'
+      expect(errorsOf(validWorkflow, shortSha)).to.include('must match pattern')
+      const noPermissions = load()
+      delete noPermissions.permissions
+      expect(errorsOf(validWorkflow, noPermissions)).to.include("must have required property 'permissions'")
+      const write = load()
+      write.permissions.contents = 'write'
+      expect(errorsOf(validWorkflow, write)).to.include('must be equal to constant')
+      const more = load()
+      more.permissions['id-token'] = 'write'
+      expect(errorsOf(validWorkflow, more)).to.include('must NOT have additional properties')
+    })
+
+    it('runs a Node LTS, checks Terminus (3.5+) by sha256 before use, and installs pbm by exact version', () => {
+      const {mirror} = load().jobs
+      const setupNode = mirror.steps.find((s: Doc) => s.uses?.startsWith('actions/setup-node@'))
+      expect(LTS_LINES).to.include(String(setupNode.with['node-version']))
+      const {env} = mirror
+      expect(atLeast35(env.TERMINUS_VERSION), env.TERMINUS_VERSION).to.equal(true)
+      expect(env.TERMINUS_SHA256).to.match(SHA256)
+      expect(env.PBM_VERSION).to.match(EXACT_VERSION)
+      const install = mirror.steps.find((s: Doc) => s.run?.includes('terminus.phar')).run as string
+      const check = install.indexOf('echo "$TERMINUS_SHA256  $RUNNER_TEMP/terminus.phar" | sha256sum --check --strict')
+      expect(check).to.be.greaterThan(install.indexOf('curl -fsSL -o "$RUNNER_TEMP/terminus.phar"'))
+      expect(check).to.be.lessThan(install.indexOf('install -m 0755 "$RUNNER_TEMP/terminus.phar"'))
+      expect(install).to.include('npm install -g "pantheon-backup-mirror@$PBM_VERSION"')
+      expect(install).to.not.match(/npm install -g pantheon-backup-mirror(\s|$)/)
+    })
+
     it('takes every credential from secrets', () => {
       const text = read('deploy/github-actions/mirror.yml')
       for (const name of ['TERMINUS_MACHINE_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
@@ -132,21 +203,62 @@ describe('deploy recipes', () => {
     })
   })
 
+  /* eslint-disable no-template-curly-in-string -- the Dockerfile's own ${ARG} references */
   describe('Dockerfile', () => {
     const dockerfile = read('Dockerfile')
     const instructions = dockerfile
       .replaceAll('\\\n', ' ')
       .split('\n')
-      .map((line) => line.trim())
+      .map((line) => line.trim().replaceAll(/\s+/g, ' '))
       .filter((line) => line && !line.startsWith('#'))
 
-    it('starts from Node 20 and installs PHP, Terminus from its phar release, and pbm from the npm tarball', () => {
-      expect(instructions[0]).to.match(/^FROM node:20[\w.-]*$/)
+    it('starts from a Node LTS image pinned by digest, and says how to refresh the digest', () => {
+      const from = /^FROM node:(\d+)-[\w.-]+@(sha256:[0-9a-f]{64})$/.exec(instructions[0])
+      expect(from, instructions[0]).to.not.equal(null)
+      expect(LTS_LINES).to.include(from![1])
+      expect(instructions.filter((i) => i.startsWith('FROM '))).to.have.length(1)
+      expect(dockerfile).to.include('#   docker buildx imagetools inspect node:24-bookworm-slim')
+      expect(instructions[0]).to.include('node:24-bookworm-slim@')
+    })
+
+    it('installs Terminus 3.5+ by version and sha256, checked before it is installed', () => {
+      const arg = (name: string) => instructions.find((i) => i.startsWith(`ARG ${name}=`))?.split('=')[1]
+      expect(atLeast35(arg('TERMINUS_VERSION') ?? ''), arg('TERMINUS_VERSION')).to.equal(true)
+      expect(arg('TERMINUS_SHA256')).to.match(SHA256)
+      const run = instructions.find((i) => i.includes('terminus.phar'))!
+      const steps = run.split(/\s+&&\s+/)
+      const download = steps.findIndex((s) =>
+        s.includes(
+          '/tmp/terminus.phar "https://github.com/pantheon-systems/terminus/releases/download/${TERMINUS_VERSION}/terminus.phar"',
+        ),
+      )
+      // Two spaces between hash and name, as sha256sum --check --strict reads it (instructions collapse them).
+      expect(dockerfile).to.include('echo "${TERMINUS_SHA256}  /tmp/terminus.phar" | sha256sum --check --strict')
+      const check = steps.indexOf('echo "${TERMINUS_SHA256} /tmp/terminus.phar" | sha256sum --check --strict')
+      const install = steps.indexOf('install -m 0755 /tmp/terminus.phar /usr/local/bin/terminus')
+      expect(
+        [download, check, install].every((i) => i >= 0),
+        steps.join('\n'),
+      ).to.equal(true)
+      expect(download).to.be.lessThan(check)
+      expect(check).to.be.lessThan(install)
       expect(dockerfile).to.match(/apt-get install[^\n]*\n?[^\n]*php-cli/)
-      expect(dockerfile).to.match(/terminus\/releases\/download\/\$\{TERMINUS_VERSION}\/terminus\.phar/)
+    })
+
+    it('installs pbm from the tarball with its shrinkwrap (npm ci) and runs as a non-root user', () => {
       expect(dockerfile).to.match(/COPY pantheon-backup-mirror-\*\.tgz/)
-      expect(dockerfile).to.match(/npm install -g \/tmp\/pantheon-backup-mirror-\*\.tgz/)
-      expect(instructions.filter((i) => i.startsWith('USER '))).to.deep.equal(['USER node'])
+      const run = instructions.find((i) => i.includes('npm ci'))!
+      expect(run).to.include(
+        'tar -xzf /tmp/pantheon-backup-mirror-*.tgz -C /opt/pantheon-backup-mirror --strip-components=1',
+      )
+      expect(run).to.include('cd /opt/pantheon-backup-mirror && npm ci --omit=dev')
+      expect(run).to.include('npm install -g --no-audit --no-fund /opt/pantheon-backup-mirror')
+      expect(run).to.include('pbm --version && pantheon-backup-mirror --version')
+      expect(dockerfile).to.not.match(/npm install -g \/tmp\/pantheon-backup-mirror-\*\.tgz/)
+      const users = instructions.filter((i) => i.startsWith('USER '))
+      expect(users).to.deep.equal(['USER node'])
+      expect(instructions.at(-1)).to.equal('ENTRYPOINT ["pbm"]')
+      expect(instructions.indexOf('USER node')).to.be.lessThan(instructions.length - 1)
     })
 
     it('bakes in no credential', () => {
@@ -158,7 +270,20 @@ describe('deploy recipes', () => {
       expect(instructions.some((i) => /^COPY .*(\.aws|\.terminus|\.env|credentials)/.test(i))).to.equal(false)
     })
   })
+  /* eslint-enable no-template-curly-in-string */
 })
+
+/** The Node lines a recipe may run: the LTS lines CI tests (.ci/run). */
+const LTS_LINES = ['22', '24']
+const SHA256 = /^[0-9a-f]{64}$/
+/** An exact release version: no range, no tag. */
+const EXACT_VERSION = /^\d+\.\d+\.\d+$/
+
+/** Terminus 3.5 or later (older ones hide failed workflows). */
+function atLeast35(version: string): boolean {
+  const [major, minor] = version.split('.').map(Number)
+  return EXACT_VERSION.test(version) && (major > 3 || (major === 3 && minor >= 5))
+}
 
 /** A Kubernetes quantity in Mi, as a number (NaN for another unit). */
 function mib(quantity: string): number {

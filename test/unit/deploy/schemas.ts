@@ -73,19 +73,48 @@ const container = closed(
   ['name'],
 )
 
+/** A file mode, as Kubernetes takes it (decimal in JSON; YAML may write it in octal). */
+const fileMode: Schema = {type: 'integer', minimum: 0, maximum: 0o777}
 const podSpec = closed(
   {
     restartPolicy: {enum: ['Always', 'OnFailure', 'Never']},
     serviceAccountName: str,
-    securityContext: closed({runAsNonRoot: bool, runAsUser: int, runAsGroup: int, fsGroup: int}),
+    // The pod talks to Pantheon and S3, never to the Kubernetes API: no service-account token in it.
+    automountServiceAccountToken: {const: false},
+    securityContext: closed(
+      {
+        runAsNonRoot: {const: true},
+        runAsUser: int,
+        runAsGroup: int,
+        fsGroup: int,
+        // The container runtime's default seccomp filter (Kubernetes runs pods Unconfined without it).
+        seccompProfile: closed({type: {const: 'RuntimeDefault'}}, ['type']),
+      },
+      ['runAsNonRoot', 'seccompProfile'],
+    ),
     containers: {type: 'array', minItems: 1, items: container},
     volumes: {
       type: 'array',
-      items: closed({name: str, emptyDir: closed({medium: str, sizeLimit: quantity})}, ['name']),
+      items: closed(
+        {
+          name: str,
+          emptyDir: closed({medium: str, sizeLimit: quantity}),
+          secret: closed(
+            {
+              secretName: str,
+              defaultMode: fileMode,
+              optional: bool,
+              items: {type: 'array', items: closed({key: str, path: str, mode: fileMode}, ['key', 'path'])},
+            },
+            ['secretName'],
+          ),
+        },
+        ['name'],
+      ),
     },
     nodeSelector: strMap,
   },
-  ['containers'],
+  ['containers', 'automountServiceAccountToken', 'securityContext'],
 )
 
 const podFailurePolicyRule = closed(
@@ -145,7 +174,8 @@ const step = closed({
   id: str,
   name: str,
   if: str,
-  uses: str,
+  // An action is pinned by a full commit SHA (a tag or branch can be moved to other code).
+  uses: {type: 'string', pattern: String.raw`^[\w.-]+/[\w./-]+@[0-9a-f]{40}$`},
   with: {type: 'object', additionalProperties: {type: ['string', 'number', 'boolean']}},
   run: str,
   shell: str,
@@ -163,7 +193,8 @@ export const workflowSchema = closed(
       schedule: {type: 'array', minItems: 1, items: closed({cron: str}, ['cron'])},
       workflow_dispatch: closed({inputs: {type: 'object'}}),
     }),
-    permissions: {type: 'object', additionalProperties: {enum: ['read', 'write', 'none']}},
+    // The token GitHub gives the jobs can read the repository and nothing else.
+    permissions: closed({contents: {const: 'read'}}, ['contents']),
     concurrency: closed({group: str, 'cancel-in-progress': bool}, ['group']),
     env: strMap,
     jobs: {
@@ -188,5 +219,5 @@ export const workflowSchema = closed(
       ),
     },
   },
-  ['on', 'jobs'],
+  ['on', 'jobs', 'permissions'],
 )
