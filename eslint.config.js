@@ -100,7 +100,8 @@ export default [
         {
           paths: ['node:http', 'node:https', 'http', 'https'].map((name) => ({
             allowTypeImports: true,
-            message: 'Import {http, https} from src/util/http.ts: an ESM import of them breaks node --jitless on Node 22.',
+            message:
+              'Import {http, https} from src/util/http.ts: an ESM import of them breaks node --jitless on Node 22.',
             name,
           })),
         },
