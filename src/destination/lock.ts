@@ -1,12 +1,16 @@
+import {randomBytes} from 'node:crypto'
 import {constants} from 'node:fs'
-import {open, readFile, unlink} from 'node:fs/promises'
+import {link, open, readFile, unlink} from 'node:fs/promises'
 import {hostname} from 'node:os'
 
 import {PbmError} from '../errors.js'
 
 /**
- * One writer per archive, across processes: `.<NAME>.pbm.lock` beside the archive, created
- * exclusively (O_EXCL, never through a symlink) and holding the writer's pid and host. A lock whose
+ * One writer per archive, across processes: `.<NAME>.pbm.lock` beside the archive, holding the writer's
+ * pid and host. It is written in full under a name of its own first (O_EXCL, never through a symlink),
+ * then hard-linked to the lock's name, which fails if that exists: a lock is never seen empty, so a run
+ * killed at any moment leaves either no lock or one naming its dead pid. (Created empty and then
+ * written, a SIGKILL in between left an empty lock that every later run took for a live one.) A lock whose
  * pid is no longer running on this host is a crashed run's: it is taken over. (Two runs that find
  * the same dead lock at the same instant could both take it over; the exclusive create after the
  * unlink makes one of them lose in all but that window.)
@@ -19,14 +23,16 @@ const EXCLUSIVE = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | co
 
 export async function lockArchive(lockPath: string, what: string): Promise<ArchiveLock> {
   for (let attempt = 0; attempt < 3; attempt++) {
+    const written = `${lockPath}.${process.pid}-${randomBytes(4).toString('hex')}`
     try {
-      const fh = await open(lockPath, EXCLUSIVE, 0o600)
+      const fh = await open(written, EXCLUSIVE, 0o600)
       try {
         await fh.writeFile(`${process.pid}\n${hostname()}\n`)
       } finally {
         await fh.close()
       }
 
+      await link(written, lockPath)
       let released = false
       return {
         async release() {
@@ -37,6 +43,8 @@ export async function lockArchive(lockPath: string, what: string): Promise<Archi
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    } finally {
+      await unlink(written).catch(() => {})
     }
 
     const holder = await lockHolder(lockPath)
@@ -64,8 +72,9 @@ export async function lockHolder(lockPath: string): Promise<{alive: boolean; pid
 
   const [pidText, host] = text.split('\n')
   const pid = Number(pidText)
-  // A lock still being written (empty) or unreadable is treated as held: never steal what may be live.
-  if (!Number.isSafeInteger(pid) || pid <= 0) return {alive: true}
+  // A lock is linked into place already written: one without a pid was left by a run killed while an
+  // older pbm wrote it (created empty, then written), and no run holds it.
+  if (!Number.isSafeInteger(pid) || pid <= 0) return {alive: false}
   if (host && host !== hostname()) return {alive: true, pid}
   return {alive: isRunning(pid), pid}
 }
