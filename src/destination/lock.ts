@@ -1,7 +1,8 @@
 import {randomBytes} from 'node:crypto'
 import {constants} from 'node:fs'
-import {link, open, readFile, unlink} from 'node:fs/promises'
+import {link, open, readdir, readFile, unlink} from 'node:fs/promises'
 import {hostname} from 'node:os'
+import path from 'node:path'
 
 import {PbmError} from '../errors.js'
 
@@ -33,6 +34,7 @@ export async function lockArchive(lockPath: string, what: string): Promise<Archi
       }
 
       await link(written, lockPath)
+      await removeDeadAttempts(lockPath)
       let released = false
       return {
         async release() {
@@ -58,6 +60,16 @@ export async function lockArchive(lockPath: string, what: string): Promise<Archi
   }
 
   throw new PbmError('busy', `${what} is being written by another pbm run; skipped.`)
+}
+
+/** What runs killed between writing their lock and linking or removing it left: `<lock>.<pid>-<hex>` of a dead pid. */
+async function removeDeadAttempts(lockPath: string): Promise<void> {
+  const prefix = `${path.basename(lockPath)}.`
+  const names = await readdir(path.dirname(lockPath)).catch(() => [] as string[])
+  for (const name of names) {
+    const pid = name.startsWith(prefix) ? /^(\d+)-[\da-f]{8}$/.exec(name.slice(prefix.length))?.[1] : undefined
+    if (pid && !isRunning(Number(pid))) await unlink(path.join(path.dirname(lockPath), name)).catch(() => {})
+  }
 }
 
 /** Who holds the lock, and whether that process still runs (a lock from another host counts as alive). */

@@ -34,6 +34,16 @@ describe('destination/lock: one writer per archive', () => {
     await lock.release()
   })
 
+  it("removes what runs killed while writing their lock left, never a live run's", async () => {
+    const dead = '.a.tar.gz.pbm.lock.2147483646-0badc0de'
+    const live = `.a.tar.gz.pbm.lock.${process.ppid}-0badc0de`
+    await writeFile(path.join(dir, dead), `2147483646\n${hostname()}\n`)
+    await writeFile(path.join(dir, live), `${process.ppid}\n${hostname()}\n`)
+    const lock = await lockArchive(lockPath, 'a.tar.gz')
+    expect((await readdir(dir)).sort()).to.deep.equal(['.a.tar.gz.pbm.lock', live])
+    await lock.release()
+  })
+
   it('refuses a lock held by a live run, and takes over one of a dead pid', async () => {
     await writeFile(lockPath, `${process.ppid}\n${hostname()}\n`)
     const busy = await lockArchive(lockPath, 'a.tar.gz').then(
