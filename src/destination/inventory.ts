@@ -2,6 +2,7 @@
  * What prune needs from a destination: every object under its root or prefix, and removing some of
  * them. Keys are relative to the root or bucket prefix, as the Destination's keys are.
  */
+import type {SweptStage} from './stage.js'
 
 export interface InventoryObject {
   /** `<site>/<env>/<file>` for pbm's archives; anything else is listed as is. */
@@ -25,6 +26,11 @@ export interface Inventory {
   list(signal?: AbortSignal): AsyncIterable<InventoryObject[]>
   /** Remove the keys, DELETE_BATCH at a time; yields the outcome of each key, batch by batch, in order. */
   remove(keys: readonly string[], signal?: AbortSignal): AsyncIterable<RemoveOutcome[]>
+  /**
+   * S3: among listed keys, delete the restore stages whose URLs have expired (stage.ts's rule: provably
+   * pbm's stage, by its name and its own metadata). Failures come back, they are not thrown.
+   */
+  sweepStages?(keys: readonly string[], signal?: AbortSignal): Promise<SweptStage[]>
 }
 
 /** S3's DeleteObjects limit, used for local batches too so that progress looks the same. */

@@ -6,7 +6,6 @@
 import type {S3Client} from '@aws-sdk/client-s3'
 
 import createDebug from 'debug'
-import {randomBytes} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import path from 'node:path'
@@ -15,11 +14,26 @@ import {isSafeFilename} from '../catalog/index.js'
 import {InterruptedError, PbmError} from '../errors.js'
 import {presignerSdk, s3Sdk} from './aws-sdk.js'
 import {makeClient, type S3ClientOptions, s3Endpoint, s3Error} from './s3.js'
+import {
+  listStageKeys,
+  stageKey,
+  stageMetadata,
+  stageTagging,
+  type SweepOptions,
+  sweepStages,
+  type SweptStage,
+} from './stage.js'
 
 const debug = createDebug('pbm:presign')
 
-/** Long enough for Pantheon to queue and fetch a 500 MB archive, short enough to be worth little if leaked. */
-export const DEFAULT_PRESIGN_SECONDS = 3 * 3600
+/**
+ * Long enough for Pantheon to queue the import and fetch a 500 MB archive (0.3 MB/s would do), short
+ * enough to be worth little if leaked: the URL is an argument of `terminus import:*`, which any local
+ * user can read in the process table while the import runs (docs/TERMINUS-IMPORT.md).
+ */
+export const DEFAULT_PRESIGN_SECONDS = 30 * 60
+/** Below this Pantheon may not even have started the fetch (the workflow is queued first). */
+export const MIN_PRESIGN_SECONDS = 5 * 60
 /** SigV4 presigned URLs are valid for at most 7 days (S3's cap). */
 export const MAX_PRESIGN_SECONDS = 604_800
 /** Deleting a stage must not hang a run that is ending (after a failure or Ctrl-C). */
@@ -32,8 +46,10 @@ export interface S3Location extends S3ClientOptions {
 }
 
 export interface PresignOptions {
-  /** Lifetime in seconds: 1 to MAX_PRESIGN_SECONDS; default DEFAULT_PRESIGN_SECONDS. */
+  /** Lifetime in seconds: MIN_PRESIGN_SECONDS to MAX_PRESIGN_SECONDS; default DEFAULT_PRESIGN_SECONDS. */
   expiresInSeconds?: number
+  /** The version the URL names (a versioned bucket): a later write under the key cannot be fetched through it. */
+  versionId?: string
   /** A client built elsewhere (by makeClient); one is built from the location otherwise. */
   client?: S3Client
 }
@@ -50,11 +66,14 @@ export interface PresignedUrl {
 
 /** Check a lifetime before anything is signed or uploaded. */
 export function checkPresignLifetime(seconds: number): number {
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_PRESIGN_SECONDS) {
+  if (!Number.isInteger(seconds) || seconds < MIN_PRESIGN_SECONDS || seconds > MAX_PRESIGN_SECONDS) {
     throw new PbmError(
       'bad-lifetime',
-      `A presigned URL lives from 1 second to 7 days (${MAX_PRESIGN_SECONDS} s); ${seconds} is not possible.`,
-      {exitCode: 2, hint: `Give a whole number of seconds up to ${MAX_PRESIGN_SECONDS}.`},
+      `A presigned URL for Pantheon lives from 5 minutes (${MIN_PRESIGN_SECONDS} s) to 7 days (${MAX_PRESIGN_SECONDS} s, S3's cap); ${seconds} s is not possible.`,
+      {
+        exitCode: 2,
+        hint: `Give a whole number of seconds from ${MIN_PRESIGN_SECONDS} to ${MAX_PRESIGN_SECONDS} (the default, 30 minutes, fits a 500 MB import).`,
+      },
     )
   }
 
@@ -77,7 +96,8 @@ export async function presignGet(
   let credentialsExpire: Date | undefined
   try {
     credentialsExpire = (await client.config.credentials()).expiration
-    url = await getSignedUrl(client, new GetObjectCommand({Bucket: location.bucket, Key: key}), {
+    const version = options.versionId ? {VersionId: options.versionId} : {}
+    url = await getSignedUrl(client, new GetObjectCommand({Bucket: location.bucket, Key: key, ...version}), {
       expiresIn: seconds,
     })
   } catch (error) {
@@ -88,14 +108,23 @@ export async function presignGet(
 
   const asked = new Date(signedAt + seconds * 1000)
   const expiresAt = credentialsExpire && credentialsExpire < asked ? credentialsExpire : asked
-  debug('presigned s3://%s/%s for %d s (valid until %s)', location.bucket, key, seconds, expiresAt.toISOString())
+  debug(
+    'presigned s3://%s/%s%s for %d s (valid until %s)',
+    location.bucket,
+    key,
+    options.versionId ? ' (one version)' : '',
+    seconds,
+    expiresAt.toISOString(),
+  )
   return {url, expiresAt}
 }
 
-export interface StageOptions extends PresignOptions {
+export interface StageOptions extends Omit<PresignOptions, 'versionId'> {
   /** Prepended to the stage's key as is (give it a trailing `/` to make it a folder). */
   prefix?: string
   signal?: AbortSignal
+  /** The MD5 (hex) that was verified: the store refuses an upload of other bytes (Content-MD5). */
+  md5?: string
 }
 
 /** A local archive uploaded for Pantheon to fetch, until remove(). */
@@ -112,10 +141,12 @@ export interface Stage {
 }
 
 /**
- * Upload a local archive to `s3://bucket/<prefix><unique>-<file name>` (private: no ACL is set, so only
- * the bucket's owner can read it), presign it, and return a handle whose remove() deletes it. The name
- * keeps the archive's own name at the end so Pantheon sees its extension. If anything fails after the
- * upload, the object is deleted before the error is thrown.
+ * Upload a local archive to `s3://bucket/<prefix>pbm-stage-<ms>-<hex>-<file name>` (private: no ACL is
+ * set, so only the bucket's owner can read it), presign it, and return a handle whose remove() deletes
+ * it. The name keeps the archive's own name at the end so Pantheon sees its extension. The object is
+ * marked as a stage with its URL's expiry (metadata and tags, stage.ts), so that a later run can sweep
+ * it if this one dies before remove(). If anything fails after the upload, the object is deleted before
+ * the error is thrown.
  */
 export async function stageForImport(location: S3Location, file: string, options: StageOptions = {}): Promise<Stage> {
   checkPresignLifetime(options.expiresInSeconds ?? DEFAULT_PRESIGN_SECONDS)
@@ -126,16 +157,21 @@ export async function stageForImport(location: S3Location, file: string, options
   const endpoint = s3Endpoint(location.endpoint)
   const client = options.client ?? (await makeClient(location, endpoint))
   const {DeleteObjectCommand, PutObjectCommand} = s3Sdk()
-  const key = `${options.prefix ?? ''}pbm-stage-${Date.now()}-${randomBytes(6).toString('hex')}-${name}`
+  const key = stageKey(options.prefix ?? '', name)
   const where = `s3://${location.bucket}/${key}`
   const context = {bucket: location.bucket, endpoint, region: location.region}
+  // On a versioned bucket the stage's own version is deleted: a delete marker would keep the dump stored.
+  let versionId: string | undefined
 
   let removed: Promise<void> | undefined
   const remove = (): Promise<void> => {
     removed ??= client
-      .send(new DeleteObjectCommand({Bucket: location.bucket, Key: key}), {
-        abortSignal: AbortSignal.timeout(STAGE_REMOVE_TIMEOUT_MS),
-      })
+      .send(
+        new DeleteObjectCommand({Bucket: location.bucket, Key: key, ...(versionId ? {VersionId: versionId} : {})}),
+        {
+          abortSignal: AbortSignal.timeout(STAGE_REMOVE_TIMEOUT_MS),
+        },
+      )
       .then(
         () => {
           debug('removed the stage %s', where)
@@ -145,7 +181,7 @@ export async function stageForImport(location: S3Location, file: string, options
           removed = undefined // a later call may try again
           throw new PbmError('stage-not-removed', `The staged archive ${where} could not be deleted.`, {
             cause: error,
-            hint: `Delete it by hand: aws s3 rm ${where}`,
+            hint: `Delete it by hand: aws s3 rm ${where} (a later restore through this stage, or backup:prune of its bucket, deletes it once its URL has expired).`,
           })
         },
       )
@@ -153,24 +189,88 @@ export async function stageForImport(location: S3Location, file: string, options
   }
 
   try {
-    await client.send(
-      new PutObjectCommand({
-        Bucket: location.bucket,
-        Key: key,
-        Body: createReadStream(file),
-        ContentLength: size,
-        ContentType: 'application/gzip',
-      }),
-      {abortSignal: options.signal},
-    )
-    debug('staged %s as %s (%d bytes)', name, where, size)
+    // Signed before the upload, so that the expiry recorded on the object is the URL's own: a later
+    // run's sweep cannot delete a stage whose URL still works.
     const {url, expiresAt} = await presignGet(location, key, {...options, client})
+    const put = (tagged: boolean) =>
+      client.send(
+        new PutObjectCommand({
+          Bucket: location.bucket,
+          Key: key,
+          Body: createReadStream(file),
+          ContentLength: size,
+          ContentType: 'application/gzip',
+          Metadata: stageMetadata(expiresAt),
+          ...(tagged ? {Tagging: stageTagging(expiresAt)} : {}),
+          ...(options.md5 ? {ContentMD5: Buffer.from(options.md5, 'hex').toString('base64')} : {}),
+        }),
+        {abortSignal: options.signal},
+      )
+    let written
+    try {
+      written = await put(true)
+    } catch (error) {
+      // Tags need s3:PutObjectTagging, and some S3-compatible stores have none: the metadata and the
+      // name still mark the stage.
+      if (options.signal?.aborted || !taggingRefused(error)) throw error
+      debug('tags refused (%s): staging %s without them', (error as Error).name, where)
+      written = await put(false)
+    }
+
+    versionId = written.VersionId
+    debug('staged %s as %s (%d bytes)', name, where, size)
     return {url, expiresAt, bucket: location.bucket, key, where, remove}
   } catch (error) {
     // The upload may have completed before the failure (or the abort): never leave it behind.
     await remove().catch((error_: unknown) => debug('%s', (error_ as Error).message))
     if (options.signal?.aborted)
       throw options.signal.reason instanceof PbmError ? options.signal.reason : new InterruptedError()
+    if ((error as Error).name === 'BadDigest') {
+      throw new PbmError('changed-since-verified', `${file} changed since it was verified: it was not staged.`, {
+        cause: error,
+        hint: 'Run the restore again: it verifies the archive as it is now.',
+      })
+    }
+
     throw s3Error(error, context, 'stage-failed')
+  }
+}
+
+function taggingRefused(error: unknown): boolean {
+  const err = error as Error & {$metadata?: {httpStatusCode?: number}}
+  const status = err.$metadata?.httpStatusCode
+  return (
+    err.name === 'NotImplemented' ||
+    err.name === 'AccessDenied' ||
+    status === 403 ||
+    status === 501 ||
+    (status === 400 && /tag/i.test(err.message ?? ''))
+  )
+}
+
+/**
+ * Delete the expired stages under `prefix` of the stage bucket (stage.ts's rule: provably pbm's, URL
+ * expired). Failures are returned, never thrown (an abort is); a listing that fails is one failure.
+ */
+export async function sweepExpiredStages(
+  location: S3Location & {prefix: string},
+  options: SweepOptions = {},
+): Promise<SweptStage[]> {
+  const endpoint = s3Endpoint(location.endpoint)
+  const client = await makeClient(location, endpoint)
+  try {
+    const keys = await listStageKeys(client, location.bucket, location.prefix, options.signal)
+    return await sweepStages(client, location.bucket, keys, options)
+  } catch (error) {
+    if (options.signal?.aborted) throw error
+    const failure = s3Error(error, {bucket: location.bucket, endpoint, region: location.region}, 'list-failed')
+    return [
+      {
+        error: {code: failure.code, message: `Expired restore stages could not be looked for: ${failure.message}`},
+        where: `s3://${location.bucket}/${location.prefix}`,
+      },
+    ]
+  } finally {
+    client.destroy()
   }
 }

@@ -32,7 +32,8 @@ export interface StoredRead {
 export interface ObjectReader {
   readonly kind: 'local' | 's3'
   describe(key: string): string
-  read(key: string, signal?: AbortSignal): Promise<StoredRead>
+  /** `versionId` (S3, versioned bucket): read that version, not whatever is newest under the key. */
+  read(key: string, signal?: AbortSignal, versionId?: string): Promise<StoredRead>
   /**
    * Local folders: pbm's completion record as written, even when the file no longer matches it (the
    * destination's inspect() trusts a record only while size and mtime are unchanged).
@@ -106,13 +107,14 @@ export function createS3Reader(options: S3ReaderOptions): ObjectReader {
   return {
     kind: 's3',
     describe: (key) => `s3://${bucket}/${keyOf(key)}`,
-    async read(key, signal) {
+    async read(key, signal, versionId) {
       const {GetObjectCommand} = s3Sdk()
       const where = `s3://${bucket}/${keyOf(key)}`
+      const version = versionId && versionId !== 'null' ? {VersionId: versionId} : {}
       try {
         const got = await (
           await client()
-        ).send(new GetObjectCommand({Bucket: bucket, Key: keyOf(key)}), {abortSignal: signal})
+        ).send(new GetObjectCommand({Bucket: bucket, Key: keyOf(key), ...version}), {abortSignal: signal})
         const meta = got.Metadata ?? {}
         const size = meta[META.size]
         return {

@@ -11,6 +11,7 @@ import {DELETE_BATCH, type Inventory, type InventoryObject, LIST_PAGE, type Remo
 import {checkKey} from './key.js'
 import {checkBucketName, createS3Client, resolveEndpoint, type S3ClientOptions} from './s3-client.js'
 import {s3Error} from './s3.js'
+import {sweepStages} from './stage.js'
 
 const debug = createDebug('pbm:s3-inventory')
 
@@ -213,6 +214,15 @@ export function createS3Inventory(options: S3InventoryOptions): Inventory {
         signal?.throwIfAborted()
         yield await removeBatch(keys.slice(i, i + DELETE_BATCH), signal)
       }
+    },
+
+    async sweepStages(keys, signal) {
+      return sweepStages(
+        await client(),
+        bucket,
+        keys.map((key) => prefix + key),
+        {now: now(), signal},
+      )
     },
   }
 }

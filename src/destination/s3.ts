@@ -157,6 +157,7 @@ export function createS3Destination(options: S3DestinationOptions): Destination 
           complete: meta[META.verified] !== undefined,
           folder: meta[META.folder],
           ...(head.ETag ? {etag: head.ETag.replaceAll('"', '')} : {}),
+          ...(head.VersionId ? {versionId: head.VersionId} : {}),
         } satisfies ExistingObject
       } catch (error) {
         const status = (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode

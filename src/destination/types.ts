@@ -35,6 +35,8 @@ export interface ExistingObject {
    * with the source's MD5; a multipart or SSE-KMS ETag says nothing about the content.
    */
   etag?: string
+  /** S3, versioned bucket: the version described (what a read or presigned URL can pin). */
+  versionId?: string
 }
 
 /**

@@ -69,6 +69,11 @@ export type JobEvent =
   | {type: 'restore:failed'; target: SiteEnvRef; archive: ArchiveRef; error: FailureInfo}
   /** The stage is gone (or, with `error`, could not be deleted: the message says how to). */
   | {type: 'restore:unstaged'; target: SiteEnvRef; archive: ArchiveRef; where: string; error?: FailureInfo}
+  /**
+   * A restore stage that a crashed or twice-interrupted restore left, found by a later restore or prune
+   * after its URL expired: deleted, or (with `error`) still there and how to delete it.
+   */
+  | {type: 'stage:swept'; where: string; expiredAt?: Date; error?: FailureInfo}
   /** backup:prune (and mirror --prune) listed a destination and sorted it into series. */
   | {type: 'prune:listed'; location: string; listed: number; series: number; archives: number; foreign: number}
   /** The policy applied to one series (site.env and element): how many it keeps and removes. */

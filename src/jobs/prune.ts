@@ -7,6 +7,7 @@ import {describePolicy} from '../plan/retention.js'
 import {SeriesCollector, type SeriesEntry} from '../plan/series.js'
 import {type EventSink} from './events.js'
 import {type FailureInfo, type SiteEnvRef} from './results.js'
+import {StageSweep} from './stages.js'
 
 export interface PruneRequest {
   policy: RetentionPolicy
@@ -102,11 +103,14 @@ export interface PruneResult {
 export async function prune(request: PruneRequest, deps: PruneDeps, signal: AbortSignal): Promise<PruneResult> {
   const {events, inventory} = deps
   const collector = new SeriesCollector({elements: request.elements, targets: request.targets})
+  const stages = new StageSweep(inventory, events)
   let listed = 0
-  for await (const page of inventory.list(signal)) {
+  for await (const page of stages.watch(inventory.list(signal))) {
     collector.add(page)
     listed += page.length
   }
+
+  await stages.sweep(request.dryRun, signal)
 
   const plan = planPrune(collector.result(), request.policy, request.now ? {now: request.now} : {})
   const {location} = deps

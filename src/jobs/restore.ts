@@ -6,9 +6,10 @@ import type {EventSink} from './events.js'
 
 import {createLocalDestination, createS3Destination} from '../destination/index.js'
 import {createLocalInventory} from '../destination/local-inventory.js'
-import {DEFAULT_PRESIGN_SECONDS, presignGet, type S3Location, stageForImport} from '../destination/presign.js'
+import {presignGet, type S3Location, stageForImport, sweepExpiredStages} from '../destination/presign.js'
 import {createLocalReader, createS3Reader} from '../destination/read.js'
 import {createS3Inventory} from '../destination/s3-inventory.js'
+import {type SweptStage} from '../destination/stage.js'
 import {InterruptedError, PbmError} from '../errors.js'
 import {checkImportSize, type MirroredArchive, type RestorableElement} from '../plan/restore.js'
 import {parseArchiveKey} from '../plan/series.js'
@@ -54,6 +55,17 @@ export interface Published {
   stage?: {remove(): Promise<void>}
 }
 
+/** What the verification of a mirrored archive saw: the URL Pantheon gets must serve exactly this. */
+export interface VerifiedObject {
+  size: number
+  /** The MD5 (hex) pbm recorded or (deep) computed. */
+  md5?: string
+  /** S3, versioned bucket: the version that was verified. */
+  versionId?: string
+  /** S3: the ETag of what was verified. */
+  etag?: string
+}
+
 /** Where the mirror is, as backup:restore needs it: list, check, read back, and publish for Pantheon. */
 export interface RestoreMirror {
   readonly kind: 'local' | 's3'
@@ -64,8 +76,14 @@ export interface RestoreMirror {
   listSiteEnvs(signal?: AbortSignal): Promise<SiteEnvRef[]>
   inspect(key: string, signal?: AbortSignal): Promise<ExistingObject | undefined>
   reader: ObjectReader
-  /** Presign (S3) or stage and presign (local): throws a usage error for a local mirror without a stage. */
-  publish(key: string, expiresInSeconds: number, signal: AbortSignal): Promise<Published>
+  /**
+   * Presign (S3) or stage and presign (local) what was verified: on a versioned bucket the URL names the
+   * verified version; elsewhere the object (or the local file) must still be what was verified, or this
+   * throws. Throws a usage error for a local mirror without a stage.
+   */
+  publish(key: string, expiresInSeconds: number, signal: AbortSignal, verified: VerifiedObject): Promise<Published>
+  /** With a stage: delete the stages that earlier runs left there and whose URLs have expired. */
+  sweepStages?(signal: AbortSignal): Promise<SweptStage[]>
 }
 
 export interface RestoreDeps {
@@ -96,8 +114,9 @@ export async function restore(plan: RestorePlan, deps: RestoreDeps, signal: Abor
     )
   }
 
+  const verified: VerifiedObject[] = []
   for (const [i, item] of plan.items.entries()) {
-    await verifyStored(item, refs[i], plan, deps, signal)
+    verified.push(await verifyStored(item, refs[i], plan, deps, signal))
   }
 
   const rows: RestoredArchive[] = plan.items.map((item) => ({
@@ -120,6 +139,8 @@ export async function restore(plan: RestorePlan, deps: RestoreDeps, signal: Abor
     return {backupFirst, restored: rows}
   }
 
+  const warnings: string[] = []
+  await sweepStages(deps, warnings, signal)
   if (plan.backupFirst) {
     events.emit({target, type: 'backup:creating'})
     const started = Date.now()
@@ -132,11 +153,10 @@ export async function restore(plan: RestorePlan, deps: RestoreDeps, signal: Abor
       backupFirst.status = 'failed'
       backupFirst.error = describeFailure(error)
       events.emit({error: backupFirst.error, target, type: 'target:failed'})
-      return {backupFirst, restored: rows}
+      return withWarnings({backupFirst, restored: rows}, warnings)
     }
   }
 
-  const warnings: string[] = []
   for (const [i, item] of plan.items.entries()) {
     const row = rows[i]
     const archive = refs[i]
@@ -144,7 +164,7 @@ export async function restore(plan: RestorePlan, deps: RestoreDeps, signal: Abor
     let published: Published | undefined
     try {
       if (signal.aborted) throw signal.reason ?? new InterruptedError()
-      published = await mirror.publish(item.key, plan.expiresInSeconds, signal)
+      published = await mirror.publish(item.key, plan.expiresInSeconds, signal, verified[i])
       row.from = published.where
       if (published.stage) events.emit({archive, target, type: 'restore:staged', where: published.where})
       events.emit({archive, expiresAt: published.expiresAt, from: published.where, target, type: 'restore:importing'})
@@ -175,17 +195,36 @@ export async function restore(plan: RestorePlan, deps: RestoreDeps, signal: Abor
     if (row.workflow === 'failed') break
   }
 
-  return warnings.length > 0 ? {backupFirst, restored: rows, warnings} : {backupFirst, restored: rows}
+  return withWarnings({backupFirst, restored: rows}, warnings)
 }
 
-/** Quick: pbm's record says the stored object is complete and of the recorded size. Deep: read it all back. */
+function withWarnings(result: RestoreResult, warnings: string[]): RestoreResult {
+  return warnings.length > 0 ? {...result, warnings} : result
+}
+
+/**
+ * The stages that crashed runs left in this restore's stage location: deleted once their URLs have
+ * expired. A sweep that fails is a warning, never the restore's failure.
+ */
+async function sweepStages(deps: RestoreDeps, warnings: string[], signal: AbortSignal): Promise<void> {
+  if (!deps.mirror.sweepStages) return
+  for (const swept of await deps.mirror.sweepStages(signal)) {
+    if (swept.error) warnings.push(swept.error.message)
+    deps.events.emit({type: 'stage:swept', ...swept})
+  }
+}
+
+/**
+ * Quick: pbm's record says the stored object is complete and of the recorded size. Deep: read it all
+ * back (the version that was inspected, on a versioned bucket). Returns what was verified.
+ */
 async function verifyStored(
   item: RestoreItem,
   archive: ArchiveRef,
   plan: RestorePlan,
   deps: RestoreDeps,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<VerifiedObject> {
   const {events, mirror} = deps
   const where = mirror.describe(item.key)
   events.emit({archive, deep: plan.deep, target: plan.target, type: 'restore:verifying'})
@@ -214,10 +253,10 @@ async function verifyStored(
       target: plan.target,
       type: 'restore:verified',
     })
-    return
+    return verifiedOf(stored, stored.md5)
   }
 
-  const read = await mirror.reader.read(item.key, signal)
+  const read = await mirror.reader.read(item.key, signal, stored.versionId)
   const verifier = new StreamVerifier(where)
   try {
     for await (const chunk of read.body) {
@@ -234,9 +273,26 @@ async function verifyStored(
       target: plan.target,
       type: 'restore:verified',
     })
+    return verifiedOf(stored, verified.md5)
   } finally {
     verifier.dispose()
   }
+}
+
+function verifiedOf(stored: ExistingObject, md5: string | undefined): VerifiedObject {
+  return {
+    size: stored.size,
+    ...(md5 ? {md5} : {}),
+    ...(stored.versionId ? {versionId: stored.versionId} : {}),
+    ...(stored.etag ? {etag: stored.etag} : {}),
+  }
+}
+
+/** The object under `key` is no longer the one that was verified: it must not be imported. */
+function changedSinceVerified(where: string): PbmError {
+  return new PbmError('changed-since-verified', `${where} changed since it was verified: it was not imported.`, {
+    hint: 'Run the restore again (it verifies the archive as it is now); a versioned bucket pins the verified version.',
+  })
 }
 
 function seconds(since: number): number {
@@ -262,9 +318,18 @@ export function openRestoreMirror(settings: MirrorSettings): RestoreMirror {
       kind: 's3',
       listArchives: (site, env, signal) => listArchives(inventory.list(signal), site, env),
       listSiteEnvs: (signal) => listSiteEnvs(inventory.list(signal)),
-      async publish(key, expiresInSeconds) {
-        const {expiresAt, url} = await presignGet(s3, `${s3.prefix}${key}`, {expiresInSeconds})
-        return {expiresAt, url, where: `s3://${s3.bucket}/${s3.prefix}${key}`}
+      async publish(key, expiresInSeconds, signal, verified) {
+        const where = `s3://${s3.bucket}/${s3.prefix}${key}`
+        // A versioned bucket: the URL names the verified version, so a later write under the key is
+        // never what Pantheon fetches. Otherwise the object is checked once more just before presigning.
+        const versionId = verified.versionId && verified.versionId !== 'null' ? verified.versionId : undefined
+        if (!versionId) {
+          const now = await destination.inspect(key, signal)
+          if (!now || now.size !== verified.size || now.etag !== verified.etag) throw changedSinceVerified(where)
+        }
+
+        const {expiresAt, url} = await presignGet(s3, `${s3.prefix}${key}`, {expiresInSeconds, versionId})
+        return {expiresAt, url, where}
       },
       reader: createS3Reader(s3),
     }
@@ -279,16 +344,19 @@ export function openRestoreMirror(settings: MirrorSettings): RestoreMirror {
     kind: 'local',
     listArchives: (site, env, signal) => listArchives(inventory.list(signal), site, env),
     listSiteEnvs: (signal) => listSiteEnvs(inventory.list(signal)),
-    async publish(key, expiresInSeconds, signal) {
+    async publish(key, expiresInSeconds, signal, verified) {
       if (!stage) throw stageMissing()
+      // The store refuses the upload (Content-MD5) when the file is no longer the verified archive.
       const staged = await stageForImport(stage, destination.describe(key), {
-        expiresInSeconds: expiresInSeconds ?? DEFAULT_PRESIGN_SECONDS,
+        expiresInSeconds,
+        md5: verified.md5,
         prefix: stage.prefix,
         signal,
       })
       return {expiresAt: staged.expiresAt, stage: staged, url: staged.url, where: staged.where}
     },
     reader: createLocalReader({root: local.root}),
+    ...(stage ? {sweepStages: (signal: AbortSignal) => sweepExpiredStages(stage, {signal})} : {}),
   }
 }
 

@@ -140,6 +140,12 @@ export function toRecord(e: JobEvent, time: Date): LogRecord | undefined {
       return restoreRecord(e, record)
     }
 
+    case 'stage:swept': {
+      return e.error
+        ? {...record, code: e.error.code, level: 'warn', message: e.error.message, where: e.where}
+        : {...record, expiredAt: e.expiredAt?.toISOString(), where: e.where}
+    }
+
     case 'prune:listed': {
       const {archives, foreign, listed, location, series} = e
       return {...record, archives, foreign, listed, location, series}

@@ -125,6 +125,12 @@ export function lineRenderer(options: {progressEveryMs: number; write: (line: st
           : `  ${targetId(e.target)} ${e.archive.element}: stage ${e.where} deleted`
       }
 
+      case 'stage:swept': {
+        return e.error
+          ? `! ${e.error.message}`
+          : `- deleted the restore stage ${e.where}, left by an earlier run (its URL expired${e.expiredAt ? ` ${formatUtc(e.expiredAt)}` : ''})`
+      }
+
       case 'prune:listed': {
         return `❯ ${e.location}: ${e.listed} objects listed, ${e.archives} backups in ${e.series} series, ${e.foreign} not pbm's (left alone)`
       }

@@ -31,8 +31,8 @@ export function parseLifetime(text: string): number {
   const match = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(text)
   if (!match) {
     throw new UsageError(
-      `--presign-expiry takes a duration like 90m, 3h or 2d (or seconds), not "${text}".`,
-      'At most 7d, S3’s cap for presigned URLs.',
+      `--presign-expiry takes a duration like 30m, 3h or 2d (or seconds), not "${text}".`,
+      'From 5m to 7d (S3’s cap for presigned URLs); the default, 30m, fits a 500 MB import.',
     )
   }
 
@@ -50,7 +50,9 @@ export default class Restore extends BaseCommand<typeof Restore> {
   }
   static override description = `Brings a mirrored backup back to Pantheon, for when Pantheon no longer holds it: verifies the archive in the mirror (pbm's record; --deep reads it back in full), presigns a GET URL for a short, stated time, and runs \`terminus import:database\` / \`terminus import:files\` into TARGET_SITE.ENV, waiting for Pantheon's workflow. The presigned URL is never printed or logged.
 
-From a local mirror (--to DIR), Pantheon still needs a URL: --stage s3://bucket/prefix uploads the archive there for the import and deletes it afterwards, also after a failure or Ctrl-C.
+From a local mirror (--to DIR), Pantheon still needs a URL: --stage s3://bucket/prefix uploads the archive there for the import and deletes it afterwards, also after a failure or Ctrl-C. A stage that a crash left behind is marked (tags and metadata) with its URL's expiry, and deleted by the next restore through that stage (or backup:prune of its bucket) once the URL has expired.
+
+The URL is valid for --presign-expiry (default 30m) and, on a versioned bucket, names the version that was verified. It is an argument of \`terminus import:*\`, so local users can read it in the process table while the import runs: restore on a single-tenant runner, or mount /proc with hidepid=2.
 
 Guardrails: the code cannot be restored (it lives in the site's Git repository); archives above Pantheon's 500MB URL-import limit are refused before any change, with the manual route; a live target needs --allow-live (and, at a terminal, typing the site name); a backup of the target is created first unless --no-backup-first; --dry-run prints the steps and changes nothing. With a terminal, missing choices are asked; without one (or with --json), everything must be in flags, --yes included.
 
@@ -133,9 +135,11 @@ ${EXIT_CODES_HELP}`
     }),
     deep: Flags.boolean({summary: 'Read each archive back in full (size, MD5, gzip integrity) before importing it.'}),
     'presign-expiry': Flags.string({
-      default: '3h',
+      default: '30m',
+      env: 'PBM_PRESIGN_EXPIRY',
       helpValue: 'DURATION',
-      summary: 'How long the presigned URL Pantheon fetches stays valid: 90m, 3h, 2d, ... at most 7d.',
+      summary:
+        'How long the presigned URL Pantheon fetches stays valid (30m fits a 500 MB import): 5m to 7d, e.g. 90m, 3h, 2d.',
     }),
     'allow-live': Flags.boolean({summary: 'Allow restoring into a live environment.'}),
     'backup-first': Flags.boolean({
