@@ -6,9 +6,11 @@
 import type {S3Client} from '@aws-sdk/client-s3'
 
 import createDebug from 'debug'
+import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import path from 'node:path'
+import {Transform} from 'node:stream'
 
 import {isSafeFilename} from '../catalog/index.js'
 import {InterruptedError, PbmError} from '../errors.js'
@@ -192,12 +194,22 @@ export async function stageForImport(location: S3Location, file: string, options
     // Signed before the upload, so that the expiry recorded on the object is the URL's own: a later
     // run's sweep cannot delete a stage whose URL still works.
     const {url, expiresAt} = await presignGet(location, key, {...options, client})
-    const put = (tagged: boolean) =>
-      client.send(
+    let sent = createHash('md5')
+    const put = (tagged: boolean) => {
+      sent = createHash('md5')
+      const body = createReadStream(file).pipe(
+        new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            sent.update(chunk)
+            done(null, chunk)
+          },
+        }),
+      )
+      return client.send(
         new PutObjectCommand({
           Bucket: location.bucket,
           Key: key,
-          Body: createReadStream(file),
+          Body: body,
           ContentLength: size,
           ContentType: 'application/gzip',
           Metadata: stageMetadata(expiresAt),
@@ -206,6 +218,8 @@ export async function stageForImport(location: S3Location, file: string, options
         }),
         {abortSignal: options.signal},
       )
+    }
+
     let written
     try {
       written = await put(true)
@@ -218,6 +232,8 @@ export async function stageForImport(location: S3Location, file: string, options
     }
 
     versionId = written.VersionId
+    // Stores that ignore Content-MD5 (some S3-compatible ones) took the upload: check what was sent.
+    if (options.md5 && sent.digest('hex') !== options.md5) throw badDigest()
     debug('staged %s as %s (%d bytes)', name, where, size)
     return {url, expiresAt, bucket: location.bucket, key, where, remove}
   } catch (error) {
@@ -234,6 +250,10 @@ export async function stageForImport(location: S3Location, file: string, options
 
     throw s3Error(error, context, 'stage-failed')
   }
+}
+
+function badDigest(): Error {
+  return Object.assign(new Error('The uploaded bytes are not the verified archive.'), {name: 'BadDigest'})
 }
 
 function taggingRefused(error: unknown): boolean {

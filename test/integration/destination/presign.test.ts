@@ -11,11 +11,14 @@ import {createSandbox, type Sandbox} from '../../../sandbox/index.js'
 import {
   DEFAULT_PRESIGN_SECONDS,
   MAX_PRESIGN_SECONDS,
+  MIN_PRESIGN_SECONDS,
   presignGet,
   type S3Location,
   stageForImport,
+  sweepExpiredStages,
 } from '../../../src/destination/presign.js'
-import {makeClient} from '../../../src/destination/s3.js'
+import {createS3Destination, makeClient} from '../../../src/destination/s3.js'
+import {stageKey, stageMetadata} from '../../../src/destination/stage.js'
 import {InterruptedError, PbmError} from '../../../src/errors.js'
 import {MOTO_CREDENTIALS, startMotoRestore} from '../../helpers/moto-restore.js'
 import {S3RVER_CREDENTIALS, startS3rver} from '../../helpers/s3.js'
@@ -109,7 +112,8 @@ for (const server of servers) {
       await stop?.()
     })
 
-    it('presigns a GET for the stated lifetime (default 3 h) that fetches the object', async () => {
+    it('presigns a GET for the stated lifetime (default 30 min) that fetches the object', async () => {
+      expect(DEFAULT_PRESIGN_SECONDS).to.equal(30 * 60)
       const {url, expiresAt} = await presignGet(location, `mirror/alpha/live/${DB}`)
       const q = new URL(url).searchParams
       expect(q.get('X-Amz-Expires')).to.equal(String(DEFAULT_PRESIGN_SECONDS))
@@ -125,8 +129,8 @@ for (const server of servers) {
       expect(new URL(week.url).searchParams.get('X-Amz-Expires')).to.equal('604800')
     })
 
-    it('refuses a lifetime above 7 days, zero, or a fraction (usage error, exit 2)', async () => {
-      for (const seconds of [MAX_PRESIGN_SECONDS + 1, 0, 1.5]) {
+    it('refuses a lifetime above 7 days, under 5 minutes, or a fraction (usage error, exit 2)', async () => {
+      for (const seconds of [MAX_PRESIGN_SECONDS + 1, MIN_PRESIGN_SECONDS - 1, 0, 1.5]) {
         const error = await failure(presignGet(location, 'x', {expiresInSeconds: seconds}))
         expect(error).to.be.instanceOf(PbmError)
         expect(error).to.include({code: 'bad-lifetime', exitCode: 2})
@@ -148,7 +152,7 @@ for (const server of servers) {
     it('stages a local archive privately, imports it, and remove() deletes it (twice is fine)', async () => {
       const file = path.join(dir, DB)
       writeFileSync(file, archive, {mode: 0o600})
-      const stage = await stageForImport(location, file, {prefix: 'staging/'})
+      const stage = await stageForImport(location, file, {md5: md5(archive), prefix: 'staging/'})
       expect(stage.key).to.match(
         new RegExp(`^staging/pbm-stage-\\d+-[\\da-f]{12}-${DB.replaceAll('.', String.raw`\.`)}$`),
       )
@@ -157,6 +161,15 @@ for (const server of servers) {
       const acl = await s3.send(new s3sdk.GetObjectAclCommand({Bucket: BUCKET, Key: stage.key}))
       const publicGrants = (acl.Grants ?? []).filter((g) => /AllUsers|AuthenticatedUsers/.test(g.Grantee?.URI ?? ''))
       expect(publicGrants).to.deep.equal([])
+      // Marked as a stage, with its URL's expiry: what a later run's sweep reads.
+      const head = await s3.send(new s3sdk.HeadObjectCommand({Bucket: BUCKET, Key: stage.key}))
+      expect(head.Metadata).to.deep.equal(stageMetadata(stage.expiresAt))
+      if (server.name === 'moto_server') {
+        const tags = await s3.send(new s3sdk.GetObjectTaggingCommand({Bucket: BUCKET, Key: stage.key}))
+        expect(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]))).to.deep.equal(
+          stageMetadata(stage.expiresAt),
+        )
+      }
 
       await terminusFor(sb).importDatabase('alpha', 'dev', stage.url)
       expect(sb.imports('alpha', 'dev').at(-1)).to.include({md5: md5(archive)})
@@ -194,5 +207,87 @@ for (const server of servers) {
       expect(aborted).to.be.instanceOf(InterruptedError)
       expect(await keysUnder('aborted/')).to.deep.equal([])
     })
+
+    it('sweeps only expired pbm stages: not a fresh one, not a stage name without pbm’s marker, not a marked object under another name', async () => {
+      const file = path.join(dir, DB)
+      writeFileSync(file, archive, {mode: 0o600})
+      const expiredKey = stageKey('sweep/', DB)
+      const longAgo = new Date(Date.now() - 86_400_000)
+      const put = (Key: string, Metadata: Record<string, string>) =>
+        s3.send(new s3sdk.PutObjectCommand({Body: archive, Bucket: BUCKET, Key, Metadata}))
+      await put(expiredKey, stageMetadata(longAgo))
+      const unmarked = stageKey('sweep/', DB)
+      await put(unmarked, {})
+      const otherName = `sweep/${DB}`
+      await put(otherName, stageMetadata(longAgo))
+      const fresh = await stageForImport(location, file, {prefix: 'sweep/'})
+
+      const swept = await sweepExpiredStages({...location, prefix: 'sweep/'})
+      expect(swept).to.deep.equal([{expiredAt: longAgo, where: `s3://${BUCKET}/${expiredKey}`}])
+      expect((await keysUnder('sweep/')).sort()).to.deep.equal([fresh.key, otherName, unmarked].sort())
+      await fresh.remove()
+    })
+
+    it('refuses to stage a file that is not the verified archive (Content-MD5, and what was sent), and leaves nothing', async () => {
+      const file = path.join(dir, DB)
+      writeFileSync(file, archive, {mode: 0o600})
+      const error = await failure(stageForImport(location, file, {md5: md5(Buffer.from('other')), prefix: 'changed/'}))
+      expect(error).to.include({code: 'changed-since-verified'})
+      expect(await keysUnder('changed/')).to.deep.equal([])
+    })
   })
 }
+
+describe('presigned URLs on a versioned bucket (moto_server)', () => {
+  const VERSIONED = 'pbm-versioned'
+  let stop: () => Promise<void>
+  let location: S3Location
+  let s3: S3Client
+  let s3sdk: typeof import('@aws-sdk/client-s3')
+
+  before(async () => {
+    const s = await startMotoRestore()
+    stop = () => s.stop()
+    location = {bucket: VERSIONED, credentials: MOTO_CREDENTIALS, endpoint: s.endpoint, region: 'us-east-1'}
+    s3 = await makeClient(location, location.endpoint)
+    s3sdk = await import('@aws-sdk/client-s3')
+    await s3.send(new s3sdk.CreateBucketCommand({Bucket: VERSIONED}))
+    await s3.send(
+      new s3sdk.PutBucketVersioningCommand({Bucket: VERSIONED, VersioningConfiguration: {Status: 'Enabled'}}),
+    )
+  })
+
+  after(async () => {
+    s3?.destroy()
+    await stop?.()
+  })
+
+  it('a URL naming the inspected version serves that version after the key was written again', async () => {
+    const key = `alpha/live/${DB}`
+    await s3.send(new s3sdk.PutObjectCommand({Body: 'verified', Bucket: VERSIONED, Key: key}))
+    const destination = createS3Destination({...location})
+    const inspected = await destination.inspect(key)
+    expect(inspected?.versionId).to.be.a('string').and.not.equal('null')
+    await s3.send(new s3sdk.PutObjectCommand({Body: 'replaced', Bucket: VERSIONED, Key: key}))
+    const {url} = await presignGet(location, key, {versionId: inspected!.versionId})
+    expect(new URL(url).searchParams.get('versionId')).to.equal(inspected!.versionId)
+    expect((await fetchBytes(url)).body.toString()).to.equal('verified')
+  })
+
+  it('a swept stage is gone with its data (its version deleted, not hidden behind a delete marker)', async () => {
+    const key = stageKey('sweep/', DB)
+    await s3.send(
+      new s3sdk.PutObjectCommand({
+        Body: 'stage',
+        Bucket: VERSIONED,
+        Key: key,
+        Metadata: stageMetadata(new Date(Date.now() - 86_400_000)),
+      }),
+    )
+    const swept = await sweepExpiredStages({...location, prefix: 'sweep/'})
+    expect(swept.map((s) => s.where)).to.deep.equal([`s3://${VERSIONED}/${key}`])
+    const versions = await s3.send(new s3sdk.ListObjectVersionsCommand({Bucket: VERSIONED, Prefix: 'sweep/'}))
+    expect(versions.Versions ?? []).to.deep.equal([])
+    expect(versions.DeleteMarkers ?? []).to.deep.equal([])
+  })
+})
