@@ -5,7 +5,12 @@ import type {Backup} from '../../catalog/types.js'
 
 import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
 import {parseDateInput} from '../../catalog/index.js'
-import {checkPresignLifetime, DEFAULT_PRESIGN_SECONDS} from '../../destination/presign.js'
+import {
+  checkPresignLifetime,
+  DEFAULT_PRESIGN_SECONDS,
+  MAX_PRESIGN_SECONDS,
+  MIN_PRESIGN_SECONDS,
+} from '../../destination/presign.js'
 import {PbmError, UsageError} from '../../errors.js'
 import {destinationFlags, elementsFrom} from '../../flags.js'
 import {openRestoreMirror, restore, type RestoreMirror, stageMissing} from '../../jobs/restore.js'
@@ -37,7 +42,15 @@ export function parseLifetime(text: string): number {
   }
 
   const unit = {'': 1, d: 86_400, h: 3600, m: 60, s: 1}[match[2].toLowerCase() as '' | 'd' | 'h' | 'm' | 's']
-  return checkPresignLifetime(Number(match[1]) * unit)
+  const seconds = Number(match[1]) * unit
+  if (seconds < MIN_PRESIGN_SECONDS || seconds > MAX_PRESIGN_SECONDS) {
+    throw new UsageError(
+      `--presign-expiry is from 5m to 7d (S3’s cap for presigned URLs), not ${text}.`,
+      'The default, 30m, fits a 500 MB import; raise it for a slow one.',
+    )
+  }
+
+  return checkPresignLifetime(seconds)
 }
 
 export default class Restore extends BaseCommand<typeof Restore> {

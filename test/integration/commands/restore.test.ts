@@ -1,3 +1,4 @@
+import {DeleteObjectCommand} from '@aws-sdk/client-s3'
 import {expect} from 'chai'
 /**
  * `pbm backup:restore` end to end: the built CLI mirrors alpha.live with `backup:mirror` (to s3rver and
@@ -7,12 +8,13 @@ import {expect} from 'chai'
  * Environments divide the work: alpha.dev takes the S3 round trips, alpha.test the local mirror and
  * its stage, alpha.live the live guardrail; refusals use any of them and assert nothing was imported.
  */
-import {execa, type Result} from 'execa'
+import {execa, type Result, type ResultPromise} from 'execa'
 import {mkdir, open} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {SandboxArchive} from '../../../sandbox/index.js'
 
+import {stageKey, stageMetadata} from '../../../src/destination/stage.js'
 import {daysAgo, json, PBM, startWorld, type World} from '../../helpers/cli.js'
 
 interface RestoreJson {
@@ -41,6 +43,21 @@ function describeRun(result: Result): string {
   return `exit ${result.exitCode}\n--- stdout:\n${result.stdout}\n--- stderr:\n${result.stderr}`
 }
 
+/** Resolves when pbm's JSON log (--log-format json, on stderr) has the event; fails when pbm ends first. */
+function loggedEvent(child: ResultPromise, event: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let seen = ''
+    child.stderr!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString()
+      if (seen.includes(`"event":"${event}"`)) resolve()
+    })
+    child.then(() => reject(new Error(`pbm ended before ${event}:\n${seen}`)), reject)
+  })
+}
+
+/** What a restore or prune prints when it deletes a stage that an earlier run left. */
+const swept = (key: string) => `deleted the restore stage s3://${STAGE_BUCKET}/${key}`
+
 describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
   this.timeout(120_000)
   let world: World
@@ -63,6 +80,49 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
   const creates = (env: string) =>
     world.sandbox.calls().filter((c) => c.command === 'backup:create' && c.target === `alpha.${env}`).length
   const staged = async () => (await world.s3.listKeys(STAGE_BUCKET)).length
+  /** pbm backup:restore in the background, with its JSON log on stderr (`detached`: its own process group). */
+  const spawnRestore = (args: string[], options: {detached?: boolean} = {}) =>
+    execa(process.execPath, [PBM, 'backup:restore', ...args, '--log-format', 'json'], {
+      cwd: world.tmp,
+      detached: options.detached ?? false,
+      env: world.env,
+      reject: false,
+    })
+  /** Keys in the stage bucket now that were not there before. */
+  const newStages = async (before: Set<string>) =>
+    (await world.s3.listKeys(STAGE_BUCKET)).filter((key) => !before.has(key))
+
+  /** What the passing of its URL's lifetime does to a stage: its recorded expiry is in the past. */
+  async function expire(key: string): Promise<void> {
+    const head = await world.s3.headObject(STAGE_BUCKET, key)
+    expect(head?.metadata, 'pbm marks its stage').to.include({'pbm-stage': '1'})
+    const body = await world.s3.getObject(STAGE_BUCKET, key)
+    await world.s3.putObject(STAGE_BUCKET, key, body!, stageMetadata(new Date(Date.now() - 3_600_000)))
+  }
+
+  /**
+   * A restore killed (SIGKILL, with its Terminus: one process group, as an OOM kill of a container)
+   * right after pbm's event that the stage is written. Returns the stage it left.
+   */
+  async function crashAfterStaging(): Promise<string> {
+    const before = new Set(await world.s3.listKeys(STAGE_BUCKET))
+    // Pantheon would fetch only after a minute: nothing is imported before the kill.
+    world.sandbox.setImportMs(60_000)
+    try {
+      const child = spawnRestore(stagedDbRestore(), {detached: true})
+      await loggedEvent(child, 'restore:staged')
+      process.kill(-child.pid!, 'SIGKILL')
+      const result = await child
+      expect(result.signal, describeRun(result)).to.equal('SIGKILL')
+    } finally {
+      world.sandbox.setImportMs(0)
+    }
+
+    const left = await newStages(before)
+    expect(left, 'the stage a crashed restore leaves').to.have.length(1)
+    return left[0]
+  }
+
   /** alpha.live's newest database from the local mirror into alpha.test, through the stage. */
   const stagedDbRestore = () => [
     'alpha.test',
@@ -237,20 +297,9 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
     world.sandbox.setImportMs(60_000)
     try {
       const before = imports('test').length
-      const child = execa(process.execPath, [PBM, 'backup:restore', ...stagedDbRestore(), '--log-format', 'json'], {
-        cwd: world.tmp,
-        env: world.env,
-        reject: false,
-      })
+      const child = spawnRestore(stagedDbRestore())
       // The moment: pbm's own event that the import has started (a line of its JSON log).
-      await new Promise<void>((resolve, reject) => {
-        let seen = ''
-        child.stderr!.on('data', (chunk: Buffer) => {
-          seen += chunk.toString()
-          if (seen.includes('"event":"restore:importing"')) resolve()
-        })
-        child.then(() => reject(new Error(`pbm ended before the import started:\n${seen}`)), reject)
-      })
+      await loggedEvent(child, 'restore:importing')
       // pbm spawns Terminus right after that event; the import's process is the state to interrupt (the
       // sandbox's terminus runs apart and has no event of its own: look in the process table).
       const importing = () => execa('pgrep', ['-f', 'terminus import:database .* alpha[.]test '], {reject: false})
@@ -389,17 +438,36 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
       expect(out).to.include('planned')
     })
 
-    it('--presign-expiry above 7 days: exit 2', async () => {
-      const result = await restore([
-        'alpha.dev',
-        '--from',
-        'alpha.live',
-        ...s3Args(world),
-        '--presign-expiry',
-        '8d',
-        '--yes',
-      ])
-      expect(result.exitCode, describeRun(result)).to.equal(2)
+    it('--presign-expiry (or PBM_PRESIGN_EXPIRY) above 7 days, under 5 minutes, or not a duration: exit 2', async () => {
+      for (const lifetime of ['8d', '604801', '4m', '299', '0', '30 minutes']) {
+        const result = await restore([
+          'alpha.dev',
+          '--from',
+          'alpha.live',
+          ...s3Args(world),
+          '--presign-expiry',
+          lifetime,
+          '--yes',
+        ])
+        expect(result.exitCode, `${lifetime}: ${describeRun(result)}`).to.equal(2)
+        expect(String(result.stderr)).to.include('--presign-expiry')
+      }
+
+      const fromEnv = await world.pbm(
+        ['backup:restore', 'alpha.dev', '--from', 'alpha.live', ...s3Args(world), '--yes'],
+        {
+          env: {PBM_PRESIGN_EXPIRY: '8d'},
+        },
+      )
+      expect(fromEnv.exitCode, describeRun(fromEnv)).to.equal(2)
+    })
+
+    it('the URL lives 30 minutes unless asked otherwise (PBM_PRESIGN_EXPIRY too)', async () => {
+      const args = ['alpha.dev', '--from', 'alpha.live', ...s3Args(world), '--dry-run']
+      expect(String((await restore(args)).stdout)).to.include('URL valid 30m 00s')
+      const fromEnv = await world.pbm(['backup:restore', ...args], {env: {PBM_PRESIGN_EXPIRY: '2h'}})
+      expect(fromEnv.exitCode, describeRun(fromEnv)).to.equal(0)
+      expect(String(fromEnv.stdout)).to.include('URL valid 2h 00m')
     })
 
     it('an archive above Pantheon’s URL-import limit: refused before any change, with the manual route', async () => {
@@ -425,6 +493,59 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
       const err = String(result.stderr)
       expect(err).to.include('500MB')
       expect(err).to.include('terminus connection:info alpha.test --field=mysql_command')
+    })
+  })
+
+  describe('stages that a crash leaves behind', () => {
+    it('the next restore keeps a crashed stage while its URL is valid, and deletes it once expired', async () => {
+      const importsBefore = imports('test').length
+      const crashed = await crashAfterStaging()
+      expect(imports('test').length, 'nothing imported by the crashed run').to.equal(importsBefore)
+
+      const fresh = await restore(stagedDbRestore())
+      expect(fresh.exitCode, describeRun(fresh)).to.equal(0)
+      expect(String(fresh.stdout)).to.not.include(swept(crashed))
+      expect(await world.s3.listKeys(STAGE_BUCKET), 'a stage whose URL is still valid').to.deep.equal([crashed])
+
+      await expire(crashed)
+      const next = await restore(stagedDbRestore())
+      expect(next.exitCode, describeRun(next)).to.equal(0)
+      expect(String(next.stdout)).to.include(swept(crashed))
+      expect(await world.s3.listKeys(STAGE_BUCKET)).to.deep.equal([])
+    })
+
+    it('backup:prune of the bucket deletes an expired stage, never a running restore’s stage or an object not provably a stage', async () => {
+      // Named like a stage but without pbm's marker; marked, but not named like a stage: seen by every sweep below.
+      const unmarked = stageKey('tmp/', newest.database.file)
+      await world.s3.putObject(STAGE_BUCKET, unmarked, 'not a stage')
+      const misnamed = 'tmp/notes.txt'
+      await world.s3.putObject(STAGE_BUCKET, misnamed, 'mine', stageMetadata(new Date(Date.now() - 3_600_000)))
+
+      // A restore that is importing (Pantheon takes a minute) through its own stage.
+      world.sandbox.setImportMs(60_000)
+      const before = new Set(await world.s3.listKeys(STAGE_BUCKET))
+      const running = spawnRestore(stagedDbRestore())
+      try {
+        await loggedEvent(running, 'restore:importing')
+        const [ownStage] = await newStages(before)
+        expect(ownStage).to.be.a('string')
+        // Then another restore crashes, and its URL's lifetime passes.
+        const crashed = await crashAfterStaging()
+        await expire(crashed)
+
+        const pruned = await world.pbm(['backup:prune', '--bucket', STAGE_BUCKET, '--keep-last', '1', '--yes'])
+        expect(pruned.exitCode, describeRun(pruned)).to.equal(0)
+        expect(String(pruned.stdout)).to.include(swept(crashed))
+        expect(await world.s3.listKeys(STAGE_BUCKET)).to.deep.equal([misnamed, ownStage, unmarked].sort())
+      } finally {
+        running.kill('SIGINT')
+        await running
+        world.sandbox.setImportMs(0)
+      }
+
+      const client = await world.s3.client()
+      for (const Key of [misnamed, unmarked]) await client.send(new DeleteObjectCommand({Bucket: STAGE_BUCKET, Key}))
+      expect(await world.s3.listKeys(STAGE_BUCKET), 'the interrupted restore deleted its stage').to.deep.equal([])
     })
   })
 })
