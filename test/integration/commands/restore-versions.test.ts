@@ -23,6 +23,8 @@ import {
 
 const VERSIONED = 'pbm-versioned'
 const PLAIN = 'pbm-plain'
+/** alpha.live's newest mirrored database into alpha.dev. */
+const NEWEST_DB_INTO_DEV = ['alpha.dev', '--from', 'alpha.live', '--latest', '--element', 'db']
 
 function describeRun(result: Result): string {
   return `exit ${result.exitCode}\n--- stdout:\n${result.stdout}\n--- stderr:\n${result.stderr}`
@@ -51,23 +53,9 @@ describe('pbm backup:restore imports the verified object (built CLI, sandbox, mo
 
   const imports = () => world.sandbox.imports('alpha', 'dev')
   const restoreNewestDb = (bucket: string) =>
-    world.pbm(
-      [
-        'backup:restore',
-        'alpha.dev',
-        '--from',
-        'alpha.live',
-        '--latest',
-        '--element',
-        'db',
-        '--bucket',
-        bucket,
-        '--no-backup-first',
-        '--yes',
-        '--json',
-      ],
-      {env},
-    )
+    world.pbm(['backup:restore', ...NEWEST_DB_INTO_DEV, '--bucket', bucket, '--no-backup-first', '--yes', '--json'], {
+      env,
+    })
 
   /** Write the older archive under the newest one's key, with the newest one's pbm metadata (a perfect forgery). */
   async function replaceNewest(bucket: string): Promise<void> {

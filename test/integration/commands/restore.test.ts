@@ -439,26 +439,14 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
     })
 
     it('--presign-expiry (or PBM_PRESIGN_EXPIRY) above 7 days, under 5 minutes, or not a duration: exit 2', async () => {
+      const args = ['alpha.dev', '--from', 'alpha.live', ...s3Args(world), '--yes']
       for (const lifetime of ['8d', '604801', '4m', '299', '0', '30 minutes']) {
-        const result = await restore([
-          'alpha.dev',
-          '--from',
-          'alpha.live',
-          ...s3Args(world),
-          '--presign-expiry',
-          lifetime,
-          '--yes',
-        ])
+        const result = await restore([...args, '--presign-expiry', lifetime])
         expect(result.exitCode, `${lifetime}: ${describeRun(result)}`).to.equal(2)
         expect(String(result.stderr)).to.include('--presign-expiry')
       }
 
-      const fromEnv = await world.pbm(
-        ['backup:restore', 'alpha.dev', '--from', 'alpha.live', ...s3Args(world), '--yes'],
-        {
-          env: {PBM_PRESIGN_EXPIRY: '8d'},
-        },
-      )
+      const fromEnv = await world.pbm(['backup:restore', ...args], {env: {PBM_PRESIGN_EXPIRY: '8d'}})
       expect(fromEnv.exitCode, describeRun(fromEnv)).to.equal(2)
     })
 
