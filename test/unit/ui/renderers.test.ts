@@ -116,3 +116,37 @@ describe('ui: JSON-lines log', () => {
     expect(records.at(-1)).to.include({event: 'run:summary', failed: 1, level: 'error', transferred: 1})
   })
 })
+
+describe('ui: a swept restore stage', () => {
+  const where =
+    's3://scratch/tmp/pbm-stage-1767268800000-0123456789ab-alpha_live_2024-05-01T03-12-44_UTC_database.sql.gz'
+  const expiredAt = new Date('2026-01-01T12:30:00Z')
+  const events: JobEvent[] = [
+    {expiredAt, type: 'stage:swept', where},
+    {
+      error: {code: 'stage-not-removed', message: `The expired restore stage ${where} could not be deleted.`},
+      expiredAt,
+      type: 'stage:swept',
+      where,
+    },
+  ]
+
+  it('as lines: what was deleted and when its URL expired; a failure as a warning', () => {
+    const lines: string[] = []
+    const renderer = lineRenderer({progressEveryMs: 0, write: (l) => lines.push(l)})
+    for (const e of events) renderer.emit(e)
+    expect(lines).to.deep.equal([
+      `- deleted the restore stage ${where}, left by an earlier run (its URL expired 2026-01-01 12:30:00 UTC)`,
+      `! The expired restore stage ${where} could not be deleted.`,
+    ])
+  })
+
+  it('as JSON lines: where and expiredAt; a failure at level warn with its code', () => {
+    const lines: string[] = []
+    const renderer = jsonLogRenderer({progressEveryMs: 0, write: (l) => lines.push(l)})
+    for (const e of events) renderer.emit(e)
+    const [done, failed] = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(done).to.include({event: 'stage:swept', expiredAt: expiredAt.toISOString(), where})
+    expect(failed).to.include({code: 'stage-not-removed', event: 'stage:swept', level: 'warn', where})
+  })
+})
