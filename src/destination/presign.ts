@@ -17,6 +17,7 @@ import {InterruptedError, PbmError} from '../errors.js'
 import {presignerSdk, s3Sdk} from './aws-sdk.js'
 import {makeClient, type S3ClientOptions, s3Endpoint, s3Error} from './s3.js'
 import {
+  deleteStage,
   listStageKeys,
   stageKey,
   stageMetadata,
@@ -158,35 +159,28 @@ export async function stageForImport(location: S3Location, file: string, options
   const {size} = await stat(file)
   const endpoint = s3Endpoint(location.endpoint)
   const client = options.client ?? (await makeClient(location, endpoint))
-  const {DeleteObjectCommand, PutObjectCommand} = s3Sdk()
+  const {PutObjectCommand} = s3Sdk()
   const key = stageKey(options.prefix ?? '', name)
   const where = `s3://${location.bucket}/${key}`
   const context = {bucket: location.bucket, endpoint, region: location.region}
-  // On a versioned bucket the stage's own version is deleted: a delete marker would keep the dump stored.
+  // The version written, deleted by remove() (stage.ts's deleteStage).
   let versionId: string | undefined
 
   let removed: Promise<void> | undefined
   const remove = (): Promise<void> => {
-    removed ??= client
-      .send(
-        new DeleteObjectCommand({Bucket: location.bucket, Key: key, ...(versionId ? {VersionId: versionId} : {})}),
-        {
-          abortSignal: AbortSignal.timeout(STAGE_REMOVE_TIMEOUT_MS),
-        },
-      )
-      .then(
-        () => {
-          debug('removed the stage %s', where)
-          if (!options.client) client.destroy()
-        },
-        (error: unknown) => {
-          removed = undefined // a later call may try again
-          throw new PbmError('stage-not-removed', `The staged archive ${where} could not be deleted.`, {
-            cause: error,
-            hint: `Delete it by hand: aws s3 rm ${where} (a later restore through this stage, or backup:prune of its bucket, deletes it once its URL has expired).`,
-          })
-        },
-      )
+    removed ??= deleteStage(client, location.bucket, key, versionId, AbortSignal.timeout(STAGE_REMOVE_TIMEOUT_MS)).then(
+      () => {
+        debug('removed the stage %s', where)
+        if (!options.client) client.destroy()
+      },
+      (error: unknown) => {
+        removed = undefined // a later call may try again
+        throw new PbmError('stage-not-removed', `The staged archive ${where} could not be deleted.`, {
+          cause: error,
+          hint: `Delete it by hand: aws s3 rm ${where} (a later restore through this stage, or backup:prune of its bucket, deletes it once its URL has expired).`,
+        })
+      },
+    )
     return removed
   }
 

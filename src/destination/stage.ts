@@ -68,6 +68,35 @@ export function isSweepable(key: string, metadata: Record<string, string> | unde
   return expires !== undefined && expires.getTime() + STAGE_SWEEP_GRACE_MS < now.getTime()
 }
 
+/**
+ * Delete a stage: the version that was written or read, so that on a versioned bucket its data is gone
+ * (a delete marker would keep the dump stored). Without s3:DeleteObjectVersion, a plain delete at least
+ * hides it (a lifecycle rule for noncurrent versions then removes the data).
+ */
+export async function deleteStage(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  versionId: string | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  const {DeleteObjectCommand} = s3Sdk()
+  if (versionId && versionId !== 'null') {
+    try {
+      await client.send(new DeleteObjectCommand({Bucket: bucket, Key: key, VersionId: versionId}), {
+        abortSignal: signal,
+      })
+      return
+    } catch (error) {
+      const status = (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode
+      if (signal?.aborted || status !== 403) throw error
+      debug('deleting one version of %s was refused: a plain delete instead', printable(key))
+    }
+  }
+
+  await client.send(new DeleteObjectCommand({Bucket: bucket, Key: key}), {abortSignal: signal})
+}
+
 /** One expired stage found by a sweep: deleted, or (with `error`) still there. */
 export interface SweptStage {
   /** `s3://bucket/key`. */
@@ -94,7 +123,7 @@ export async function sweepStages(
   keys: Iterable<string>,
   options: SweepOptions = {},
 ): Promise<SweptStage[]> {
-  const {DeleteObjectCommand, HeadObjectCommand} = s3Sdk()
+  const {HeadObjectCommand} = s3Sdk()
   const now = options.now ?? new Date()
   const {signal} = options
   const swept: SweptStage[] = []
@@ -115,10 +144,7 @@ export async function sweepStages(
     if (!isSweepable(key, head.Metadata, now)) continue
     const expiredAt = stageExpiry(key, head.Metadata)!
     try {
-      await client.send(
-        new DeleteObjectCommand({Bucket: bucket, Key: key, ...(head.VersionId ? {VersionId: head.VersionId} : {})}),
-        {abortSignal: signal},
-      )
+      await deleteStage(client, bucket, key, head.VersionId, signal)
       debug('swept the expired stage %s (its URL expired at %s)', printable(where), expiredAt.toISOString())
       swept.push({expiredAt, where})
     } catch (error) {

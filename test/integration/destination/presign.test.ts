@@ -274,6 +274,21 @@ describe('presigned URLs on a versioned bucket (moto_server)', () => {
     expect((await fetchBytes(url)).body.toString()).to.equal('verified')
   })
 
+  it('a removed stage is gone with its data (its version deleted, not hidden behind a delete marker)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pbm-stage-test-'))
+    try {
+      const file = path.join(dir, DB)
+      writeFileSync(file, 'stage', {mode: 0o600})
+      const stage = await stageForImport(location, file, {prefix: 'removed/'})
+      await stage.remove()
+      const versions = await s3.send(new s3sdk.ListObjectVersionsCommand({Bucket: VERSIONED, Prefix: 'removed/'}))
+      expect(versions.Versions ?? []).to.deep.equal([])
+      expect(versions.DeleteMarkers ?? []).to.deep.equal([])
+    } finally {
+      rmSync(dir, {force: true, recursive: true})
+    }
+  })
+
   it('a swept stage is gone with its data (its version deleted, not hidden behind a delete marker)', async () => {
     const key = stageKey('sweep/', DB)
     await s3.send(
