@@ -86,17 +86,36 @@ export interface SandboxCall {
   /** Epoch ms when it ended. */
   time: number
   pid: number
-  /** Canonical command name (aliases resolved), e.g. `backup:list`. */
+  /** Canonical command name (aliases resolved), e.g. `backup:list`; `--version` for `terminus --version`. */
   command: string
   /** Its positional argument (`site.env`, site or org), if any. */
   target: string | null
   exitCode: number
   /** Refused by the throttle. */
   throttled: boolean
+  /** The names of the environment variables the process was given, sorted (which ones reached Terminus). */
+  env: string[]
 }
 
 export interface SandboxSpec {
   throttle?: SandboxThrottle
+  /**
+   * The Terminus version impersonated (`terminus --version`), default `3.6.1`. Before 3.5 a failed
+   * backup:create or import prints the success notice and exits 0; 3.6+ (and 4.x) add the telemetry line
+   * when `telemetryFails`. PBM_SANDBOX_TERMINUS_VERSION overrides it for the processes given it.
+   */
+  terminusVersion?: string
+  /**
+   * 3.6+: every command's telemetry post (`/api/track`) fails: ~106 s (times `latencyScale`) after the
+   * command, an ` [error]  HTTP request POST https://terminus.pantheon.io/api/track has failed ... ` line,
+   * exit code unchanged. Default false; PBM_SANDBOX_TELEMETRY_FAILS=1 overrides it.
+   */
+  telemetryFails?: boolean
+  /**
+   * Where real Terminus retries silently for ~106 s (a throttled call, a failed telemetry post), the
+   * stand-in waits 106 s times this. Default 0 (answers at once); PBM_SANDBOX_LATENCY_SCALE overrides it.
+   */
+  latencyScale?: number
   user?: {email?: string; token?: string; id?: string}
   loggedIn?: boolean
   latencyMs?: number
@@ -154,7 +173,9 @@ export interface SandboxImport {
 
 export declare class Sandbox {
   readonly dir: string
+  /** `<dir>/bin/terminus`: the stand-in bound to this sandbox's state; it needs no environment variable. */
   readonly terminusPath: string
+  /** For the unbound stand-in (the exported `terminusPath`), which finds its state through this variable. */
   readonly env: {PBM_SANDBOX_DIR: string}
   readonly serverUrl: string
   archives(): SandboxArchive[]
@@ -173,6 +194,12 @@ export declare class Sandbox {
   setLoggedIn(loggedIn: boolean): void
   setLatency(ms: number): void
   setCreateMs(ms: number): void
+  /** The Terminus version impersonated, e.g. `3.4.0`, `3.6.1`, `4.0.0` (see SandboxSpec.terminusVersion). */
+  setTerminusVersion(version: string): void
+  /** 3.6+: the telemetry post of every command fails (see SandboxSpec.telemetryFails). */
+  setTelemetryFails(fails: boolean): void
+  /** Scale of real Terminus' ~106 s of silent retries (see SandboxSpec.latencyScale). */
+  setLatencyScale(scale: number): void
   /** Set or clear (null) the throttle; clearing also forgets the calls counted so far. */
   setThrottle(config: SandboxThrottle | null): void
   /** Every terminus command run so far (refused ones included), in the order they ended. */
@@ -191,6 +218,7 @@ export declare class Sandbox {
   close(): Promise<void>
 }
 
+/** The unbound stand-in: it finds its state through $PBM_SANDBOX_DIR (a shell after `sandbox up`). */
 export declare const terminusPath: string
 
 export declare function createSandbox(spec: SandboxSpec, options?: {dir?: string}): Promise<Sandbox>

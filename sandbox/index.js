@@ -1,19 +1,50 @@
 // @ts-check
-/* eslint-disable jsdoc/require-param-description */
+/* eslint-disable jsdoc/require-param-description, jsdoc/check-param-names */
 // The sandbox's programmatic API: a fake Pantheon for tests, benchmarks and the demo.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {readCalls, resetCalls} from './lib/calls.js'
 import {readImports, updateImportConfig, writeImportConfig} from './lib/imports.js'
 import {ArchiveServer} from './lib/server.js'
 import {writeInitialState, writeJsonAtomic} from './lib/state.js'
 import {writeThrottle} from './lib/throttle.js'
+import {checkLatencyScale, parseVersion} from './lib/versions.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
+/** The stand-in that finds its state through $PBM_SANDBOX_DIR (a shell after `sandbox up`). */
 export const terminusPath = path.join(here, 'bin', 'terminus')
+
+/**
+ * `<dir>/bin/terminus`: the stand-in bound to this state directory. pbm hands Terminus an allow-listed
+ * environment without any PBM_* variable, so the sandbox's own `terminus` must find its state without
+ * one. Plain script syntax (a dynamic import) so that it runs whether Node takes it for CommonJS or ESM.
+ * @param {string} dir
+ */
+function writeBoundTerminus(dir) {
+  const bin = path.join(dir, 'bin')
+  fs.mkdirSync(bin, {recursive: true})
+  const file = path.join(bin, 'terminus')
+  const lib = pathToFileURL(path.join(here, 'lib', 'terminus.js')).href
+  fs.writeFileSync(
+    file,
+    [
+      '#!/usr/bin/env node',
+      "// The pbm sandbox's `terminus` stand-in, bound to the state directory it lives in.",
+      `import(${JSON.stringify(lib)}).then(async ({main}) => {`,
+      '  process.exitCode = await main(process.argv.slice(2), process.env, {',
+      '    stdout: (s) => process.stdout.write(s),',
+      '    stderr: (s) => process.stderr.write(s),',
+      `  }, {dir: ${JSON.stringify(dir)}})`,
+      '})',
+      '',
+    ].join('\n'),
+    {mode: 0o755},
+  )
+  return file
+}
 
 /**
  * @param {any} spec
@@ -32,7 +63,7 @@ export async function createSandbox(spec, options = {}) {
     for (const [file, fault] of faults) server.setFault(file, fault)
     const url = await server.listen()
     writeJsonAtomic(path.join(dir, 'server.json'), {url, pid: process.pid})
-    return new Sandbox(dir, state, server, ownDir)
+    return new Sandbox(dir, state, server, ownDir, writeBoundTerminus(dir))
   } catch (error) {
     await server?.close().catch(() => {})
     if (ownDir) fs.rmSync(dir, {force: true, recursive: true})
@@ -43,13 +74,16 @@ export async function createSandbox(spec, options = {}) {
 export class Sandbox {
   /**
    * @param {string} dir @param {import('./lib/state.js').State} state @param {ArchiveServer} server @param {boolean} ownDir
+   * @param {string} boundTerminus
    */
-  constructor(dir, state, server, ownDir) {
+  constructor(dir, state, server, ownDir, boundTerminus) {
     this.dir = dir
     this.state = state
     this.server = server
     this.ownDir = ownDir
-    this.terminusPath = terminusPath
+    // Needs no environment: pbm passes Terminus no PBM_* variable.
+    this.terminusPath = boundTerminus
+    // For the unbound stand-in (`terminusPath` exported above) and for tools that look for it.
     this.env = {PBM_SANDBOX_DIR: dir}
     this.serverUrl = server.url
     this.closed = false
@@ -176,6 +210,35 @@ export class Sandbox {
   /** @param {number} ms */
   setCreateMs(ms) {
     this.state.setSettings({createMs: ms})
+  }
+
+  /**
+   * The Terminus version the stand-in impersonates (`terminus --version`), and with it how it behaves:
+   * before 3.5 a failed backup:create or import is reported as a success (exit 0); from 3.6 a failed
+   * telemetry post adds an [error] line (see setTelemetryFails).
+   * @param {string} version e.g. `3.4.0`, `3.6.1`, `4.0.0`
+   */
+  setTerminusVersion(version) {
+    parseVersion(version)
+    this.state.setSettings({terminusVersion: version})
+  }
+
+  /**
+   * 3.6+: every command's telemetry post fails, so each ends with ~106 s (times the latency scale) of
+   * silence and an ` [error]  HTTP request POST .../api/track has failed ... ` line, exit code unchanged.
+   * @param {boolean} fails
+   */
+  setTelemetryFails(fails) {
+    this.state.setSettings({telemetryFails: fails})
+  }
+
+  /**
+   * How long the stand-in waits where real Terminus retries silently (~106 s before a throttled call
+   * gives up or a failed telemetry post is logged): that times `scale` (0: at once; 1: as real).
+   * @param {number} scale
+   */
+  setLatencyScale(scale) {
+    this.state.setSettings({latencyScale: checkLatencyScale(scale)})
   }
 
   /**

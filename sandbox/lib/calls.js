@@ -1,14 +1,15 @@
 // @ts-check
 /* eslint-disable jsdoc/require-param-description, jsdoc/require-returns-description */
 // A log of every `terminus` command the stand-in ran, for tests and benchmarks that count calls (per
-// command, per site.env, refused by the throttle or not). One JSON line per call, appended with
-// O_APPEND: lines this short are written whole even by concurrent processes.
+// command, per site.env, refused by the throttle or not), and which environment variables reached it
+// (names only). One JSON line per call, appended with O_APPEND in one write: concurrent processes'
+// lines never interleave.
 import fs from 'node:fs'
 import path from 'node:path'
 
 /**
  * @typedef {{time: number, pid: number, command: string, target: string | null, exitCode: number,
- *   throttled: boolean}} CallRecord
+ *   throttled: boolean, env: string[]}} CallRecord  `env`: the names of the variables it was given, sorted.
  */
 
 /** @param {string} dir */

@@ -1,5 +1,5 @@
 // @ts-check
-/* eslint-disable jsdoc/require-param-description, jsdoc/require-returns-description */
+/* eslint-disable jsdoc/require-param-description, jsdoc/require-returns-description, jsdoc/check-param-names */
 // `terminus import:database` (alias `import:db`) and `terminus import:files` as real Terminus 3.x behaves
 // (../../docs/TERMINUS-IMPORT.md): a confirmation answered by --yes (with -n and no --yes, nothing happens
 // and the exit code is 0), then Pantheon's `do_import` workflow, which downloads the URL itself. Here the
@@ -101,8 +101,9 @@ export function readImports(dir, site, env) {
  *   command: 'import:database' | 'import:files', argv: string[], positionals: string[], state: import('./state.js').State,
  *   log: {notice: (m: string) => void}, fail: (m: string) => never, box: (m: string, o?: any) => never,
  *   getSiteEnv: (s: string) => {site: import('./state.js').SiteState, env: import('./state.js').EnvState},
- *   stderr: (s: string) => void, readLine?: () => Promise<string | null>
- * }} ImportContext
+ *   stdout: (s: string) => void, readLine?: () => Promise<string | null>, interactive?: boolean, legacy?: boolean
+ * }} ImportContext  `interactive`: whether stdin is a terminal (default: asks process.stdin); `legacy`:
+ *   Terminus before 3.5, which reports a failed workflow as a success.
  */
 
 /** Run import:database or import:files. @param {ImportContext} c */
@@ -117,12 +118,13 @@ export async function runImport(c) {
     )
   }
 
-  // TerminusCommand::confirm: --yes answers at once; otherwise SymfonyStyle asks with default "no", and a
-  // non-interactive run (-n) takes that default without asking: the command returns, exit 0, no output.
+  // TerminusCommand::confirm: --yes answers at once; otherwise SymfonyStyle asks on stdout with default
+  // "no", and a non-interactive run takes that default without asking: the command returns, exit 0, no
+  // output. Symfony makes a run non-interactive with -n, and also when stdin is not a terminal.
   const flags = shortAndLongFlags(c.argv)
   if (!flags.has('yes')) {
-    if (flags.has('no-interaction')) return
-    c.stderr(`\n Are you sure you overwrite the ${element} for ${env.name} on ${site.name}? (yes/no) [no]:\n > `)
+    if (flags.has('no-interaction') || !(c.interactive ?? Boolean(process.stdin.isTTY))) return
+    c.stdout(`\n Are you sure you overwrite the ${element} for ${env.name} on ${site.name}? (yes/no) [no]:\n > `)
     const answer = await (c.readLine ?? readStdinLine)()
     if (answer === null) c.box('Aborted.', {file: 'QuestionHelper.php', line: 129})
     if (!/^y/i.test(/** @type {string} */ (answer).trim())) return
@@ -135,25 +137,22 @@ export async function runImport(c) {
   } catch {}
 
   if (!parsed || !['http:', 'https:'].includes(parsed.protocol)) c.fail('400 Bad Request response: "Bad params"')
+  const imported = `Imported ${element} to ${site.name}.${env.name}.`
   const config = readImportConfig(state.dir)
   if (config.importMs > 0) await sleep(config.importMs)
-  if (!env.initialized) c.fail('Workflow failed.')
-  const fault = config.fails[`${site.name}.${env.name}.${element}`] ?? config.fails[`${site.name}.${env.name}`]
-  if (fault) c.fail(fault)
-
-  const fetched = await fetchArchive(url, config.importLimitBytes)
-  if ('error' in fetched) c.fail(fetched.error)
-  const got = /** @type {{md5: string, size: number, head: Buffer}} */ (fetched)
-  const isTar = got.head.length >= 263 && got.head.toString('latin1', 257, 262) === 'ustar'
-  if (element === 'database' && (isTar || got.head.includes(0)))
-    c.fail(`The archive at ${url} is not a gzip'd SQL dump.`)
-  if (element === 'files' && !isTar) c.fail(`The archive at ${url} is not a gzip'd tar archive.`)
+  const outcome = await importWorkflow(url, element, site, env, config)
+  // A failed workflow is an [error] and exit 1 from 3.5 on; before, the notice of a success and exit 0.
+  if ('error' in outcome) {
+    if (!c.legacy) c.fail(outcome.error)
+    c.log.notice(imported)
+    return
+  }
 
   /** @type {ImportRecord} */
   const record = {
     element,
-    md5: got.md5,
-    size: got.size,
+    md5: outcome.md5,
+    size: outcome.size,
     at: new Date().toISOString(),
     workflow: randomUUID(),
     source: `${/** @type {URL} */ (parsed).origin}${/** @type {URL} */ (parsed).pathname}`,
@@ -161,7 +160,28 @@ export async function runImport(c) {
   const file = importsFile(state.dir, site.name, env.name)
   fs.mkdirSync(path.dirname(file), {recursive: true})
   await withLock(`${file}.lock`, () => writeJsonAtomic(file, [...readImports(state.dir, site.name, env.name), record]))
-  c.log.notice(`Imported ${element} to ${site.name}.${env.name}.`)
+  c.log.notice(imported)
+}
+
+/**
+ * Pantheon's `do_import` workflow: fetch the URL and check the archive, or say why it failed.
+ * @param {string} url @param {'database' | 'files'} element @param {import('./state.js').SiteState} site
+ * @param {import('./state.js').EnvState} env @param {ImportConfig} config
+ * @returns {Promise<{md5: string, size: number} | {error: string}>}
+ */
+async function importWorkflow(url, element, site, env, config) {
+  if (!env.initialized) return {error: 'Workflow failed.'}
+  const fault = config.fails[`${site.name}.${env.name}.${element}`] ?? config.fails[`${site.name}.${env.name}`]
+  if (fault) return {error: fault}
+  const fetched = await fetchArchive(url, config.importLimitBytes)
+  if ('error' in fetched) return fetched
+  const isTar = fetched.head.length >= 263 && fetched.head.toString('latin1', 257, 262) === 'ustar'
+  if (element === 'database' && (isTar || fetched.head.includes(0))) {
+    return {error: `The archive at ${url} is not a gzip'd SQL dump.`}
+  }
+
+  if (element === 'files' && !isTar) return {error: `The archive at ${url} is not a gzip'd tar archive.`}
+  return fetched
 }
 
 /** Long names of the flags given before `--` (`-y` is `yes`, `-n` is `no-interaction`). @param {string[]} argv */

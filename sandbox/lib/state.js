@@ -9,6 +9,7 @@ import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {Archive, extensionFor, minimumSize} from './archive.js'
+import {checkLatencyScale, DEFAULT_TERMINUS_VERSION, parseVersion} from './versions.js'
 
 export const ELEMENTS = /** @type {const} */ (['code', 'files', 'database'])
 export const DEFAULT_SIZES = {code: 6144, files: 12288, database: 3072}
@@ -23,7 +24,8 @@ export const EAGER_HASH_LIMIT = 64 * 1024 * 1024
  *   tags: string[], createFails: string | null, created: number, region: string, envs: EnvState[]}} SiteState
  * @typedef {{user: {email: string, token: string, id: string}, orgs: {name: string, id: string}[], sites: SiteState[],
  *   urlLifetimeSec: number, secret: string}} Config
- * @typedef {{latencyMs: number, createMs: number}} Settings
+ * @typedef {{latencyMs: number, createMs: number, terminusVersion?: string, telemetryFails?: boolean,
+ *   latencyScale?: number}} Settings
  * @typedef {{loggedIn: boolean, email: string | null}} Session
  * @typedef {{site: string, env: string, folder: string, id: string, element: string, file: string, epoch: number,
  *   date: number, expiry: number | null, initiator: string, size: number, keepForDays: number}} BackupRecord
@@ -289,6 +291,7 @@ export class State {
  */
 export function writeInitialState(spec, dir) {
   if (!spec || !Array.isArray(spec.sites)) throw new Error('sandbox: spec.sites must be an array')
+  if (spec.terminusVersion !== undefined) parseVersion(spec.terminusVersion)
   fs.mkdirSync(path.join(dir, 'backups'), {recursive: true})
   fs.mkdirSync(path.join(dir, 'hashes'), {recursive: true})
   const user = {email: 'dev@example.com', token: 'sandbox-machine-token', ...spec.user}
@@ -368,7 +371,13 @@ export function writeInitialState(spec, dir) {
     secret: randomBytes(32).toString('hex'),
   }
   writeJsonAtomic(path.join(dir, 'config.json'), config)
-  writeJsonAtomic(path.join(dir, 'settings.json'), {latencyMs: spec.latencyMs ?? 0, createMs: spec.createMs ?? 0})
+  writeJsonAtomic(path.join(dir, 'settings.json'), {
+    latencyMs: spec.latencyMs ?? 0,
+    createMs: spec.createMs ?? 0,
+    terminusVersion: spec.terminusVersion ?? DEFAULT_TERMINUS_VERSION,
+    telemetryFails: Boolean(spec.telemetryFails),
+    latencyScale: checkLatencyScale(spec.latencyScale ?? 0),
+  })
   writeJsonAtomic(path.join(dir, 'session.json'), {
     loggedIn: spec.loggedIn ?? true,
     email: (spec.loggedIn ?? true) ? user.email : null,

@@ -1,7 +1,8 @@
 // @ts-check
 /* eslint-disable jsdoc/require-param-description, jsdoc/check-param-names */
 // The `terminus` stand-in: real Terminus 3.x's stdout/stderr formats, messages and exit codes
-// (../../../shared/TERMINUS.md), against the sandbox state in $PBM_SANDBOX_DIR.
+// (../../../shared/TERMINUS.md), as the version it impersonates prints them (./versions.js), against
+// the sandbox state in its bound directory (the sandbox's own `bin/terminus`) or $PBM_SANDBOX_DIR.
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
@@ -11,8 +12,13 @@ import {recordCall} from './calls.js'
 import {IMPORT_ALIASES, IMPORT_ARGS, IMPORT_SYNOPSIS, runImport} from './imports.js'
 import {DEFAULT_SIZES, EAGER_HASH_LIMIT, ELEMENTS, makeRecord, State} from './state.js'
 import {throttleCall} from './throttle.js'
-
-const VERSION = '3.6.1'
+import {
+  postsTelemetry,
+  reportsWorkflowFailures,
+  TELEMETRY_ERROR,
+  TERMINUS_RETRY_MS,
+  terminusSettings,
+} from './versions.js'
 
 /** Options that take a value (--name value or --name=value). */
 const VALUE_OPTIONS = new Set([
@@ -116,12 +122,13 @@ class Exit extends Error {
  */
 
 /**
- * Run the stand-in. Returns the exit code.
- * @param {string[]} argv @param {NodeJS.ProcessEnv} env @param {Io} io
+ * Run the stand-in. Returns the exit code. `bound.dir`: the state directory this copy belongs to (the
+ * sandbox's own `bin/terminus` passes it), else $PBM_SANDBOX_DIR.
+ * @param {string[]} argv @param {NodeJS.ProcessEnv} env @param {Io} io @param {{dir?: string}} [bound]
  */
-export async function main(argv, env, io) {
+export async function main(argv, env, io, bound = {}) {
   /** @type {Call} */
-  const call = {dir: undefined, command: undefined, target: null, throttled: false}
+  const call = {dir: bound.dir ?? env.PBM_SANDBOX_DIR, command: undefined, target: null, throttled: false}
   let exitCode = 1
   try {
     await run(argv, env, io, call)
@@ -131,22 +138,41 @@ export async function main(argv, env, io) {
     else io.stderr(` [error]  ${/** @type {Error} */ (error).message} \n`)
   }
 
+  // 3.6+: after every command that ran, telemetry; when its post fails, ~106 s of retries, then an
+  // [error] line that changes nothing about the exit code.
+  if (call.terminus && postsTelemetry(call.terminus.version) && call.terminus.telemetryFails) {
+    await terminusRetries(call.terminus.latencyScale)
+    if (!call.quiet) io.stderr(` [error]  ${TELEMETRY_ERROR} \n`)
+  }
+
   if (call.dir && call.command) {
     const {dir, command, target, throttled} = call
-    recordCall(dir, {time: Date.now(), pid: process.pid, command, target, exitCode, throttled})
+    const envNames = Object.keys(env).sort()
+    recordCall(dir, {time: Date.now(), pid: process.pid, command, target, exitCode, throttled, env: envNames})
   }
 
   return exitCode
 }
 
-/** What the call log records about this call, filled in as run() learns it. */
-/** @typedef {{dir: string | undefined, command: string | undefined, target: string | null, throttled: boolean}} Call */
+/** Real Terminus' silent retrying (~106 s), scaled. @param {number} scale */
+async function terminusRetries(scale) {
+  const ms = Math.round(TERMINUS_RETRY_MS * scale)
+  if (ms > 0) await sleep(ms)
+}
+
+/**
+ * What the call log records about this call, filled in as run() learns it; `terminus` once the
+ * settings are read (the version impersonated), `quiet` under -q.
+ * @typedef {{dir: string | undefined, command: string | undefined, target: string | null, throttled: boolean,
+ *   terminus?: import('./versions.js').TerminusSettings, quiet?: boolean}} Call
+ */
 
 /**
  * @param {string[]} argv @param {NodeJS.ProcessEnv} env @param {Io} io @param {Call} call
  */
 async function run(argv, env, io, call) {
   const quiet = argv.includes('-q') || argv.includes('--quiet')
+  call.quiet = quiet
   const log = {
     /** @param {string} m */ notice: (m) => quiet || io.stderr(` [notice] ${m}\n`),
     /** @param {string} m */ warning: (m) => quiet || io.stderr(` [warning] ${m}\n`),
@@ -211,32 +237,38 @@ async function run(argv, env, io, call) {
     }
   }
 
-  const dir = env.PBM_SANDBOX_DIR
+  const {dir} = call
+  const hasState = Boolean(dir && fs.existsSync(path.join(dir, 'config.json')))
+  // Recorded as `--version` in the call log, so that tests can count how often it is asked.
   if (version && positionals.length === 0) {
-    io.stdout(`Terminus ${VERSION}\n`)
+    call.command = '--version'
+    const settings = hasState ? terminusSettings(new State(/** @type {string} */ (dir)).settings(), env) : undefined
+    io.stdout(`Terminus ${settings?.version ?? terminusSettings({}, env).version}\n`)
     return
   }
 
-  if (!dir || !fs.existsSync(path.join(dir, 'config.json'))) {
+  if (!hasState) {
     fail('PBM_SANDBOX_DIR is not set to a sandbox state directory (this is the pbm sandbox terminus stand-in).')
   }
 
   const state = new State(/** @type {string} */ (dir))
   const settings = state.settings()
+  const impersonated = terminusSettings(settings, env)
   if (settings.latencyMs > 0) await sleep(settings.latencyMs)
   if (version) {
-    io.stdout(`Terminus ${VERSION}\n`)
+    call.command = '--version'
+    io.stdout(`Terminus ${impersonated.version}\n`)
     return
   }
 
   let command = positionals.shift()
   if (!command) {
-    io.stdout(`Terminus ${VERSION}\n\nUsage:\n  command [options] [arguments]\n`)
+    io.stdout(`Terminus ${impersonated.version}\n\nUsage:\n  command [options] [arguments]\n`)
     return
   }
 
   command = /** @type {Record<string,string>} */ (ALIASES)[command] ?? command
-  Object.assign(call, {dir, command, target: positionals[0] ?? null})
+  Object.assign(call, {command, target: positionals[0] ?? null})
   if (!(command in SYNOPSIS)) {
     box(`Command "${command}" is not defined.`)
   }
@@ -268,15 +300,18 @@ async function run(argv, env, io, call) {
     })
   }
 
+  // From here on the command runs (a box above ends it before its body, and before telemetry).
+  call.terminus = impersonated
   const refusal = await throttleCall({
     dir: /** @type {string} */ (dir),
     env,
     command,
     positionals,
-    siteId: (name) => state.site(name)?.id,
   })
   if (refusal) {
     call.throttled = true
+    // Terminus retries a 429 for ~106 s, printing nothing, before it gives up.
+    if (refusal.retried) await terminusRetries(impersonated.latencyScale)
     if ('box' in refusal) box(refusal.box.message, refusal.box)
     else for (const line of refusal.errors) log.error(line)
     throw new Exit(1)
@@ -285,7 +320,8 @@ async function run(argv, env, io, call) {
   /** @param {string} siteName */
   const getSite = (siteName) => {
     const s = state.site(siteName)
-    if (!s) fail(`Could not locate a site your user may access identified by ${siteName}.`)
+    // The API's answer follows the colon (3.x since the site-names lookup).
+    if (!s) fail(`Could not locate a site your user may access identified by ${siteName}: Not Found`)
     return /** @type {import('./state.js').SiteState} */ (s)
   }
 
@@ -430,7 +466,9 @@ async function run(argv, env, io, call) {
       const site = getSite(/** @type {string} */ (positionals[0]))
       /** @type {Record<string, Record<string, any>>} */
       const rows = {}
-      for (const e of site.envs) {
+      // A frozen site's test and live are left out of the list (backup:list/get of them still answer).
+      if (site.frozen) log.warning('This site is frozen. Its test and live environments are unavailable.')
+      for (const e of site.frozen ? site.envs.filter((x) => x.name === 'dev') : site.envs) {
         rows[e.name] = {
           id: e.name,
           created: e.created,
@@ -537,8 +575,14 @@ async function run(argv, env, io, call) {
       if (!Number.isFinite(keep) || keep < 1) fail('The keep-for option must be a positive number of days.')
       const started = Math.floor(Date.now() / 1000)
       if (settings.createMs > 0) await sleep(settings.createMs)
-      if (site.createFails) fail(site.createFails)
-      if (!e.initialized) fail('Workflow failed.')
+      // The workflow's result: before 3.5, a non-interactive run never looks at it.
+      const failure = site.createFails ?? (e.initialized ? null : 'Workflow failed.')
+      if (failure) {
+        if (reportsWorkflowFailures(impersonated.version)) fail(failure)
+        log.notice(`Created a backup of the ${e.name} environment.`)
+        return
+      }
+
       const added = await state.addBackups(site.name, e.name, (existing) => {
         let epoch = started
         const taken = new Set(existing.map((x) => x.folder))
@@ -564,7 +608,8 @@ async function run(argv, env, io, call) {
 
     case 'import:database':
     case 'import:files': {
-      await runImport({command, argv, positionals, state, log, fail, box, getSiteEnv, stderr: io.stderr})
+      const legacy = !reportsWorkflowFailures(impersonated.version)
+      await runImport({command, argv, positionals, state, log, fail, box, getSiteEnv, stdout: io.stdout, legacy})
       return
     }
 

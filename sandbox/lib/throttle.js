@@ -9,15 +9,19 @@
 // - `retries` (default; Terminus 3.x/4.x, src/Request/Request.php): TERMINUS_CLIENT_OPTIONS sets
 //   `http_errors: false`, and the retry decider only gives up at once on 20x/40x, so a 429 is retried
 //   TERMINUS_HTTP_MAX_RETRIES times (default 5, linear back-off of TERMINUS_HTTP_RETRY_BACKOFF x n
-//   seconds, warnings only under -v). Then it logs `HTTP request <METHOD> <URI> has failed with error
-//   <body>.` and throws `HTTP request has failed with error "Maximum retry attempts reached".`. The body
-//   was already read by the `!== ''` test before being read again, so it comes out empty. The status
-//   code appears nowhere in what a non-verbose run prints.
+//   seconds, warnings only under -v): ~106 s of silence (the stand-in waits that times the sandbox's
+//   `latencyScale`). Then it logs `HTTP request <METHOD> <URI> has failed with error <body>.` and throws
+//   `HTTP request has failed with error "Maximum retry attempts reached".`. The body was already read
+//   by the `!== ''` test before being read again, so it comes out empty. The status code appears nowhere
+//   in what a non-verbose run prints. A command on a site looks the site up first
+//   (`GET /api/site-names/<site>`), and that failure is reworded: `Could not locate a site your user
+//   may access identified by <site>: HTTP request has failed with error "Maximum retry attempts reached".`
 // - `guzzle` (Terminus 1.x/2.x): a 4xx ClientException is rethrown and Symfony boxes Guzzle's message
 //   `Client error: `GET <URI>` resulted in a `429 Too Many Requests` response:` and a body summary.
 // - `slow-your-roll`: the historic hourly cap, a 403 with "You have already made 1,000 requests in the
-//   past hour. Slow your roll." (terminus-deprecated issue 127).
-// The real waits Terminus makes before giving up are not imitated: the stand-in answers at once.
+//   past hour. Slow your roll." (terminus-deprecated issue 127); not retried, so answered at once. On a
+//   site command: `Could not locate a site your user may access identified by <site>: You have already
+//   made 1,000 requests in the past hour. Slow your roll.`
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -29,10 +33,23 @@ export const WORDINGS = /** @type {const} */ (['retries', 'guzzle', 'slow-your-r
 /** Commands that never reach Pantheon's API: Terminus answers them from the local session. */
 const LOCAL_COMMANDS = new Set(['auth:logout', 'auth:whoami'])
 const API = 'https://terminus.pantheon.io:443/api'
+/** Commands on a site: Terminus looks the site up first (GET /api/site-names/<site>). */
+const SITE_COMMANDS = new Set([
+  'backup:create',
+  'backup:get',
+  'backup:info',
+  'backup:list',
+  'env:list',
+  'import:database',
+  'import:files',
+])
+const SLOW_YOUR_ROLL = 'You have already made 1,000 requests in the past hour. Slow your roll.'
+const MAX_RETRIES = 'HTTP request has failed with error "Maximum retry attempts reached".'
 
 /**
  * @typedef {{calls: number, windowMs: number, wording?: typeof WORDINGS[number]}} ThrottleConfig
- * @typedef {{errors: string[]} | {box: {message: string, file: string, line: number}}} Refusal
+ * @typedef {({errors: string[]} | {box: {message: string, file: string, line: number}}) & {retried: boolean}} Refusal
+ *   `retried`: Terminus retried the request (silently, for a long while) before it printed this.
  */
 
 /** @param {string} dir */
@@ -126,15 +143,17 @@ export async function admit(dir, config, now = Date.now) {
 
 /**
  * Whether this call may go ahead; when not, what Terminus prints. Local commands are never refused.
- * @param {{dir: string, env: NodeJS.ProcessEnv, command: string, positionals: string[],
- *   siteId: (name: string) => string | undefined}} call
+ * @param {{dir: string, env: NodeJS.ProcessEnv, command: string, positionals: string[]}} call
  * @returns {Promise<Refusal | undefined>}
  */
 export async function throttleCall(call) {
   if (LOCAL_COMMANDS.has(call.command)) return
   const config = throttleOf(call.dir, call.env)
   if (!config || (await admit(call.dir, config))) return
-  const {method, uri} = apiRequestOf(call)
+  const onSite = SITE_COMMANDS.has(call.command)
+  const siteName = (call.positionals[0] ?? '').split('.')[0]
+  const {method, uri} = onSite ? {method: 'GET', uri: `${API}/site-names/${siteName}`} : apiRequestOf(call)
+  const lookup = `Could not locate a site your user may access identified by ${siteName}: `
   switch (config.wording) {
     case 'guzzle': {
       return {
@@ -143,53 +162,41 @@ export async function throttleCall(call) {
           file: 'RequestException.php',
           line: 113,
         },
+        retried: false,
       }
     }
 
     case 'slow-your-roll': {
-      return {errors: ['Request failed: 403 "You have already made 1,000 requests in the past hour. Slow your roll."']}
+      return {
+        errors: [onSite ? `${lookup}${SLOW_YOUR_ROLL}` : `Request failed: 403 "${SLOW_YOUR_ROLL}"`],
+        retried: false,
+      }
     }
 
     default: {
       return {
         errors: [
           `HTTP request ${method} ${uri} has failed with error .`,
-          'HTTP request has failed with error "Maximum retry attempts reached".',
+          onSite ? `${lookup}${MAX_RETRIES}` : MAX_RETRIES,
         ],
+        retried: true,
       }
     }
   }
 }
 
 /**
- * The API request a command would have been refused on (its first), for the wording.
- * @param {{command: string, positionals: string[], siteId: (name: string) => string | undefined}} call
+ * The API request a command not on a site would have been refused on (its first), for the wording.
+ * @param {{command: string, positionals: string[]}} call
  */
 function apiRequestOf(call) {
-  const arg = call.positionals[0] ?? ''
-  const [siteName, env = ''] = arg.split('.')
-  const site = call.siteId(siteName) ?? siteName
   switch (call.command) {
     case 'auth:login': {
       return {method: 'POST', uri: `${API}/authorize/machine-token`}
     }
 
     case 'org:site:list': {
-      return {method: 'GET', uri: `${API}/organizations/${arg}/memberships/sites?limit=100`}
-    }
-
-    case 'env:list': {
-      return {method: 'GET', uri: `${API}/sites/${site}/environments`}
-    }
-
-    case 'backup:list':
-    case 'backup:get':
-    case 'backup:info': {
-      return {method: 'GET', uri: `${API}/sites/${site}/environments/${env}/backups/catalog`}
-    }
-
-    case 'backup:create': {
-      return {method: 'POST', uri: `${API}/sites/${site}/environments/${env}/workflows`}
+      return {method: 'GET', uri: `${API}/organizations/${call.positionals[0] ?? ''}/memberships/sites?limit=100`}
     }
 
     default: {

@@ -5,6 +5,7 @@ import http from 'node:http'
 import zlib from 'node:zlib'
 
 import {createSandbox, type Sandbox} from '../../../sandbox/index.js'
+import {KEY, shellQuote, spawnPty} from '../../helpers/pty.js'
 import {terminus} from './helpers.js'
 
 const DB = 'alpha_live_2024-05-01T03-12-44_UTC_database.sql.gz'
@@ -117,25 +118,39 @@ describe('sandbox terminus import:database / import:files', () => {
     expect(sb.imports('alpha', 'dev')).to.have.length(before)
   })
 
-  it('asks on stderr without -n: "y" imports, "n" does nothing, end of input aborts', async () => {
-    const run = (input: string) =>
-      execa(sb.terminusPath, ['import:database', 'alpha.dev', sb.url(DB)], {
-        env: {...sb.env, COLUMNS: '120'},
-        input,
-        reject: false,
-      })
+  it('without a terminal on stdin, answers the confirmation "no" at once: nothing printed, exit 0', async () => {
     const before = sb.imports('alpha', 'dev').length
-    const no = await run('n\n')
-    expect(no.exitCode).to.equal(0)
-    expect(no.stderr).to.include('Are you sure you overwrite the database for dev on alpha? (yes/no) [no]:')
+    for (const input of ['y\n', '']) {
+      const r = await execa(sb.terminusPath, ['import:database', 'alpha.dev', sb.url(DB)], {input, reject: false})
+      expect({exitCode: r.exitCode, stderr: r.stderr, stdout: r.stdout}).to.deep.equal({
+        exitCode: 0,
+        stderr: '',
+        stdout: '',
+      })
+    }
+
     expect(sb.imports('alpha', 'dev')).to.have.length(before)
-    const eof = await run('')
-    expect(eof.exitCode).to.equal(1)
-    expect(eof.stderr).to.match(/In QuestionHelper\.php line \d+:\n +\n {2}Aborted\./)
+  })
+
+  it('at a terminal, asks on stdout: "n" does nothing, "y" imports', async () => {
+    // stderr is thrown away inside the terminal: what shows is stdout alone.
+    const ask = () =>
+      spawnPty(
+        ['sh', '-c', `${shellQuote(sb.terminusPath)} import:database alpha.dev ${shellQuote(sb.url(DB))} 2>/dev/null`],
+        {
+          env: {PATH: process.env.PATH ?? ''},
+        },
+      )
+    const before = sb.imports('alpha', 'dev').length
+    const no = ask()
+    await no.waitFor('Are you sure you overwrite the database for dev on alpha? (yes/no) [no]:')
+    await no.type('n', KEY.enter)
+    expect((await no.exited).exitCode).to.equal(0)
     expect(sb.imports('alpha', 'dev')).to.have.length(before)
-    const yes = await run('y\n')
-    expect(yes.exitCode).to.equal(0)
-    expect(yes.stderr).to.include(' [notice] Imported database to alpha.dev.')
+    const yes = ask()
+    await yes.waitFor('(yes/no) [no]:')
+    await yes.type('y', KEY.enter)
+    expect((await yes.exited).exitCode).to.equal(0)
     expect(sb.imports('alpha', 'dev')).to.have.length(before + 1)
   })
 
@@ -244,7 +259,7 @@ describe('sandbox terminus import:database / import:files', () => {
       await failsWith(
         sb,
         ['import:database', '-n', '-y', 'nope.dev', sb.url(DB)],
-        'Could not locate a site your user may access identified by nope.',
+        'Could not locate a site your user may access identified by nope: Not Found',
       )
       await failsWith(
         sb,

@@ -169,7 +169,7 @@ describe('sandbox terminus stand-in', () => {
       const r = await terminus(sb, ['env:list', 'nosuch', '--format=json'])
       expect(r).to.deep.equal({
         exitCode: 1,
-        stderr: ' [error]  Could not locate a site your user may access identified by nosuch. \n',
+        stderr: ' [error]  Could not locate a site your user may access identified by nosuch: Not Found \n',
         stdout: '',
       })
     })
@@ -247,7 +247,7 @@ describe('sandbox terminus stand-in', () => {
       })
       expect(await terminus(sb, ['backup:list', 'nosuch.live', '--format=json'])).to.deep.equal({
         exitCode: 1,
-        stderr: ' [error]  Could not locate a site your user may access identified by nosuch. \n',
+        stderr: ' [error]  Could not locate a site your user may access identified by nosuch: Not Found \n',
         stdout: '',
       })
       expect(await terminus(sb, ['backup:list', 'alpha.nosuch', '--format=json'])).to.deep.equal({

@@ -36,12 +36,15 @@ describe('sandbox terminus throttling and call log', () => {
     expect([ok1.exitCode, ok2.exitCode]).to.deep.equal([0, 0])
     expect(refused.exitCode).to.equal(1)
     expect(refused.stdout).to.equal('')
-    const siteId = JSON.parse(
-      (await terminus(sb, ['site:list', '--format=json'], {PBM_SANDBOX_THROTTLE: '9/1h'})).stdout,
-    )
-    const alphaId = Object.values<{id: string; name: string}>(siteId).find((s) => s.name === 'alpha')?.id
+    // A command on a site looks the site up first, and Terminus rewords that lookup's failure.
     expect(refused.stderr).to.equal(
-      ` [error]  HTTP request GET https://terminus.pantheon.io:443/api/sites/${alphaId}/environments/live/backups/catalog has failed with error . \n` +
+      ' [error]  HTTP request GET https://terminus.pantheon.io:443/api/site-names/alpha has failed with error . \n' +
+        ' [error]  Could not locate a site your user may access identified by alpha: HTTP request has failed with error "Maximum retry attempts reached". \n',
+    )
+    // Without a site, the request's own failure.
+    const listed = await terminus(sb, ['site:list', '-n'])
+    expect(listed.stderr).to.equal(
+      ' [error]  HTTP request GET https://terminus.pantheon.io:443/api/users/me/memberships/sites?limit=100 has failed with error . \n' +
         ' [error]  HTTP request has failed with error "Maximum retry attempts reached". \n',
     )
   })
@@ -71,7 +74,7 @@ describe('sandbox terminus throttling and call log', () => {
       .map((line) => line.trim())
       .join('')
     expect(unwrapped).to.match(
-      /Client error: `POST https:\/\/terminus\.pantheon\.io:443\/api\/sites\/[\da-f-]+\/environments\/live\/workflows` resulted in a `429 Too Many Requests` response:Too Many Requests$/,
+      /Client error: `GET https:\/\/terminus\.pantheon\.io:443\/api\/site-names\/beta` resulted in a `429 Too Many Requests` response:Too Many Requests$/,
     )
 
     sb.setThrottle({calls: 1, windowMs: HOUR, wording: 'slow-your-roll'})
@@ -80,6 +83,10 @@ describe('sandbox terminus throttling and call log', () => {
     expect(capped).to.deep.include({exitCode: 1, stdout: ''})
     expect(capped.stderr).to.equal(
       ' [error]  Request failed: 403 "You have already made 1,000 requests in the past hour. Slow your roll." \n',
+    )
+    const cappedOnSite = await terminus(sb, ['backup:list', 'beta.live', '-n'])
+    expect(cappedOnSite.stderr).to.equal(
+      ' [error]  Could not locate a site your user may access identified by beta: You have already made 1,000 requests in the past hour. Slow your roll. \n',
     )
   })
 
@@ -119,8 +126,12 @@ describe('sandbox terminus throttling and call log', () => {
       // Admitted (third of three), then failed on its own: no backups in dev.
       {command: 'backup:get', exitCode: 1, target: 'alpha.dev', throttled: false},
       {command: 'backup:list', exitCode: 1, target: 'beta.live', throttled: true},
+      // Never refused (no API call), and logged so that tests can count it.
+      {command: '--version', exitCode: 0, target: null, throttled: false},
     ])
-    expect(sb.callCounts()).to.deep.equal({'backup:get': 2, 'backup:list': 2})
+    // Which environment variables reached it, by name.
+    expect(calls[0].env).to.include('PBM_SANDBOX_DIR').and.include('COLUMNS')
+    expect(sb.callCounts()).to.deep.equal({'--version': 1, 'backup:get': 2, 'backup:list': 2})
     sb.resetCalls()
     expect(sb.calls()).to.deep.equal([])
   })
