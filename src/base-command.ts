@@ -3,10 +3,12 @@ import chalk from 'chalk'
 import {setMaxListeners} from 'node:events'
 
 import type {EventSink} from './jobs/events.js'
+import type {Terminus} from './terminus/index.js'
 
 import {EXIT, InterruptedError, PbmError} from './errors.js'
 import {redact} from './redact.js'
 import {openRenderer} from './ui/renderer.js'
+import {openTerminus, type OpenTerminusOptions} from './ui/terminus.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -36,6 +38,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       helpGroup: 'GLOBAL',
       helpValue: 'PATH',
       summary: 'Terminus executable to run (default: terminus on PATH).',
+    }),
+    'terminus-timeout': Flags.integer({
+      env: 'PBM_TERMINUS_TIMEOUT',
+      helpGroup: 'GLOBAL',
+      helpValue: 'SECONDS',
+      min: 1,
+      summary:
+        'Seconds one Terminus lookup (list, get) may take before it is stopped; default 300, since Terminus retries a throttled request for about 2 minutes in silence. A lookup stopped before it printed anything is tried once more after a pause. backup:create and imports have their own limits.',
     }),
     yes: Flags.boolean({
       char: 'y',
@@ -81,6 +91,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
     process.on('SIGINT', this.onSigint)
     process.on('SIGTERM', this.onSigint)
+  }
+
+  /** The run's one Terminus adapter, with --terminus and --terminus-timeout. */
+  protected openTerminus(options: Omit<OpenTerminusOptions, 'timeoutSeconds'> = {}): Terminus {
+    return openTerminus(this.flags.terminus, {...options, timeoutSeconds: this.flags['terminus-timeout']})
   }
 
   /** True when a person can answer prompts: a TTY both ways, no --yes, no --json. */

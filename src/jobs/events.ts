@@ -103,17 +103,21 @@ export interface EventSink {
 export const NO_EVENTS: EventSink = {emit() {}}
 
 /**
- * A sink to hand out before the renderer exists (to the Terminus adapter's throttling budget, say):
- * it forwards to whatever sink is attached, and drops events before that.
+ * A sink to hand out before the renderer exists (to the Terminus adapter, say): it forwards to whatever
+ * sink is attached, and holds what comes before that (a pause or a warning while the targets are still
+ * being listed) for the first sink attached.
  */
 export function createRelay(): EventSink & {attach(sink: EventSink): void} {
-  let target: EventSink = NO_EVENTS
+  let target: EventSink | undefined
+  const held: JobEvent[] = []
   return {
     attach(sink) {
       target = sink
+      for (const event of held.splice(0)) sink.emit(event)
     },
     emit(event) {
-      target.emit(event)
+      if (target) target.emit(event)
+      else held.push(event)
     },
   }
 }

@@ -69,7 +69,10 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
   // A destination that cannot take archives fails the run before any Terminus call or backup:create.
   if (!plan.dryRun) await preflight(deps.destinations, signal)
 
-  // Backups are created at once, while the site list is still on its way: the create is the long part.
+  // The site list says which sites are frozen (Pantheon creates no backup of those).
+  const resolving = resolveTargets(terminus, plan.targets, signal)
+  resolving.catch(() => {})
+  // Each create starts as soon as the site list is in: the create is the long part.
   const creates = new Map<string, Promise<void>>()
   const startCreates = (targets: SiteEnv[]) => {
     if (!plan.create || plan.dryRun) return
@@ -82,6 +85,8 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
   }
 
   const createBackup = async (target: SiteEnv): Promise<void> => {
+    // The target says why it made none (mirrorTarget).
+    if ((await resolving).sites.get(target.site)?.frozen) return
     events.emit({target, type: 'backup:creating'})
     const creating = Date.now()
     await terminus.createBackup(target.site, target.env, {
@@ -98,7 +103,7 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
   if (Array.isArray(plan.targets)) startCreates(inShard(plan.targets))
   let resolved: {sites: Map<string, Site>; targets: SiteEnv[]}
   try {
-    resolved = await resolveTargets(terminus, plan.targets, signal)
+    resolved = await resolving
   } catch (error) {
     // Without the site list nothing can be judged: stop the creates already asked for.
     failFast.abort(error)
@@ -133,19 +138,30 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
 
   const mirrorTarget = async (target: SiteEnv): Promise<TargetResult> => {
     const creating = creates.get(targetId(target))
-    if (sites.get(target.site)?.frozen) {
-      await creating?.catch(() => {})
-      return {...target, note: 'the site is frozen', status: 'skipped'}
+    // A frozen site gets no new backup, but Pantheon may still list (and serve) the ones it has.
+    const frozen = sites.get(target.site)?.frozen === true
+    events.emit({target, type: 'target:started'})
+    if (plan.create && (plan.dryRun || frozen)) {
+      events.emit({reason: frozen ? FROZEN_NO_CREATE : 'dry run', target, type: 'backup:create-skipped'})
     }
 
-    events.emit({target, type: 'target:started'})
-    if (plan.create && plan.dryRun) events.emit({reason: 'dry run', target, type: 'backup:create-skipped'})
     await creating
     // One call per site.env: the backup list also answers for environments that do not exist (an
     // error) and for uninitialized ones (no backups), so no env:list is needed.
+    let unlisted: unknown
     const backups = await terminus.listBackups(target.site, target.env, {signal}).catch(async (error: unknown) => {
-      throw await withEnvironmentsHint(terminus, target, error, signal)
+      if (!frozen || isAbortError(error)) throw await withEnvironmentsHint(terminus, target, error, signal)
+      unlisted = error
+      return []
     })
+    if (unlisted !== undefined) {
+      return {
+        ...target,
+        note: `the site is frozen, and Pantheon lists no backups of it (${describeFailure(unlisted).message})`,
+        status: 'skipped',
+      }
+    }
+
     const chosen = selectForMirror(backups, {all: plan.all, elements: plan.elements, since: plan.since})
     if (chosen.length === 0) {
       const note =
@@ -210,6 +226,9 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
     ...(stoppedEarly ? {stoppedEarly} : {}),
   }
 }
+
+const FROZEN_NO_CREATE =
+  'the site is frozen: Pantheon makes no new backup of it (its listed backups are still mirrored)'
 
 /** An unknown environment is worth one more call: the error then names the environments the site has. */
 async function withEnvironmentsHint(

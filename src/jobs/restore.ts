@@ -87,7 +87,7 @@ export interface RestoreMirror {
 }
 
 export interface RestoreDeps {
-  terminus: Pick<Terminus, 'createBackup' | 'importDatabase' | 'importFiles'>
+  terminus: Pick<Terminus, 'createBackup' | 'importDatabase' | 'importFiles' | 'requireReliableImports'>
   mirror: RestoreMirror
   events: EventSink
 }
@@ -104,6 +104,8 @@ export async function restore(plan: RestorePlan, deps: RestoreDeps, signal: Abor
   const {events, mirror, terminus} = deps
   const {target} = plan
   const refs = plan.items.map((item) => baseOf(item.backup))
+  // First, before anything is read, staged or changed: a Terminus that cannot tell a failed import.
+  if (!plan.dryRun) await terminus.requireReliableImports({signal})
   events.emit({archives: refs, backupFirst: plan.backupFirst, dryRun: plan.dryRun, target, type: 'restore:started'})
 
   for (const item of plan.items) {

@@ -94,6 +94,11 @@ export interface BudgetCallOptions {
   signal?: AbortSignal
   /** For the pause event. */
   command?: string
+  /**
+   * A timeout after which the call had printed nothing (`printedNothing`) is tried once more after a
+   * pause: real Terminus retries a throttled request for ~106 s in silence before it says so.
+   */
+  retrySilentTimeout?: boolean
 }
 
 /**
@@ -108,6 +113,11 @@ export function backoffDelay(level: number, backoff: BackoffOptions, random: () 
 
 export function isThrottledError(error: unknown): boolean {
   return error instanceof TerminusError && error.code === 'throttled'
+}
+
+/** A call stopped by its timeout before it printed anything (maybe Terminus retrying a throttled request). */
+export function isSilentTimeout(error: unknown): boolean {
+  return error instanceof TerminusError && error.code === 'timeout' && error.printedNothing === true
 }
 
 export class TerminusBudget {
@@ -160,6 +170,7 @@ export class TerminusBudget {
    */
   async run<T>(fn: () => Promise<T>, options: BudgetCallOptions = {}): Promise<T> {
     const {signal} = options
+    let silentRetried = false
     for (let attempt = 1; ; attempt++) {
       await this.admit(signal)
       const callNumber = this.started++
@@ -170,9 +181,15 @@ export class TerminusBudget {
         if (callNumber >= this.pauseDecidedAfter) this.level = 0
         return result
       } catch (error) {
-        if (!isThrottledError(error)) throw error
-        this.counters.throttled++
-        if (attempt >= this.backoff.maxAttempts) throw error
+        if (options.retrySilentTimeout && !silentRetried && isSilentTimeout(error)) {
+          // Once: a second silent timeout is a timeout.
+          silentRetried = true
+        } else {
+          if (!isThrottledError(error)) throw error
+          this.counters.throttled++
+          if (attempt >= this.backoff.maxAttempts) throw error
+        }
+
         this.throttledAt(callNumber, options.command ?? 'terminus', attempt)
       }
     }

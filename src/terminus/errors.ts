@@ -12,6 +12,7 @@ export type TerminusErrorCode =
   | 'no-backups'
   | 'not-logged-in'
   | 'terminus-not-found'
+  | 'terminus-too-old'
   | 'throttled'
   | 'timeout'
   | 'unknown-env'
@@ -26,20 +27,40 @@ export interface TerminusErrorDetails {
   hint?: string
   /** What Terminus itself said (its `[error]` line or boxed message), redacted. */
   terminusMessage?: string
+  /** A timeout of a call that had printed nothing: Terminus may have been retrying a throttled request. */
+  printedNothing?: boolean
 }
 
 export class TerminusError extends PbmError {
   declare readonly code: TerminusErrorCode
   readonly command?: string
   readonly terminusMessage?: string
+  readonly printedNothing?: boolean
 
   constructor(code: TerminusErrorCode, message: string, details: TerminusErrorDetails = {}) {
     super(code, redact(message), {cause: details.cause, hint: details.hint})
     this.name = 'TerminusError'
     this.command = details.command
     this.terminusMessage = details.terminusMessage
+    if (details.printedNothing) this.printedNothing = true
   }
 }
+
+/**
+ * Terminus 3.6+ posts telemetry to /api/track after every command; when that fails it logs
+ * ` [error]  HTTP request POST https://terminus.pantheon.io/api/track has failed with error ... ` and
+ * keeps the command's exit code. Such a line says nothing about the command: it is never a failure and
+ * never part of a message.
+ */
+const TELEMETRY_LINE = /^[ \t]*\[error][ \t]+HTTP request \w+ \S*\/api\/track\b.*(?:\r?\n|$)/gm
+
+/** stderr without the lines about Terminus' own telemetry. */
+export function withoutTelemetry(stderr: string): string {
+  return stderr.replaceAll(TELEMETRY_LINE, '')
+}
+
+export const UPGRADE_HINT =
+  'Upgrade Terminus to 3.5 or newer (https://docs.pantheon.io/terminus/updates): it reports a failed workflow as a failure.'
 
 export const INSTALL_HINT =
   'Install Terminus (https://docs.pantheon.io/terminus/install), or tell pbm where it is with --terminus PATH or PBM_TERMINUS.'

@@ -1,5 +1,5 @@
 export * from './budget.js'
 export * from './errors.js'
-export {signedUrlExpiry} from './parse.js'
+export {parseTerminusVersion, reportsWorkflowFailures, signedUrlExpiry, type TerminusVersion} from './parse.js'
 export * from './terminus.js'
 export * from './types.js'

@@ -72,3 +72,30 @@ export function signedUrlExpiry(url: string): Date | undefined {
     return undefined
   }
 }
+
+/** `terminus --version`: `Terminus 3.6.1` (4.x alike). */
+export interface TerminusVersion {
+  major: number
+  minor: number
+  patch: number
+  /** As printed, e.g. `3.6.1-dev`. */
+  text: string
+}
+
+/** The version `terminus --version` printed, or undefined when it printed something else. */
+export function parseTerminusVersion(stdout: string): TerminusVersion | undefined {
+  const m = /\bTerminus\s+v?(\d+)\.(\d+)(?:\.(\d+))?([\w.+-]*)/i.exec(stdout)
+  if (!m) return undefined
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)]
+  return {major, minor, patch, text: `${major}.${minor}${m[3] === undefined ? '' : `.${patch}`}${m[4]}`}
+}
+
+/**
+ * Whether this Terminus reports a failed workflow (backup:create, import:*) as a failure: 3.5.0 and
+ * newer print ` [error]  <reason> ` and exit 1; 3.0-3.4 run under `-n` print the success notice and
+ * exit 0 whatever happened. An unknown version is not trusted.
+ */
+export function reportsWorkflowFailures(version: TerminusVersion | undefined): boolean {
+  if (!version) return false
+  return version.major > 3 || (version.major === 3 && version.minor >= 5)
+}

@@ -11,8 +11,14 @@ import {InterruptedError} from '../errors.js'
 import {redact, redactUrl} from '../redact.js'
 import {createLimit, type Limit} from '../util/limit.js'
 import {TerminusBudget} from './budget.js'
-import {errorFromFailedCall, INSTALL_HINT, TerminusError} from './errors.js'
-import {environmentsFromList, sitesFromList} from './parse.js'
+import {errorFromFailedCall, INSTALL_HINT, TerminusError, UPGRADE_HINT, withoutTelemetry} from './errors.js'
+import {
+  environmentsFromList,
+  parseTerminusVersion,
+  reportsWorkflowFailures,
+  sitesFromList,
+  type TerminusVersion,
+} from './parse.js'
 import {type Environment, type Site} from './types.js'
 
 const log = createDebug('pbm:terminus')
@@ -22,9 +28,15 @@ export interface TerminusOptions {
   bin?: string
   /** Working directory for Terminus, which reads a `.env` from it. Default: a private empty temp dir. */
   cwd?: string
-  /** Extra environment for Terminus (the rest of ours passes through, TERMINUS_USER included). */
+  /**
+   * Extra environment for Terminus, set as given. Of our own environment only what Terminus needs passes
+   * (terminusEnvironment(): PATH, HOME, TERMINUS_* ...).
+   */
   env?: Record<string, string | undefined>
-  /** Per call, except backup:create. Default 120 s. */
+  /**
+   * Per call, except backup:create and imports (`--terminus-timeout` / PBM_TERMINUS_TIMEOUT). Default
+   * 300 s: Terminus itself retries a throttled request for ~106 s before it says anything.
+   */
   timeoutMs?: number
   /** For backup:create, which waits for Pantheon's workflow with no limit of its own. Default 30 min. */
   createTimeoutMs?: number
@@ -39,6 +51,8 @@ export interface TerminusOptions {
    * Default: no rate, pauses with the default back-off.
    */
   budget?: TerminusBudget
+  /** Told once, at the first call, of what pbm kept from Terminus and why (TERMINUS_HTTP_MAX_RETRIES). */
+  onWarning?: (message: string) => void
 }
 
 export interface CallOptions {
@@ -80,6 +94,13 @@ interface Call extends CallOptions {
   file?: string
   /** Removes secrets that the call carries (a presigned URL) from everything Terminus prints. */
   scrub?: (text: string) => string
+  /**
+   * A timeout after no output at all is likely Terminus retrying a throttled request: try once more
+   * through the budget's back-off. Not for calls that wait on a workflow (they are silent by nature).
+   */
+  retryWhenSilent?: boolean
+  /** Outside the budget: a call that reaches no API (`--version`). */
+  local?: boolean
 }
 
 interface CallResult {
@@ -87,8 +108,10 @@ interface CallResult {
   stderr: string
 }
 
-export const DEFAULT_TIMEOUT_MS = 120_000
+export const DEFAULT_TIMEOUT_MS = 300_000
 export const DEFAULT_CREATE_TIMEOUT_MS = 30 * 60_000
+/** A backup confirmed by the list (Terminus < 3.5) may carry Pantheon's clock: allow it to differ this much. */
+const CREATE_CLOCK_SKEW_MS = 60_000
 /** import:database / import:files wait for Pantheon's workflow with no limit of their own. */
 export const DEFAULT_IMPORT_TIMEOUT_MS = 60 * 60_000
 
@@ -99,6 +122,8 @@ export class Terminus {
   private readonly callLimit: Limit
   private readonly createLimit: Limit
   readonly budget: TerminusBudget
+  private versionAsked?: Promise<TerminusVersion | undefined>
+  private warned = false
 
   constructor(options: TerminusOptions = {}) {
     this.options = options
@@ -106,6 +131,37 @@ export class Terminus {
     this.budget = options.budget ?? new TerminusBudget()
     this.callLimit = createLimit(options.concurrency ?? 4)
     this.createLimit = createLimit(options.createConcurrency ?? 8)
+  }
+
+  /**
+   * The version of this Terminus (`terminus --version`), asked once per adapter (one run) and only when
+   * something depends on it; undefined when it printed something else.
+   */
+  async version(options: CallOptions = {}): Promise<TerminusVersion | undefined> {
+    this.versionAsked ??= this.run({command: '--version', limit: this.callLimit, local: true})
+      .then(({stdout}) => parseTerminusVersion(stdout))
+      .catch((error: unknown) => {
+        // Asked again next time: a run stopped by the user or a missing binary must not stick.
+        this.versionAsked = undefined
+        throw error
+      })
+    const asked = this.versionAsked
+    options.signal?.throwIfAborted()
+    return asked
+  }
+
+  /**
+   * Refuses (`terminus-too-old`) when this Terminus cannot tell a failed import from a good one: before
+   * 3.5 a failed import workflow prints the success notice and exits 0. Call it before changing anything.
+   */
+  async requireReliableImports(options: CallOptions = {}): Promise<void> {
+    const version = await this.version(options)
+    if (reportsWorkflowFailures(version)) return
+    throw new TerminusError(
+      'terminus-too-old',
+      `pbm does not import with Terminus ${version ? version.text : '(version unknown)'}: before 3.5, Terminus reports a failed import as a success, so a broken restore could not be told from a good one.`,
+      {hint: UPGRADE_HINT},
+    )
   }
 
   async listSites(options: CallOptions = {}): Promise<Site[]> {
@@ -168,6 +224,7 @@ export class Terminus {
       siteEnv,
       file: options.file,
       limit: this.callLimit,
+      retryWhenSilent: true,
     })
     // PHP notices and deprecations can land on stdout before the URL: take the last line that is one.
     const url = stdout
@@ -203,7 +260,9 @@ export class Terminus {
       flags.push(`--keep-for=${options.keepForDays}`)
     }
 
-    const {stderr} = await this.run({
+    const startedAt = Date.now()
+    const version = await this.version(options)
+    await this.run({
       ...options,
       command: 'backup:create',
       options: flags,
@@ -217,17 +276,30 @@ export class Terminus {
       timeoutMs: options.timeoutMs ?? this.options.createTimeoutMs ?? DEFAULT_CREATE_TIMEOUT_MS,
       limit: this.createLimit,
     })
-    // Before Terminus 3.5, `-n` runs exited 0 even when the workflow failed; the error was still logged.
-    if (/^\s*\[error]/m.test(stderr)) {
-      throw errorFromFailedCall({
-        command: 'backup:create',
-        commandLine: `backup:create ${siteEnv}`,
-        stderr,
-        stdout: '',
-        site,
-        env,
-      })
-    }
+    // 3.5+: the exit code said it (an [error] line alone may be telemetry). Before 3.5, `-n` runs exit 0
+    // even when the workflow failed: only the list can tell.
+    if (!reportsWorkflowFailures(version)) await this.confirmCreated(site, env, element, startedAt, version, options)
+  }
+
+  /** After a "successful" create by Terminus < 3.5: a backup of each element asked for, newer than the call. */
+  private async confirmCreated(
+    site: string,
+    env: string,
+    element: 'all' | Element,
+    startedAt: number,
+    version: TerminusVersion | undefined,
+    options: CallOptions,
+  ): Promise<void> {
+    const since = startedAt - CREATE_CLOCK_SKEW_MS
+    const backups = await this.listBackups(site, env, {signal: options.signal})
+    const wanted: Element[] = element === 'all' ? ['code', 'files', 'database'] : [element]
+    const missing = wanted.filter((el) => !backups.some((b) => b.element === el && b.date.getTime() >= since))
+    if (missing.length === 0) return
+    throw new TerminusError(
+      'workflow-failed',
+      `Creating a backup of ${site}.${env} failed: Terminus ${version ? version.text : '(version unknown)'} said it was created, but Pantheon lists no new ${missing.join(', ')} backup. Terminus before 3.5 hides why a backup failed.`,
+      {hint: `${UPGRADE_HINT} Then see the site dashboard’s workflow log.`},
+    )
   }
 
   /**
@@ -260,6 +332,8 @@ export class Terminus {
       })
     }
 
+    // Before 3.5 a failed import exits 0 with the success notice: refuse rather than report a guess.
+    await this.requireReliableImports(options)
     let result: CallResult
     try {
       result = await this.run({
@@ -299,8 +373,21 @@ export class Terminus {
     }
   }
 
+  /** Once per adapter: what of our environment Terminus does not get, and why, if anything is worth saying. */
+  private warnOnce(): void {
+    if (this.warned) return
+    this.warned = true
+    const message = droppedVariablesWarning(process.env)
+    if (message) this.options.onWarning?.(message)
+  }
+
   private async runJson(call: Call): Promise<unknown> {
-    const {stdout} = await this.run({...call, options: [...(call.options ?? []), '--format=json']})
+    // Lookups: a timeout after silence is retried once (Terminus may have been retrying a 429).
+    const {stdout} = await this.run({
+      ...call,
+      options: [...(call.options ?? []), '--format=json'],
+      retryWhenSilent: true,
+    })
     return parseJson(stdout, call.command)
   }
 
@@ -315,6 +402,7 @@ export class Terminus {
 
     // The budget waits inside the concurrency slot: a token is spent just before the process starts.
     const once = async (): Promise<CallResult> => {
+      this.warnOnce()
       const startedAt = Date.now()
       const timeoutMs = call.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS
       // Loaded at the first call (~150 modules): runs that never call Terminus (verify --offline, prune)
@@ -331,7 +419,10 @@ export class Terminus {
         stripFinalNewline: false,
       })
       const stdout = scrub(String(result.stdout ?? ''))
-      const stderr = scrub(String(result.stderr ?? ''))
+      const rawStderr = scrub(String(result.stderr ?? ''))
+      // 3.6+'s telemetry lines say nothing about the call: out before anything reads stderr.
+      const stderr = withoutTelemetry(rawStderr)
+      if (stderr !== rawStderr) log('%s: Terminus could not post its telemetry (/api/track), ignored', commandLine)
       const waited = startedAt - queuedAt
       log(
         '%s -> %s in %d ms%s',
@@ -357,6 +448,7 @@ export class Terminus {
           'timeout',
           `${commandLine} took longer than ${formatDuration(timeoutMs)} and was stopped.`,
           {
+            printedNothing: call.retryWhenSilent && stdout.trim() === '' && rawStderr.trim() === '',
             command: commandLine,
             hint:
               call.command === 'backup:create'
@@ -384,21 +476,39 @@ export class Terminus {
       return {stdout, stderr}
     }
 
-    return call.limit(() => this.budget.run(once, {signal: call.signal, command: call.command}), call.signal)
+    if (call.local) return call.limit(once, call.signal)
+    return call.limit(
+      () =>
+        this.budget.run(once, {signal: call.signal, command: call.command, retrySilentTimeout: call.retryWhenSilent}),
+      call.signal,
+    )
   }
 }
 
 /**
- * Our environment minus what Terminus must never see: AWS credentials (and every other AWS_*
- * setting) are for pbm's S3 client; Terminus is a PHP program with its own plugins and logs.
+ * What of our environment Terminus gets: what it and PHP need to run (PATH, HOME, locale, TMPDIR, proxies,
+ * XDG_*, PHPRC, PHP_INI_SCAN_DIR) and its own settings (TERMINUS_*), nothing else. Never AWS_* (pbm's S3
+ * credentials), PBM_* (pbm's settings, a ping URL), RESTIC_* (a repository password) or anything a
+ * Terminus plugin could pick up. TERMINUS_HTTP_MAX_RETRIES is dropped too: Terminus compares the string
+ * it reads from the environment with an integer, so its retries never end (droppedVariablesWarning says so).
  */
+const PASSED_TO_TERMINUS =
+  /^(?:PATH|HOME|TMPDIR|LANG|LANGUAGE|LC_\w+|TERMINUS_\w+|XDG_\w+|PHPRC|PHP_INI_SCAN_DIR|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)$/
+const NEVER_PASSED = new Set(['TERMINUS_HTTP_MAX_RETRIES'])
+
 export function terminusEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && !/^AWS_/i.test(name)) out[name] = value
+    if (value !== undefined && PASSED_TO_TERMINUS.test(name) && !NEVER_PASSED.has(name)) out[name] = value
   }
 
   return out
+}
+
+/** One line for the user when their environment sets something pbm keeps from Terminus on purpose. */
+export function droppedVariablesWarning(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.TERMINUS_HTTP_MAX_RETRIES === undefined) return undefined
+  return 'TERMINUS_HTTP_MAX_RETRIES is set, but pbm does not pass it to Terminus: read from the environment it makes Terminus retry a failing request forever (Terminus compares it as a string); Terminus retries 5 times by default.'
 }
 
 /**

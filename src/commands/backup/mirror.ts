@@ -1,5 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
+import type {openTerminus} from '../../ui/terminus.js'
+
 import {BaseCommand, EXIT_CODES_HELP, PRUNE_EXIT_CODES_HELP} from '../../base-command.js'
 import {ELEMENTS} from '../../catalog/index.js'
 import {EXIT, UsageError} from '../../errors.js'
@@ -27,7 +29,6 @@ import {parseTerminusRate} from '../../terminus/index.js'
 import * as ask from '../../ui/prompts.js'
 import {formatPruneTotals, reportPrune} from '../../ui/prune-report.js'
 import {reportMirror} from '../../ui/report.js'
-import {openTerminus} from '../../ui/terminus.js'
 import {reportVerify} from '../../ui/verify-report.js'
 import {parsePingUrl, pingBody, Pinger, type PingOutcome} from '../../util/ping.js'
 import {resolveTimeoutMs} from '../../util/timeouts.js'
@@ -172,7 +173,7 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
         : parseShard(flags.shard, flags.shard === process.env.PBM_SHARD ? 'PBM_SHARD' : '--shard')
     const pinger = flags.ping === undefined ? undefined : new Pinger(parsePingUrl(flags.ping))
     const relay = createRelay()
-    const terminus = openTerminus(flags.terminus, {
+    const terminus = this.openTerminus({
       callsPerMinute: flags['terminus-rate'] === undefined ? undefined : parseTerminusRate(flags['terminus-rate']),
       concurrency: flags['terminus-concurrency'],
       createConcurrency: flags['create-concurrency'],

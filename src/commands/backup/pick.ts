@@ -3,6 +3,7 @@ import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {Backup, Element} from '../../catalog/types.js'
+import type {openTerminus} from '../../ui/terminus.js'
 
 import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
 import {groupIntoSets, parseDateInput} from '../../catalog/index.js'
@@ -23,7 +24,6 @@ import {
 import {formatSiteEnv, parseSiteEnv, type SiteEnv} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
 import {describePlan, reportPick} from '../../ui/report.js'
-import {openTerminus} from '../../ui/terminus.js'
 import {resolveTimeoutMs} from '../../util/timeouts.js'
 
 export default class Pick extends BaseCommand<typeof Pick> {
@@ -95,7 +95,7 @@ ${EXIT_CODES_HELP}`
     const elements = elementsFrom(flags.element)
     checkDestinationFlags(flags)
     this.checkNothingToAsk(choice)
-    const terminus = openTerminus(flags.terminus)
+    const terminus = this.openTerminus()
     const target = await this.chooseTarget(terminus, signal)
     const where = formatSiteEnv(target)
     const backups = await terminus.listBackups(target.site, target.env, {signal})

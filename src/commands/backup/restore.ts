@@ -27,7 +27,6 @@ import {type BackupChoice, hasBackupChoice, narrowToElements} from '../../plan/s
 import {formatSiteEnv, parseSiteEnv, type SiteEnv} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
 import {describeRestorePlan, reportRestore} from '../../ui/restore.js'
-import {openTerminus} from '../../ui/terminus.js'
 
 const ORDER: RestorableElement[] = ['files', 'database']
 
@@ -255,7 +254,7 @@ ${EXIT_CODES_HELP}`
     }
 
     const plan = {backupFirst: flags['backup-first'], deep: flags.deep, dryRun, expiresInSeconds, items, target}
-    const terminus = openTerminus(flags.terminus)
+    const terminus = this.openTerminus()
     const result = await this.withRenderer({lines: true}, (events) => restore(plan, {events, mirror, terminus}, signal))
     if (!this.jsonEnabled()) reportRestore({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result)
     process.exitCode = restoreExitCode(result, signal)

@@ -16,7 +16,6 @@ import {type MirrorTargets} from '../../jobs/mirror.js'
 import {verify, verifyExitCode, type VerifyResult} from '../../jobs/verify.js'
 import {expandTargets} from '../../plan/targets.js'
 import {parseSample} from '../../plan/verify.js'
-import {openTerminus} from '../../ui/terminus.js'
 import {reportVerify} from '../../ui/verify-report.js'
 
 /** restic-style, so that cron and Kubernetes can tell a broken mirror from an outage. */
@@ -136,9 +135,7 @@ ${VERIFY_EXIT_CODES_HELP}`
       )
     }
 
-    const terminus = flags.offline
-      ? undefined
-      : openTerminus(flags.terminus, {concurrency: flags['terminus-concurrency']})
+    const terminus = flags.offline ? undefined : this.openTerminus({concurrency: flags['terminus-concurrency']})
     const plan = {
       concurrency: flags.concurrency,
       deep: flags.deep,
