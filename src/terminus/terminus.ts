@@ -138,7 +138,9 @@ export class Terminus {
    * something depends on it; undefined when it printed something else.
    */
   async version(options: CallOptions = {}): Promise<TerminusVersion | undefined> {
-    this.versionAsked ??= this.run({command: '--version', limit: this.callLimit, local: true})
+    // It reaches no API: quick, but given room on a loaded machine whatever the lookups' timeout.
+    const timeoutMs = Math.max(this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 30_000)
+    this.versionAsked ??= this.run({command: '--version', limit: this.callLimit, local: true, timeoutMs})
       .then(({stdout}) => parseTerminusVersion(stdout))
       .catch((error: unknown) => {
         // Asked again next time: a run stopped by the user or a missing binary must not stick.

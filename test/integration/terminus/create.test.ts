@@ -1,7 +1,4 @@
 import {expect} from 'chai'
-import {chmodSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import path from 'node:path'
 
 import {groupIntoSets} from '../../../src/catalog/index.js'
 import {type Terminus, TerminusError} from '../../../src/terminus/index.js'
@@ -24,7 +21,11 @@ describe('terminus adapter against the sandbox: backup:create', () => {
             {name: 'fresh', initialized: false},
           ],
         },
-        {name: 'broken', createFails: 'Backup failed: disk quota exceeded.', envs: [{name: 'live'}]},
+        {
+          name: 'broken',
+          createFails: 'Backup failed: disk quota exceeded.',
+          envs: [{name: 'live', backups: [{date: '2024-05-01T03:12:44Z'}]}],
+        },
       ],
     })
     terminus = terminusFor(sb)
@@ -93,18 +94,61 @@ describe('terminus adapter against the sandbox: backup:create', () => {
     expect(uninitialized.message).to.contain('Workflow failed.')
   })
 
-  it('a workflow failure that old Terminus reported with exit 0 is still workflow-failed', async () => {
-    // Before Terminus 3.5, `-n` runs exited 0 when the workflow failed, having logged the error.
-    const dir = mkdtempSync(path.join(tmpdir(), 'pbm-old-terminus-'))
-    try {
-      const bin = path.join(dir, 'terminus')
-      writeFileSync(bin, "#!/bin/sh\nprintf ' [error]  Workflow failed. \\n' >&2\nexit 0\n")
-      chmodSync(bin, 0o755)
-      const error = await failure(terminusFor(sb, {bin}).createBackup('alpha', 'live'))
+  describe('Terminus before 3.5 (a failed workflow exits 0 with the success notice)', () => {
+    before(() => sb.setTerminusVersion('3.4.0'))
+
+    after(() => sb.setTerminusVersion('3.6.1'))
+
+    it('a create that made nothing is workflow-failed (older backups do not count), saying that Terminus < 3.5 hides why and to upgrade', async () => {
+      sb.resetCalls()
+      const error = await failure(terminusFor(sb).createBackup('broken', 'live'))
       expect(error.code).to.equal('workflow-failed')
-    } finally {
-      rmSync(dir, {force: true, recursive: true})
-    }
+      expect(error.message).to.match(
+        /Terminus 3\.4\.0 said it was created, but Pantheon lists no new code, files, database backup/,
+      )
+      expect(error.message).to.match(/before 3\.5 hides why/)
+      expect(error.hint).to.match(/Upgrade Terminus to 3\.5 or newer/)
+      // The list told: Terminus itself said "Created".
+      expect(sb.calls().map((c) => [c.command, c.exitCode])).to.deep.equal([
+        ['--version', 0],
+        ['backup:create', 0],
+        ['backup:list', 0],
+      ])
+    })
+
+    it('a create that made its backup is confirmed by the list', async () => {
+      const adapter = terminusFor(sb)
+      sb.resetCalls()
+      await adapter.createBackup('alpha', 'live', {element: 'db'})
+      await adapter.createBackup('alpha', 'dev')
+      // The version is asked once for the adapter, not per call.
+      expect(sb.callCounts()).to.deep.equal({'--version': 1, 'backup:create': 2, 'backup:list': 2})
+    })
+  })
+
+  describe('Terminus 3.6+ whose telemetry post fails (an [error] line about /api/track)', () => {
+    before(() => sb.setTelemetryFails(true))
+
+    after(() => sb.setTelemetryFails(false))
+
+    it('a create that succeeded (exit 0) succeeds, with no extra list', async () => {
+      sb.resetCalls()
+      await terminus.createBackup('alpha', 'test', {element: 'db'})
+      expect(sb.calls().map((c) => c.command)).to.deep.equal(['backup:create'])
+    })
+
+    it('a create that failed says the real reason alone', async () => {
+      const error = await failure(terminus.createBackup('broken', 'live'))
+      expect(error.code).to.equal('workflow-failed')
+      expect(error.message).to.equal('Creating a backup of broken.live failed: Backup failed: disk quota exceeded.')
+      expect(error.terminusMessage).to.equal('Backup failed: disk quota exceeded.')
+    })
+
+    it('a failed lookup is judged without it too (unknown site, not throttled)', async () => {
+      const error = await failure(terminus.listBackups('ghost', 'live'))
+      expect(error.code).to.equal('unknown-site')
+      expect(`${error.message} ${error.terminusMessage}`).to.not.include('api/track')
+    })
   })
 
   it('stops waiting at our timeout, since Terminus has none', async () => {

@@ -84,7 +84,8 @@ export class CallRecorder {
     writeFileSync(this.gate, '')
   }
 
-  calls(): RecordedCall[] {
+  /** The calls recorded, without `terminus --version` (asked once per adapter when a create or import needs it) unless asked. */
+  calls(options: {withVersion?: boolean} = {}): RecordedCall[] {
     const calls = new Map<string, RecordedCall>()
     for (const line of readFileSync(this.logFile, 'utf8').split('\n').filter(Boolean)) {
       const [head, ...args] = line.split('\t')
@@ -103,7 +104,7 @@ export class CallRecorder {
       }
     }
 
-    return [...calls.values()]
+    return [...calls.values()].filter((call) => options.withVersion || call.args[0] !== '--version')
   }
 
   /** The most calls that were running at the same moment. */

@@ -167,7 +167,7 @@ describe('terminus adapter against the sandbox: import:database / import:files',
     const dir = mkdtempSync(path.join(tmpdir(), 'pbm-silent-'))
     try {
       const bin = path.join(dir, 'terminus')
-      writeFileSync(bin, '#!/bin/sh\nexit 0\n')
+      writeFileSync(bin, '#!/bin/sh\n[ "$1" = --version ] && echo "Terminus 3.6.1"\nexit 0\n')
       chmodSync(bin, 0o755)
       const error = await failure(terminusFor(sb, {bin}).importDatabase('alpha', 'dev', sb.url(DB)))
       expect(error.code).to.equal('import-failed')

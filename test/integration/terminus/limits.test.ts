@@ -5,7 +5,12 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {format} from 'node:util'
 
+import {Terminus, TerminusBudget, type TerminusPause} from '../../../src/terminus/index.js'
 import {CallRecorder, createSandbox, failure, type Sandbox, terminusFor, until} from './helpers.js'
+
+const extraRecorders: CallRecorder[] = []
+// A lookup that times out having printed nothing is tried once more after a pause: keep it short here.
+const quickBudget = () => new TerminusBudget({backoff: {baseMs: 50, maxMs: 50, maxAttempts: 3}})
 
 describe('terminus adapter against the sandbox: timeouts, aborts, limits, environment', () => {
   let sb: Sandbox
@@ -28,6 +33,7 @@ describe('terminus adapter against the sandbox: timeouts, aborts, limits, enviro
 
   afterEach(() => {
     recorder.close()
+    for (const extra of extraRecorders.splice(0)) extra.close()
     sb.setLatency(0)
     sb.setCreateMs(0)
   })
@@ -39,15 +45,49 @@ describe('terminus adapter against the sandbox: timeouts, aborts, limits, enviro
   it('stops a call that takes longer than the timeout', async () => {
     // Far longer than the mocha timeout: only the adapter's own timeout can end this call.
     sb.setLatency(120_000)
-    const error = await failure(terminusFor(sb, {timeoutMs: 300}).listBackups('alpha', 'live'))
+    const error = await failure(terminusFor(sb, {budget: quickBudget(), timeoutMs: 300}).listBackups('alpha', 'live'))
     expect(error.code).to.equal('timeout')
     expect(error.message).to.contain('backup:list').and.to.contain('300 ms')
   })
 
   it('a per-call timeout overrides the adapter’s', async () => {
     sb.setLatency(1000)
-    const terminus = terminusFor(sb, {timeoutMs: 60_000})
+    const terminus = terminusFor(sb, {budget: quickBudget(), timeoutMs: 60_000})
     expect((await failure(terminus.listSites({timeoutMs: 300}))).code).to.equal('timeout')
+  })
+
+  it('a lookup that timed out having printed nothing is tried once more, after a pause of every call', async () => {
+    // Silent, as Terminus is while it retries a throttled request.
+    sb.setLatency(120_000)
+    // exec: the timeout's kill reaches the stand-in itself, not only a shell around it.
+    const silent = new CallRecorder(sb, {exec: true})
+    extraRecorders.push(silent)
+    const pauses: TerminusPause[] = []
+    const budget = new TerminusBudget({
+      backoff: {baseMs: 50, maxMs: 50, maxAttempts: 3},
+      onPause(pause) {
+        pauses.push(pause)
+        // Pantheon lets up during the pause: the second try answers.
+        sb.setLatency(0)
+      },
+    })
+    const backups = await terminusFor(sb, {bin: silent.bin, budget, timeoutMs: 5000}).listBackups('alpha', 'live')
+    expect(backups).to.have.length(3)
+    expect(silent.calls().map((c) => c.args[0])).to.deep.equal(['backup:list', 'backup:list'])
+    expect(pauses.map((p) => p.command)).to.deep.equal(['backup:list'])
+  })
+
+  it('a second silent timeout is a timeout (one retry only), and a create is never retried', async () => {
+    sb.setLatency(120_000)
+    const silent = new CallRecorder(sb, {exec: true})
+    extraRecorders.push(silent)
+    const budget = quickBudget()
+    const t = terminusFor(sb, {bin: silent.bin, budget, timeoutMs: 300})
+    expect((await failure(t.listBackups('alpha', 'live'))).code).to.equal('timeout')
+    expect(silent.calls().map((c) => c.args[0])).to.deep.equal(['backup:list', 'backup:list'])
+    // backup:create is silent by nature while it waits for the workflow: a timeout there is final.
+    expect((await failure(t.createBackup('alpha', 'dev', {timeoutMs: 300}))).code).to.equal('timeout')
+    expect(silent.calls().filter((c) => c.args[0] === 'backup:create')).to.have.length(1)
   })
 
   it('stops a running call when its signal aborts, with the signal’s reason', async () => {
@@ -168,6 +208,57 @@ describe('terminus adapter against the sandbox: timeouts, aborts, limits, enviro
     // The recorder does see AWS_* variables when they are passed on purpose.
     await terminusFor(sb, {bin: recorder.bin, env: {AWS_PROBE: '1'}}).listSites()
     expect(recorder.calls().map((c) => c.env.AWS)).to.deep.equal(['-', 'AWS_PROBE'])
+  })
+
+  it('gives Terminus only an allow-list of our environment; TERMINUS_HTTP_MAX_RETRIES is dropped with one warning', async () => {
+    const set: Record<string, string> = {
+      HTTPS_PROXY: 'http://proxy.example:3128',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      PBM_PING: 'https://hc-ping.example/secret-uuid',
+      PBM_SANDBOX_THROTTLE: '1/1h',
+      PHPRC: '/etc/php-terminus',
+      RESTIC_PASSWORD: 'vault-secret',
+      TERMINUS_HTTP_MAX_RETRIES: '3',
+      TERMINUS_USER: 'me@example.com',
+      XDG_CONFIG_HOME: '/home/me/.config',
+      https_proxy: 'http://proxy.example:3128',
+    }
+    const saved = Object.fromEntries(Object.keys(set).map((name) => [name, process.env[name]]))
+    Object.assign(process.env, set)
+    const warnings: string[] = []
+    try {
+      // The sandbox's own terminus needs no variable: nothing is added for it here.
+      const t = new Terminus({bin: sb.terminusPath, onWarning: (m) => warnings.push(m)})
+      sb.resetCalls()
+      await t.listSites()
+      await t.listSites()
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name]
+        else process.env[name] = value
+      }
+    }
+
+    const [first] = sb.calls()
+    expect(first.env).to.include.members([
+      'HTTPS_PROXY',
+      'LANG',
+      'LC_ALL',
+      'PATH',
+      'PHPRC',
+      'TERMINUS_USER',
+      'XDG_CONFIG_HOME',
+      'https_proxy',
+    ])
+    for (const name of ['PBM_PING', 'PBM_SANDBOX_THROTTLE', 'RESTIC_PASSWORD', 'TERMINUS_HTTP_MAX_RETRIES']) {
+      expect(first.env, name).to.not.include(name)
+    }
+
+    expect(first.env.filter((name) => /^(AWS|PBM|RESTIC)_/.test(name))).to.deep.equal([])
+    // Once per adapter (one run), saying why.
+    expect(warnings).to.have.length(1)
+    expect(warnings[0]).to.match(/TERMINUS_HTTP_MAX_RETRIES .*not pass it to Terminus.*forever/)
   })
 
   it('logs each call under pbm:terminus with its exit code and duration, never a signed URL', async () => {
