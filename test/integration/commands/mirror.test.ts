@@ -425,11 +425,14 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
       const good = [
         ...archivesOf(world, 'ok1', 'dev'),
         ...archivesOf(world, 'ok1', 'live'),
+        // A frozen site's backups, which Pantheon still lists, are mirrored like any other.
+        ...archivesOf(world, 'ice', 'dev'),
+        ...archivesOf(world, 'ice', 'live'),
         ...archivesOf(world, 'half', 'live'),
         ...archivesOf(world, 'bad', 'dev'),
         ...archivesOf(world, 'bad', 'live').filter((a) => a.file !== corrupt.file),
       ]
-      expect(good).to.have.length(14)
+      expect(good).to.have.length(20)
       await expectExactlyMirrored(world, 'fail/', good)
 
       // Per-archive results, like backup:pick: checked against the sandbox, not against each other.
@@ -462,8 +465,7 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
 
       const target = (site: string, env: string) => out.targets.find((t) => t.site === site && t.env === env)
       for (const env of ['dev', 'live']) {
-        expect(target('ice', env), `ice.${env}`).to.include({status: 'skipped'})
-        expect(target('ice', env)!.note).to.match(/frozen/)
+        expect(target('ice', env), `ice.${env}`).to.include({status: 'mirrored'})
         expect(target('ghost', env), `ghost.${env}`).to.include({status: 'failed'})
         expect(target('ghost', env)!.error?.message).to.match(/ghost/)
         expect(target('ok1', env), `ok1.${env}`).to.include({status: 'mirrored'})
@@ -473,11 +475,7 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
       expect(target('half', 'dev')!.note).to.match(/initialized/)
       expect(target('half', 'live')).to.include({status: 'mirrored'})
       expect(target('bad', 'live')).to.include({status: 'failed'})
-      expect(out.summary).to.include({failed: 3, transferred: 14})
-      // No archive of a frozen site or an uninitialized env was even asked for.
-      expect(
-        bytesServed(world, [...archivesOf(world, 'ice', 'dev'), ...archivesOf(world, 'ice', 'live')]).requests,
-      ).to.equal(0)
+      expect(out.summary).to.include({failed: 3, transferred: 20})
     })
 
     it('the same without --json: reasons in the summary, on stderr', async () => {
@@ -533,7 +531,7 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
       ).to.equal(true)
     })
 
-    it('a frozen site alone is skipped with a note, not a failure (exit 0)', async () => {
+    it('a frozen site: what Pantheon lists is mirrored; when it lists nothing, skipped with a note (exit 0)', async () => {
       const result = await pbm(world, [
         '--site',
         'ok2',
@@ -545,12 +543,18 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
         'frozen/',
       ])
       expect(result.exitCode, describeRun(result)).to.equal(0)
-      expect(String(result.stdout)).to.match(/ice\.dev: skipped, .*frozen/)
-      expect(String(result.stdout)).to.match(/ice\.live: skipped, .*frozen/)
       await expectExactlyMirrored(world, 'frozen/', [
         ...archivesOf(world, 'ok2', 'dev'),
         ...archivesOf(world, 'ok2', 'live'),
+        ...archivesOf(world, 'ice', 'dev'),
+        ...archivesOf(world, 'ice', 'live'),
       ])
+      // An environment whose list fails (here: one the site does not have) is a note, not a failure.
+      const missing = await pbm(world, ['ice.test', '--bucket', world.bucket, '--prefix', 'frozen-missing/'])
+      expect(missing.exitCode, describeRun(missing)).to.equal(0)
+      expect(String(missing.stdout)).to.match(
+        /ice\.test: skipped, the site is frozen, and Pantheon lists no backups of it/,
+      )
     })
 
     it('--create makes new backups and mirrors those; a failed workflow fails its site only', async () => {

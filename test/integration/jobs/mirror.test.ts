@@ -79,7 +79,8 @@ describe('jobs: mirror with a recording event sink', () => {
     })
     const result = await mirror(plan({targets}), {destinations, events, terminus}, new AbortController().signal)
 
-    // Every target is told once how it ended: skipped (uninitialized, frozen), failed (a corrupt archive) or mirrored.
+    // Every target is told once how it ended: skipped (uninitialized), failed (a corrupt archive) or mirrored
+    // (a frozen site's listed backups too).
     const ends = new Map<string, string>()
     for (const e of events.events) {
       if (e.type === 'target:skipped') ends.set(targetId(e.target), 'skipped')
@@ -91,7 +92,7 @@ describe('jobs: mirror with a recording event sink', () => {
       'alpha.dev': 'skipped',
       'alpha.live': 'mirrored',
       'bravo.live': 'failed',
-      'ice.live': 'skipped',
+      'ice.live': 'mirrored',
     })
 
     // Each archive of alpha.live and bravo.live: queued, started, then done or failed, in that order.
@@ -124,7 +125,7 @@ describe('jobs: mirror with a recording event sink', () => {
     const last = events.events.at(-1)
     expect(last?.type).to.equal('run:summary')
     expect(last).to.deep.include({summary: result.summary})
-    expect(result.summary).to.include({failed: 1, transferred: 5})
+    expect(result.summary).to.include({failed: 1, transferred: 8})
   })
 
   it('an aborted run ends every archive it started as interrupted, with no event after the summary', async () => {
