@@ -42,7 +42,7 @@ export default class Mirror extends BaseCommand<typeof Mirror> {
   }
   static override description = `The "pantheon-backup-to-s3.sh" script of Pantheon's guide, done right: for every site × environment × element, optionally create a backup first (--create), then stream the newest backup set (or with --all every listed backup) into S3 and/or a local folder. Transfers run in parallel (--concurrency), Terminus calls under their own limits, every archive is verified, and a re-run only transfers what is missing. One failing site never stops the others.
 
-Sites come from SITE.ENV arguments, from --site × --env, or from every site of --org (optionally --tag). Frozen sites and uninitialized environments are skipped with a note. Every flag also reads an environment variable, for cron; TERMINUS_USER passes through to Terminus.
+Sites come from SITE.ENV arguments, from --site × --env, or from every site of --org (optionally --tag). A frozen site gets no --create (Pantheon makes no new backup of it), but the backups Pantheon still lists for it are mirrored; uninitialized environments are skipped with a note. Every flag also reads an environment variable, for cron; TERMINUS_USER and the other TERMINUS_* settings pass through to Terminus (not TERMINUS_HTTP_MAX_RETRIES).
 
 With --prune and a retention policy (the --keep-* flags, restic's rules as in backup:prune), each site.env whose archives were all mirrored and verified then has its series pruned at every destination; a site.env with any failure is not pruned in that run. --prune is the consent to remove: there is no question, and --dry-run shows the prune plan too.
 
