@@ -1,6 +1,11 @@
 import {expect} from 'chai'
 
-import {errorFromFailedCall, type FailedCall, terminusMessageOf} from '../../../src/terminus/errors.js'
+import {
+  errorFromFailedCall,
+  type FailedCall,
+  terminusMessageOf,
+  withoutTelemetry,
+} from '../../../src/terminus/errors.js'
 import {parseJson} from '../../../src/terminus/terminus.js'
 
 // Exactly as TERMINUS.md quotes real Terminus: `[error]` lines with two spaces and a trailing one,
@@ -100,5 +105,34 @@ describe('terminus: parseJson', () => {
     expect(() => parseJson('not json', 'site:list'))
       .to.throw()
       .with.property('code', 'failed')
+  })
+})
+
+describe('terminus/errors: what real Terminus 3.6 adds and how throttling reads on a site', () => {
+  const telemetry =
+    ' [error]  HTTP request POST https://terminus.pantheon.io/api/track has failed with error cURL error 28: Connection timed out after 2001 milliseconds for https://terminus.pantheon.io/api/track. \n'
+
+  it('drops the telemetry line, keeps everything else', () => {
+    expect(withoutTelemetry(errorLine('Workflow failed.') + telemetry)).to.equal(errorLine('Workflow failed.'))
+    expect(withoutTelemetry(telemetry)).to.equal('')
+    const other = errorLine(
+      'HTTP request GET https://terminus.pantheon.io:443/api/site-names/a has failed with error .',
+    )
+    expect(withoutTelemetry(other)).to.equal(other)
+  })
+
+  it('a site lookup that failed for throttling is throttled, not unknown-site (either wording)', () => {
+    for (const reason of [
+      'HTTP request has failed with error "Maximum retry attempts reached".',
+      'You have already made 1,000 requests in the past hour. Slow your roll.',
+    ]) {
+      const stderr = errorLine(`Could not locate a site your user may access identified by alpha: ${reason}`)
+      expect(errorFromFailedCall(call(stderr)).code, reason).to.equal('throttled')
+    }
+
+    expect(
+      errorFromFailedCall(call(errorLine('Could not locate a site your user may access identified by a: Not Found')))
+        .code,
+    ).to.equal('unknown-site')
   })
 })
