@@ -181,6 +181,12 @@ export const retentionFlags = {
     summary: 'Keep every backup within this long of the newest of its series (45d, 2y3m, 12h).',
   }),
   'keep-yearly': keepCount('years', 'PBM_KEEP_YEARLY'),
+  'include-unrecorded': Flags.boolean({
+    env: 'PBM_INCLUDE_UNRECORDED',
+    helpGroup: 'RETENTION',
+    summary:
+      "Count archives without pbm's record (S3 metadata, local completion record) too: for a mirror made by the old shell script.",
+  }),
   'max-delete': Flags.integer({
     env: 'PBM_MAX_DELETE',
     helpGroup: 'RETENTION',

@@ -24,6 +24,11 @@ export interface Inventory {
   describe(key: string): string
   /** Every object under the root or prefix, one page at a time (at most LIST_PAGE objects). */
   list(signal?: AbortSignal): AsyncIterable<InventoryObject[]>
+  /**
+   * Of these keys, those whose object carries pbm's record of a verified transfer (S3: pbm's metadata;
+   * a folder: the completion record, naming the file at its size): one HEAD (or record read) per key.
+   */
+  recorded(keys: readonly string[], signal?: AbortSignal): Promise<Set<string>>
   /** Remove the keys, DELETE_BATCH at a time; yields the outcome of each key, batch by batch, in order. */
   remove(keys: readonly string[], signal?: AbortSignal): AsyncIterable<RemoveOutcome[]>
   /**

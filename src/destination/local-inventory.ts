@@ -1,11 +1,12 @@
 import type {Dirent} from 'node:fs'
 
-import {lstat, readdir, unlink} from 'node:fs/promises'
+import {lstat, readdir, realpath, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
 import {PbmError} from '../errors.js'
 import {DELETE_BATCH, type Inventory, type InventoryObject, LIST_PAGE, type RemoveOutcome} from './inventory.js'
 import {checkKey} from './key.js'
+import {readLocalRecord} from './local.js'
 
 /** The completion record the local destination keeps beside an archive: `.<file>.pbm.json`. */
 export function completionRecordName(file: string): string {
@@ -15,10 +16,22 @@ export function completionRecordName(file: string): string {
 /**
  * A local mirror folder: `<root>/<site>/<env>/<file>`. Lists regular files at that depth only, and
  * never anything hidden (pbm's `.NAME.partial` and `.NAME.pbm.json`, or anyone's dotfiles); never
- * follows a symbolic link; removes regular files only.
+ * follows a symbolic link; removes regular files only, and only while their folder still resolves to
+ * `<root>/<site>/<env>` (a folder swapped for a link after the listing must not lead a removal
+ * outside the root).
  */
 export function createLocalInventory(options: {root: string}): Inventory {
   const root = path.resolve(options.root)
+  // The root as the listing resolved it (it may be a link itself, e.g. /srv/backups -> /mnt/disk):
+  // every removal must land under this same folder.
+  let realRoot: Promise<string> | undefined
+  const resolveRoot = (): Promise<string> => {
+    realRoot ??= realpath(root).catch((error: NodeJS.ErrnoException) => {
+      realRoot = undefined
+      throw error
+    })
+    return realRoot
+  }
 
   const pathOf = (key: string): string => {
     const full = path.join(root, ...checkKey(key))
@@ -35,6 +48,8 @@ export function createLocalInventory(options: {root: string}): Inventory {
     }
 
     try {
+      const moved = await folderMoved(full)
+      if (moved) return {key, status: 'failed', code: 'unsafe-path', message: moved}
       const st = await lstat(full)
       if (!st.isFile()) return {key, status: 'failed', code: 'not-a-file', message: `${full} is not a regular file.`}
       await unlink(full)
@@ -48,11 +63,51 @@ export function createLocalInventory(options: {root: string}): Inventory {
     return {key, status: 'removed'}
   }
 
+  /**
+   * Just before an unlink: why the archive's folder is no longer `<root>/<site>/<env>` (a link, or a
+   * folder moved in from elsewhere), or undefined while it still is. A folder gone is not a reason
+   * (the unlink then finds nothing).
+   */
+  const folderMoved = async (full: string): Promise<string | undefined> => {
+    const dir = path.dirname(full)
+    const expected = path.join(await resolveRoot(), path.relative(root, dir))
+    let actual: string
+    try {
+      actual = await realpath(dir)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+
+    return actual === expected
+      ? undefined
+      : `${dir} now leads to ${actual}, not ${expected}: nothing removed through it.`
+  }
+
   return {
     kind: 'local',
     describe: (key) => pathOf(key),
 
+    async recorded(keys, signal) {
+      const found = new Set<string>()
+      for (const key of keys) {
+        signal?.throwIfAborted()
+        let full: string
+        try {
+          full = pathOf(key)
+        } catch {
+          continue
+        }
+
+        const [st, record] = await Promise.all([lstat(full).catch(() => {}), readLocalRecord(full)])
+        if (st?.isFile() && record?.file === path.basename(full) && record.size === st.size) found.add(key)
+      }
+
+      return found
+    },
+
     async *list(signal) {
+      await resolveRoot().catch(() => {})
       const sites = await entries(root, true)
       let page: InventoryObject[] = []
       for (const site of sites) {

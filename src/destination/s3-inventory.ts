@@ -10,7 +10,7 @@ import {s3Sdk} from './aws-sdk.js'
 import {DELETE_BATCH, type Inventory, type InventoryObject, LIST_PAGE, type RemoveOutcome} from './inventory.js'
 import {checkKey} from './key.js'
 import {checkBucketName, createS3Client, resolveEndpoint, type S3ClientOptions} from './s3-client.js'
-import {s3Error} from './s3.js'
+import {META, s3Error} from './s3.js'
 import {sweepStages} from './stage.js'
 
 const debug = createDebug('pbm:s3-inventory')
@@ -19,7 +19,7 @@ export interface S3InventoryOptions extends S3ClientOptions {
   bucket: string
   /** Prepended to every key as is, as for the S3 destination. */
   prefix?: string
-  /** Object Lock lookups at once (default 8). */
+  /** Object Lock and record lookups (HeadObject) at once (default 8). */
   lockConcurrency?: number
   /** For tests: the clock that decides whether a retention date is still in the future. */
   now?: () => Date
@@ -169,9 +169,48 @@ export function createS3Inventory(options: S3InventoryOptions): Inventory {
     )
   }
 
+  /** pbm's metadata of a verified transfer, at the object's size (a malformed size is no record). */
+  const hasRecord = async (key: string, signal?: AbortSignal): Promise<boolean> => {
+    const {HeadObjectCommand} = s3Sdk()
+    const Key = prefix + key
+    try {
+      const head = await (await client()).send(new HeadObjectCommand({Bucket: bucket, Key}), {abortSignal: signal})
+      const meta = head.Metadata ?? {}
+      if (meta[META.verified] === undefined) return false
+      const size = meta[META.size]
+      return size === undefined || size === String(head.ContentLength ?? -1)
+    } catch (error) {
+      if (signal?.aborted) throw error
+      const status = (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode
+      // Gone since the listing: nothing to count or remove.
+      if (status === 404) return false
+      if (status === 403) {
+        throw new PbmError('access-denied', `Access denied reading the metadata of s3://${bucket}/${printable(Key)}.`, {
+          cause: error,
+          hint: "Pruning reads pbm's record of each archive (s3:GetObject); --include-unrecorded prunes without it.",
+        })
+      }
+
+      throw s3Error(error, context, 'list-failed')
+    }
+  }
+
   return {
     kind: 's3',
     describe: (key) => `s3://${bucket}/${prefix}${key}`,
+
+    async recorded(keys, signal) {
+      const limit = createLimit(Math.max(1, options.lockConcurrency ?? 8))
+      const found = new Set<string>()
+      await Promise.all(
+        keys.map((key) =>
+          limit(async () => {
+            if (await hasRecord(key, signal)) found.add(key)
+          }, signal),
+        ),
+      )
+      return found
+    },
 
     async *list(signal) {
       const {ListObjectsV2Command} = s3Sdk()

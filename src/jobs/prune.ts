@@ -19,8 +19,13 @@ export interface PruneRequest {
   dryRun: boolean
   /** Stop before removing more than this many (nothing is removed then). */
   maxDelete?: number
-  /** The clock for --keep-within's guard against backups dated in the future. */
-  now?: Date
+  /**
+   * The run's clock: a backup dated more than a day after it is suspect (kept, counted by no rule,
+   * reported). Required, so that no caller forgets the guard.
+   */
+  now: Date
+  /** Count archives without pbm's record as pbm's (a mirror made by the old shell script). */
+  includeUnrecorded?: boolean
 }
 
 export interface PruneDeps {
@@ -65,13 +70,24 @@ export interface PruneSeriesResult {
   keep: PruneKept[]
   /** Newest first. */
   remove: PruneRemoved[]
+  /** Of `keep`: dated more than a day in the future, so not trusted (kept, counted by no rule). */
+  suspect: string[]
+  /** Archive names without pbm's record: not pbm's, left alone (see --include-unrecorded). */
+  unrecorded: number
 }
 
 export interface PruneSummary {
   kept: number
-  /** Removed (on a dry run or when stopped: to be removed). */
+  /** Removed: 0 on a dry run or when stopped (what the plan removes is `wouldRemove`). */
   removed: number
   bytesFreed: number
+  /** Only when nothing was removed on purpose (dry run, --max-delete, not confirmed): what the plan removes. */
+  wouldRemove?: number
+  bytesWouldFree?: number
+  /** Of the kept, those dated more than a day in the future (not trusted; reported as warnings). */
+  suspect: number
+  /** Archive names without pbm's record, left alone as not pbm's. */
+  unrecorded: number
   /** Of the kept, those only Object Lock or a legal hold keeps. */
   locked: number
   failed: number
@@ -89,6 +105,8 @@ export interface PruneResult {
   summary: PruneSummary
   /** Objects under the prefix that are not pbm's archives: never touched. */
   foreign: {count: number; bytes: number}
+  /** Named like pbm's archives, but without pbm's record: not pbm's, never touched, counted by no rule. */
+  unrecorded: {count: number; bytes: number}
   /** pbm's archives of site.envs or elements left out by the arguments. */
   unselected: number
   /** Why nothing was removed although the plan removes something. */
@@ -112,16 +130,36 @@ export async function prune(request: PruneRequest, deps: PruneDeps, signal: Abor
 
   await stages.sweep(request.dryRun, signal)
 
-  const plan = planPrune(collector.result(), request.policy, request.now ? {now: request.now} : {})
+  const listing = collector.result()
+  if (!request.includeUnrecorded) {
+    // Only what pbm recorded takes part: an object named like a backup is not one of pbm's.
+    const entries = listing.series.flatMap((s) => s.entries)
+    const recorded = await inventory.recorded(
+      entries.map((e) => e.key),
+      signal,
+    )
+    for (const entry of entries) entry.recorded = recorded.has(entry.key)
+  }
+
+  const plan = planPrune(listing, request.policy, {includeUnrecorded: request.includeUnrecorded, now: request.now})
   const {location} = deps
   events.emit({
     archives: plan.summary.kept + plan.summary.removed,
-    foreign: plan.foreign.count,
+    foreign: plan.foreign.count + plan.unrecorded.count,
     listed,
     location,
     series: plan.series.length,
     type: 'prune:listed',
   })
+  for (const s of plan.series) {
+    for (const entry of s.suspect) {
+      events.emit({
+        message: `${inventory.describe(entry.key)} is dated ${entry.date.toISOString()}, more than a day ahead of this run's clock: not trusted as a backup date, so it is kept and counted by no rule.`,
+        type: 'run:warning',
+      })
+    }
+  }
+
   for (const s of plan.series) {
     events.emit({
       element: s.element,
@@ -134,7 +172,14 @@ export async function prune(request: PruneRequest, deps: PruneDeps, signal: Abor
 
   const result = resultOf(plan, location, request)
   const toRemove = plan.summary.removed
-  if (request.dryRun || toRemove === 0) return finish(result, events)
+  if (request.dryRun) return finish(result, events)
+  if (toRemove === 0) {
+    // A real run with nothing to remove: there is nothing it "would" do either.
+    delete result.summary.wouldRemove
+    delete result.summary.bytesWouldFree
+    return finish(result, events)
+  }
+
   if (request.maxDelete !== undefined && toRemove > request.maxDelete) {
     result.stopped = {maxDelete: request.maxDelete, reason: 'max-delete'}
     return finish(result, events)
@@ -155,9 +200,11 @@ export function pruneExitCode(result: PruneResult): number {
 }
 
 function resultOf(plan: PrunePlan, location: string, request: PruneRequest): PruneResult {
+  const suspect = plan.series.reduce((n, s) => n + s.suspect.length, 0)
   return {
     dryRun: request.dryRun,
     foreign: plan.foreign,
+    unrecorded: plan.unrecorded,
     location,
     policy: describePolicy(request.policy),
     series: plan.series.map((s) => ({
@@ -166,14 +213,21 @@ function resultOf(plan: PrunePlan, location: string, request: PruneRequest): Pru
       keep: s.keep.map((k) => ({date: k.date, file: k.file, reasons: k.reasons, size: k.size})),
       remove: s.remove.map((r) => ({date: r.date, file: r.file, size: r.size, status: 'planned' as const})),
       site: s.site,
+      suspect: s.suspect.map((e) => e.file),
+      unrecorded: s.unrecorded.length,
     })),
+    // Nothing is removed yet: what the plan removes is said as what it would (removePlanned replaces it).
     summary: {
-      bytesFreed: plan.summary.bytesFreed,
+      bytesFreed: 0,
+      bytesWouldFree: plan.summary.bytesFreed,
       deleteMarkers: 0,
       failed: 0,
       kept: plan.summary.kept,
       locked: 0,
-      removed: plan.summary.removed,
+      removed: 0,
+      suspect,
+      unrecorded: plan.unrecorded.count,
+      wouldRemove: plan.summary.removed,
     },
     unselected: plan.unselected,
   }
@@ -218,7 +272,16 @@ async function removePlanned(
     }
   }
 
-  const summary: PruneSummary = {bytesFreed: 0, deleteMarkers: 0, failed: 0, kept: 0, locked: 0, removed: 0}
+  const summary: PruneSummary = {
+    bytesFreed: 0,
+    deleteMarkers: 0,
+    failed: 0,
+    kept: 0,
+    locked: 0,
+    removed: 0,
+    suspect: result.summary.suspect,
+    unrecorded: result.summary.unrecorded,
+  }
   for (const series of result.series) {
     const remove: PruneRemoved[] = []
     for (const entry of series.remove) {

@@ -54,6 +54,11 @@ export type KeepReason =
   | {rule: 'within'; duration: RetentionDuration}
   /** pbm's own guard: the newest backup of a series is never removed (restic's rules already keep it). */
   | {rule: 'newest'}
+  /**
+   * Dated more than SUSPECT_AHEAD_MS after the run's clock: no real backup is, so its date is not
+   * trusted. Kept, and never the newest, the anchor of `within`, or one of a count.
+   */
+  | {rule: 'suspect'}
 
 export interface KeptItem<T> {
   item: T
@@ -185,6 +190,10 @@ export function reasonText(reason: KeepReason): string {
     case 'newest': {
       return 'newest'
     }
+
+    case 'suspect': {
+      return 'dated in the future: not trusted, kept'
+    }
   }
 }
 
@@ -241,6 +250,14 @@ export function subtractDuration(date: Date, duration: RetentionDuration): Date 
   return new Date(shifted - duration.hours * 3_600_000)
 }
 
+/** How far after the run's clock a backup may be dated (clock skew) before its date is not trusted. */
+export const SUSPECT_AHEAD_MS = 86_400_000
+
+/** A backup dated more than a day after `now`: no real backup is (see the 'suspect' reason). */
+export function isSuspect(date: Date, now: Date): boolean {
+  return date.getTime() > now.getTime() + SUSPECT_AHEAD_MS
+}
+
 /**
  * Which backups of one series to keep, and why; the others are to be removed. As restic's
  * ApplyPolicy: walk the series newest first; each counted rule keeps a backup when it falls in a
@@ -249,8 +266,11 @@ export function subtractDuration(date: Date, duration: RetentionDuration): Date 
  * keeps it even in an already kept period ("oldest"). `within` keeps what is strictly newer than the
  * newest backup minus the duration. The rules are OR-ed.
  *
- * `now`, when given, is restic's guard against clock skew: backups dated after it do not serve as
- * the newest for `within` (so one bogus future date cannot make everything else expire).
+ * `now`, when given, guards against a bogus date: a backup dated more than a day after it is
+ * `suspect`, kept for that reason alone, and left out of every rule (it is not the newest, not the
+ * anchor of `within`, not one of a count), so one object named like a backup from the future cannot
+ * make the real ones expire. pbm's commands always pass it; restic's own guard (the anchor of
+ * `within` is the newest backup before `now`) holds within that day.
  */
 export function applyRetention<T extends {date: Date}>(
   items: readonly T[],
@@ -259,21 +279,25 @@ export function applyRetention<T extends {date: Date}>(
 ): RetentionResult<T> {
   checkPolicy(policy)
   // Newest first; a stable sort keeps equal times in their given order (as restic's sort.Stable).
-  const list = items
+  const sorted = items
     .map((item, index) => ({item, index, time: item.date.getTime()}))
     .sort((a, b) => b.time - a.time || a.index - b.index)
   const keep: Array<KeptItem<T>> = []
   const remove: T[] = []
+  const {now} = options
+  const suspect = now ? sorted.filter(({item}) => isSuspect(item.date, now)) : []
+  for (const {item} of suspect) keep.push({item, reasons: [{rule: 'suspect'}]})
+  const list = suspect.length > 0 ? sorted.filter(({item}) => !isSuspect(item.date, now!)) : sorted
   if (list.length === 0) return {keep, remove}
 
   const buckets = BUCKET_KINDS.map((kind) => ({kind, left: policy.counts[kind] ?? 0, last: -1, kept: 0}))
   const within = policy.within && !isZeroDuration(policy.within) ? policy.within : undefined
   let threshold: number | undefined
   if (within) {
-    const now = options.now?.getTime() ?? Number.POSITIVE_INFINITY
+    const nowTime = now?.getTime() ?? Number.POSITIVE_INFINITY
     // restic: the newest backup that is not in the future (the zero time when every one is).
     let latest = Number.NEGATIVE_INFINITY
-    for (const {time} of list) if (time > latest && time < now) latest = time
+    for (const {time} of list) if (time > latest && time < nowTime) latest = time
     threshold = Number.isFinite(latest) ? subtractDuration(new Date(latest), within).getTime() : latest
   }
 

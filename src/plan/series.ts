@@ -18,6 +18,11 @@ export interface SeriesEntry {
   /** The UTC time in the filename: what retention periods are taken from. */
   date: Date
   size: number
+  /**
+   * Whether pbm's record of it is there (S3 metadata, the local completion record); undefined when
+   * not looked up. Prune counts only recorded archives unless told otherwise.
+   */
+  recorded?: boolean
 }
 
 /** The archives of one site, env and element: what a retention policy is applied to. */

@@ -32,7 +32,8 @@ function formatSeries(series: PruneSeriesResult, dryRun: boolean): string {
       date: r.date.getTime(),
     })),
   ].sort((a, b) => b.date - a.date)
-  const head = `${series.site}.${series.env} ${series.element}: keep ${series.keep.length}, remove ${series.remove.length}`
+  const unrecorded = series.unrecorded > 0 ? `; ${series.unrecorded} without pbm's record left alone` : ''
+  const head = `${series.site}.${series.env} ${series.element}: keep ${series.keep.length}, ${dryRun ? 'would remove' : 'remove'} ${series.remove.length}${unrecorded}`
   return `${head}\n${indent(table(rows.map((r) => r.cells)))}\n`
 }
 
@@ -61,23 +62,35 @@ function indent(text: string): string {
     .join('\n')
 }
 
-/** `kept 12, removed 5 (3.2 MB freed), 1 locked, 0 failed; 3 objects not pbm's left alone`. */
+/**
+ * `kept 12, removed 5 (3.2 MB freed), 1 locked, 0 failed; 3 objects not pbm's left alone`; before
+ * anything is removed (a dry run, a plan not confirmed or over --max-delete): `would remove 5 (3.2 MB)`.
+ */
 export function formatPruneTotals(result: PruneResult): string {
   const {summary} = result
-  const notRemoved = result.dryRun || result.stopped !== undefined
   const parts = [
     `kept ${summary.kept}`,
-    notRemoved
-      ? `would remove ${summary.removed} (${formatBytes(summary.bytesFreed)})`
-      : `removed ${summary.removed} (${formatBytes(summary.bytesFreed)} freed)`,
+    summary.wouldRemove === undefined
+      ? `removed ${summary.removed} (${formatBytes(summary.bytesFreed)} freed)`
+      : `would remove ${summary.wouldRemove} (${formatBytes(summary.bytesWouldFree ?? 0)})`,
   ]
+  const notRemoved = summary.wouldRemove !== undefined
   if (summary.locked > 0) parts.push(`${summary.locked} locked`)
   if (summary.deleteMarkers > 0) {
     parts.push(`${plural(summary.deleteMarkers, 'delete marker')} written`)
   }
 
   if (!notRemoved) parts.push(`${summary.failed} failed`)
-  const foreign = result.foreign.count > 0 ? `; ${plural(result.foreign.count, 'object')} not pbm's left alone` : ''
+  if (summary.suspect > 0) {
+    parts.push(`${summary.suspect} dated in the future (kept, not trusted)`)
+  }
+
+  const notPbm = result.foreign.count + result.unrecorded.count
+  const unrecorded =
+    result.unrecorded.count > 0
+      ? ` (${result.unrecorded.count} named like backups but without pbm's record; --include-unrecorded counts them)`
+      : ''
+  const foreign = notPbm > 0 ? `; ${plural(notPbm, 'object')} not pbm's left alone${unrecorded}` : ''
   return `${parts.join(', ')}${foreign}`
 }
 
@@ -85,7 +98,7 @@ export function formatPruneTotals(result: PruneResult): string {
 export function formatPruneStopped(result: PruneResult): string | undefined {
   switch (result.stopped?.reason) {
     case 'max-delete': {
-      return `Stopped: the plan removes ${result.summary.removed} backups, more than --max-delete ${result.stopped.maxDelete}. Nothing was removed.`
+      return `Stopped: the plan removes ${result.summary.wouldRemove ?? 0} backups, more than --max-delete ${result.stopped.maxDelete}. Nothing was removed.`
     }
 
     case 'not-confirmed': {
@@ -93,7 +106,7 @@ export function formatPruneStopped(result: PruneResult): string | undefined {
     }
 
     default: {
-      return result.dryRun && result.summary.removed > 0 ? 'Dry run: nothing was removed.' : undefined
+      return result.dryRun && (result.summary.wouldRemove ?? 0) > 0 ? 'Dry run: nothing was removed.' : undefined
     }
   }
 }

@@ -223,7 +223,15 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
         if (healthy.length === 0 || signal.aborted) return {...mirrored, prune: []}
         const pruned = []
         for (const {inventory, location} of openInventories(destination, s3Settings(flags))) {
-          const request = {dryRun: plan.dryRun, elements, maxDelete: flags['max-delete'], policy, targets: healthy}
+          const request = {
+            dryRun: plan.dryRun,
+            elements,
+            includeUnrecorded: flags['include-unrecorded'],
+            maxDelete: flags['max-delete'],
+            now: new Date(),
+            policy,
+            targets: healthy,
+          }
           pruned.push(await prune(request, {events, inventory, location}, signal))
         }
 

@@ -29,9 +29,9 @@ export default class Prune extends BaseCommand<typeof Prune> {
   }
   static override description = `Keeps a mirror to a retention policy with restic's "forget" rules: pbm's archives are sorted into series (one per site, env and element, found by listing the destination: no Terminus call), and of each series the policy keeps the newest backup of each of the last N hours, days, ISO weeks, months or years that have one (--keep-hourly ... --keep-yearly), the N newest (--keep-last), and everything within a duration of the newest (--keep-within). Rules are OR-ed, one backup can serve several, and every kept backup says why. Periods come from the UTC time in Pantheon's filename.
 
-Only keys <prefix><site>/<env>/<Pantheon filename> are candidates: anything else is never touched. The newest backup of a series is never removed. An object under S3 Object Lock or a legal hold is reported as kept (locked until DATE); on a versioned bucket a removal writes a delete marker, and pbm says so.
+Only keys <prefix><site>/<env>/<Pantheon filename> that carry pbm's record of a verified transfer (S3 metadata; the local completion record) are counted: anything else is "not pbm's" and never touched (--include-unrecorded also counts archives without a record, as the old shell script left them). The newest backup of a series is never removed. A backup dated more than a day after this run's clock is not trusted: it is kept, reported as a warning, and never counts as the newest, as the anchor of --keep-within or as one of a count. In a local folder, each file is removed only while its folder still resolves to <root>/<site>/<env>. An object under S3 Object Lock or a legal hold is reported as kept (locked until DATE); on a versioned bucket a removal writes a delete marker, and pbm says so.
 
-At a terminal pbm shows the plan and asks; without one, removing needs --yes. --dry-run prints the plan and removes nothing; --max-delete N refuses a plan that removes more than N.
+At a terminal pbm shows the plan and asks; without one, removing needs --yes. --dry-run prints the plan and removes nothing (its --json says "removed": 0 and puts the plan in "wouldRemove" and "bytesWouldFree"); --max-delete N refuses a plan that removes more than N.
 
 ${PRUNE_EXIT_CODES_HELP}`
   static override examples = [
@@ -95,15 +95,23 @@ ${PRUNE_EXIT_CODES_HELP}`
     const confirm = async (plan: PruneResult): Promise<boolean> => {
       this.log(formatPrunePlan(plan))
       // Nothing is removed yet: the totals say what would be.
-      this.log(formatPruneTotals({...plan, dryRun: true}))
+      this.log(formatPruneTotals(plan))
       planShown = true
-      const n = plan.summary.removed
+      const n = plan.summary.wouldRemove ?? 0
       return ask.askConfirm(`Remove ${plural(n, 'backup')} from ${location}?`, signal, false)
     }
 
     const result = await this.withRenderer({lines: true}, (events) =>
       prune(
-        {dryRun, elements, maxDelete: flags['max-delete'], policy, targets},
+        {
+          dryRun,
+          elements,
+          includeUnrecorded: flags['include-unrecorded'],
+          maxDelete: flags['max-delete'],
+          now: new Date(),
+          policy,
+          targets,
+        },
         {events, inventory, location, ...(interactive ? {confirm} : {})},
         signal,
       ),

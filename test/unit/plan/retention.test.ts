@@ -374,6 +374,32 @@ describe('plan/retention: hand-made timelines', () => {
       expect(kept(list, {keepWithin: '2d'})).to.deep.equal(['2030-01-01 00:00'])
     })
 
+    it('a backup dated more than a day ahead of now is suspect: kept, never the anchor, never the newest', () => {
+      const list = items('2024-01-05 00:00', '2024-01-09 00:00', '2024-01-10 00:00', '2099-01-01 00:00')
+      const now = utc('2024-01-11 00:00')
+      expect(decide(list, {keepWithin: '30d'}, now)).to.deep.equal({
+        '2024-01-05 00:00': 'within 30d',
+        '2024-01-09 00:00': 'within 30d',
+        '2024-01-10 00:00': 'within 30d',
+        '2099-01-01 00:00': 'dated in the future: not trusted, kept',
+      })
+      // Not one of a count either: --keep-last 1 keeps the real newest.
+      expect(decide(list, {keepLast: 1}, now)).to.deep.equal({
+        '2024-01-05 00:00': 'remove',
+        '2024-01-09 00:00': 'remove',
+        '2024-01-10 00:00': 'last #1',
+        '2099-01-01 00:00': 'dated in the future: not trusted, kept',
+      })
+      // Within a day ahead (clock skew) a backup is still a backup.
+      expect(kept(items('2024-01-10 00:00', '2024-01-11 23:00'), {keepLast: 1}, now)).to.deep.equal([
+        '2024-01-11 23:00',
+      ])
+      // Only suspect ones: nothing else to decide.
+      expect(decide(items('2099-01-01 00:00'), {keepLast: 1}, now)).to.deep.equal({
+        '2099-01-01 00:00': 'dated in the future: not trusted, kept',
+      })
+    })
+
     it('is OR-ed with the counted rules, and listed first', () => {
       const list = items('2024-01-01 00:00', '2024-01-08 00:00', '2024-01-09 00:00', '2024-01-10 00:00')
       expect(decide(list, {keepWithin: '1d12h', keepMonthly: 1})).to.deep.equal({

@@ -109,7 +109,7 @@ describe('plan/series: grouping', () => {
 describe('plan/prune: a policy over every series', () => {
   it('keeps with reasons, removes the rest, and sums what is freed', () => {
     const listing = groupSeries([obj(DB1, 10), obj(DB2, 20), obj(DB3, 30), obj(CODE1, 5), obj('foreign', 1)])
-    const plan = planPrune(listing, parsePolicy({keepLast: 1}))
+    const plan = planPrune(listing, parsePolicy({keepLast: 1}), {now: new Date('2024-06-01T00:00:00Z')})
     expect(
       plan.series.map((s) => [s.element, s.keep.map((k) => [k.key, k.reasons]), s.remove.map((r) => r.key)]),
     ).to.deep.equal([
@@ -119,5 +119,45 @@ describe('plan/prune: a policy over every series', () => {
     expect(plan.summary).to.deep.equal({kept: 2, removed: 2, bytesFreed: 30})
     expect(plan.foreign).to.deep.equal({count: 1, bytes: 1})
     expect(plan.series[1].keep[0].rules).to.deep.equal([{rule: 'bucket', bucket: 'last', nth: 1}])
+  })
+})
+
+describe('plan/prune: what is not pbm’s, and what is dated in the future', () => {
+  const NOW = new Date('2024-05-04T00:00:00Z')
+  const BOGUS = 'site1/live/site1_live_2099-01-01T00-00-00_UTC_database.sql.gz'
+  const recorded = (key: string, size = 100, isRecorded = true) => ({...obj(key, size), recorded: isRecorded})
+
+  function listing(objects: Array<ListedObject & {recorded?: boolean}>) {
+    const result = groupSeries(objects)
+    // The job sets each entry's record from the inventory; here from the object.
+    for (const s of result.series) {
+      for (const e of s.entries) e.recorded = objects.find((o) => o.key === e.key)?.recorded
+    }
+
+    return result
+  }
+
+  it('an archive without pbm’s record is left alone and counted by no rule: the real newest keeps its place', () => {
+    const plan = planPrune(
+      listing([recorded(DB1, 10), recorded(DB2, 20), recorded(DB3, 30), recorded(BOGUS, 6, false)]),
+      parsePolicy({keepLast: 1}),
+      {now: NOW},
+    )
+    const [db] = plan.series
+    expect(db.keep.map((k) => k.key)).to.deep.equal([DB3])
+    expect(db.remove.map((r) => r.key)).to.deep.equal([DB2, DB1])
+    expect(db.unrecorded.map((e) => e.key)).to.deep.equal([BOGUS])
+    expect(plan.unrecorded).to.deep.equal({bytes: 6, count: 1})
+    // --include-unrecorded: the bogus one takes part, but as suspect (a day ahead of the clock): kept, not the newest.
+    const all = planPrune(listing([recorded(DB3), recorded(BOGUS, 6, false)]), parsePolicy({keepLast: 1}), {
+      includeUnrecorded: true,
+      now: NOW,
+    })
+    expect(all.series[0].keep.map((k) => [k.key, k.reasons])).to.deep.equal([
+      [BOGUS, ['dated in the future: not trusted, kept']],
+      [DB3, ['last #1']],
+    ])
+    expect(all.series[0].suspect.map((e) => e.key)).to.deep.equal([BOGUS])
+    expect(all.unrecorded.count).to.equal(0)
   })
 })

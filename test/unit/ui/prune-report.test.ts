@@ -49,9 +49,12 @@ function result(overrides: Partial<PruneResult> = {}): PruneResult {
           },
         ],
         site: 'alpha',
+        suspect: [],
+        unrecorded: 0,
       },
     ],
-    summary: {bytesFreed: 2048, deleteMarkers: 1, failed: 1, kept: 2, locked: 1, removed: 1},
+    summary: {bytesFreed: 2048, deleteMarkers: 1, failed: 1, kept: 2, locked: 1, removed: 1, suspect: 0, unrecorded: 0},
+    unrecorded: {bytes: 0, count: 0},
     unselected: 0,
     ...overrides,
   }
@@ -74,10 +77,30 @@ describe('prune report', () => {
     )
     const dry = result({
       dryRun: true,
-      summary: {bytesFreed: 10, deleteMarkers: 0, failed: 0, kept: 2, locked: 0, removed: 2},
+      summary: {
+        bytesFreed: 0,
+        bytesWouldFree: 10,
+        deleteMarkers: 0,
+        failed: 0,
+        kept: 2,
+        locked: 0,
+        removed: 0,
+        suspect: 0,
+        unrecorded: 0,
+        wouldRemove: 2,
+      },
     })
     expect(formatPruneTotals(dry)).to.match(/^kept 2, would remove 2 \(10 B\); /)
     expect(formatPruneStopped(dry)).to.equal('Dry run: nothing was removed.')
+    expect(formatPrunePlan(dry).split('\n')[2]).to.equal('alpha.live database: keep 2, would remove 2')
+    // What is not pbm's, and what is not trusted, in the totals.
+    const odd = result({
+      summary: {...result().summary, suspect: 1, unrecorded: 2},
+      unrecorded: {bytes: 12, count: 2},
+    })
+    expect(formatPruneTotals(odd)).to.equal(
+      "kept 2, removed 1 (2.0 kB freed), 1 locked, 1 delete marker written, 1 failed, 1 dated in the future (kept, not trusted); 3 objects not pbm's left alone (2 named like backups but without pbm's record; --include-unrecorded counts them)",
+    )
     const stopped = result({stopped: {maxDelete: 1, reason: 'max-delete'}})
     expect(formatPruneStopped(stopped)).to.match(/more than --max-delete 1\. Nothing was removed\.$/)
     expect(pruneExitCode(stopped)).to.equal(1)
@@ -95,7 +118,7 @@ describe('prune report', () => {
     expect(err).to.deep.equal([`✖ alpha.live database: ${file('2024-03-17T03-00-00')} not removed: Access Denied`])
     const clean = result({
       series: [],
-      summary: {bytesFreed: 0, deleteMarkers: 0, failed: 0, kept: 0, locked: 0, removed: 0},
+      summary: {bytesFreed: 0, deleteMarkers: 0, failed: 0, kept: 0, locked: 0, removed: 0, suspect: 0, unrecorded: 0},
     })
     const shown: string[] = []
     reportPrune({error() {}, log: (l) => shown.push(l)}, clean, {planShown: true})
