@@ -192,6 +192,11 @@ export declare class Sandbox {
   /** Clears faults and URLs revoked by expireAfter. */
   clearFaults(): void
   setLoggedIn(loggedIn: boolean): void
+  /**
+   * Pantheon no longer has the site (or, given `env`, that environment of it): terminus answers as for
+   * an unknown one. archives() no longer lists its backups (read it before).
+   */
+  removeSite(site: string, env?: string): void
   setLatency(ms: number): void
   setCreateMs(ms: number): void
   /** The Terminus version impersonated, e.g. `3.4.0`, `3.6.1`, `4.0.0` (see SandboxSpec.terminusVersion). */

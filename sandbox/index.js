@@ -202,6 +202,21 @@ export class Sandbox {
     this.state.setSession({loggedIn, email: loggedIn ? this.state.config.user.email : null})
   }
 
+  /**
+   * Pantheon no longer has the site (or, given `env`, that environment of it): terminus then answers
+   * as for an unknown one ("Could not locate a site ..." / "Could not find an environment ...").
+   * archives() no longer lists its backups (read it before, to know what a mirror holds).
+   * @param {string} site @param {string} [env]
+   */
+  removeSite(site, env) {
+    const config = this.state.config
+    const sites = env
+      ? config.sites.map((s) => (s.name === site ? {...s, envs: s.envs.filter((e) => e.name !== env)} : s))
+      : config.sites.filter((s) => s.name !== site)
+    writeJsonAtomic(path.join(this.dir, 'config.json'), {...config, sites})
+    this.state._config = undefined
+  }
+
   /** @param {number} ms */
   setLatency(ms) {
     this.state.setSettings({latencyMs: ms})

@@ -119,6 +119,13 @@ export function reportPrune(out: ReportOutput, result: PruneResult, options: {pl
   if (!options.planShown) out.log(formatPrunePlan(result))
   else if (result.summary.locked > 0 || result.summary.failed > 0) out.log(formatPrunePlan(result))
   for (const s of result.series) {
+    for (const file of s.suspect) {
+      const date = s.keep.find((k) => k.file === file)?.date
+      out.error(
+        `! ${s.site}.${s.env} ${s.element}: ${file} is dated ${date ? formatUtc(date) : 'in the future'}, more than a day ahead: kept, and counted by no rule`,
+      )
+    }
+
     for (const r of s.remove.filter((r) => r.status === 'failed')) {
       out.error(`✖ ${s.site}.${s.env} ${s.element}: ${r.file} not removed: ${r.error?.message ?? 'failed'}`)
     }

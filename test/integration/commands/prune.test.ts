@@ -7,7 +7,7 @@ import type {Result} from 'execa'
 
 import * as s3sdk from '@aws-sdk/client-s3'
 import {expect} from 'chai'
-import {mkdir, writeFile} from 'node:fs/promises'
+import {mkdir, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {daysAgo, json, listFiles, startWorld, type World} from '../../helpers/cli.js'
@@ -23,9 +23,37 @@ interface PruneJson {
     keep: Array<{file: string; date: string; reasons: string[]; locked?: {until?: string}}>
     remove: Array<{file: string; date: string; status: string; deleteMarker?: boolean}>
   }>
-  summary: {kept: number; removed: number; bytesFreed: number; locked: number; failed: number; deleteMarkers: number}
+  summary: {
+    kept: number
+    removed: number
+    bytesFreed: number
+    wouldRemove?: number
+    bytesWouldFree?: number
+    locked: number
+    failed: number
+    deleteMarkers: number
+    suspect: number
+    unrecorded: number
+  }
   foreign: {count: number}
+  unrecorded: {count: number; bytes: number}
   stopped?: {reason: string}
+}
+
+/** pbm's record of a verified transfer, as S3 object metadata (what backup:prune counts as pbm's). */
+function s3Record(body: string): Record<string, string> {
+  return {'pbm-source-size': String(Buffer.byteLength(body)), 'pbm-verified': 'length,gzip'}
+}
+
+/** A file in a local mirror, with pbm's completion record beside it unless `recorded` is false. */
+async function putLocal(root: string, key: string, body: string, recorded = true): Promise<void> {
+  const full = path.join(root, key)
+  await mkdir(path.dirname(full), {recursive: true})
+  await writeFile(full, body)
+  if (!recorded) return
+  const st = await stat(full)
+  const record = {file: path.basename(full), mtimeMs: st.mtimeMs, size: st.size, verifiedAt: new Date().toISOString()}
+  await writeFile(path.join(path.dirname(full), `.${path.basename(full)}.pbm.json`), JSON.stringify(record))
 }
 
 const EXT = {code: 'tar.gz', database: 'sql.gz', files: 'tar.gz'} as const
@@ -127,7 +155,7 @@ describe('pbm backup:prune', function () {
           foreign: 4,
           keys: () => s3Keys(client, world.bucket, prefix),
           name: 's3rver',
-          put: (key, body = 'x') => world.s3.putObject(world.bucket, prefix + key, body),
+          put: (key, body = 'x') => world.s3.putObject(world.bucket, prefix + key, body, s3Record(body)),
         }
       },
     },
@@ -148,7 +176,9 @@ describe('pbm backup:prune', function () {
           keys: () => s3Keys(client, bucket, 'mirror/'),
           name: 'moto',
           async put(key, body = 'x') {
-            await client.send(new s3sdk.PutObjectCommand({Body: body, Bucket: bucket, Key: `mirror/${key}`}))
+            await client.send(
+              new s3sdk.PutObjectCommand({Body: body, Bucket: bucket, Key: `mirror/${key}`, Metadata: s3Record(body)}),
+            )
           },
         }
       },
@@ -163,10 +193,7 @@ describe('pbm backup:prune', function () {
           foreign: 3,
           keys: () => listFiles(root),
           name: 'local',
-          async put(key, body = 'x') {
-            await mkdir(path.dirname(path.join(root, key)), {recursive: true})
-            await writeFile(path.join(root, key), body)
-          },
+          put: (key, body = 'x') => putLocal(root, key, body),
         }
       },
     },
@@ -212,7 +239,10 @@ describe('pbm backup:prune', function () {
           'alpha.live database',
           'beta.dev database',
         ])
-        expect(doc.summary).to.include({kept: 8, removed: 5})
+        // What would be removed, in fields that cannot be read as what was.
+        const planned = REMOVE.reduce((n, key) => n + Buffer.byteLength(`bytes of ${key}`), 0)
+        expect(doc.summary).to.include({bytesFreed: 0, bytesWouldFree: planned, kept: 8, removed: 0, wouldRemove: 5})
+        expect(doc.series.flatMap((s) => s.remove.map((r) => r.status))).to.deep.equal(Array(5).fill('planned'))
         expect(doc.foreign.count).to.equal(mirror.foreign)
         expect(sorted(await mirror.keys())).to.deep.equal(sorted([...KEEP, ...REMOVE, ...FOREIGN]))
       })
@@ -282,6 +312,7 @@ describe('pbm backup:prune', function () {
             Bucket: bucket,
             ChecksumAlgorithm: 'CRC32',
             Key: `m/${key}`,
+            Metadata: s3Record(key),
             ...(key === lockedKey ? {ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until} : {}),
           }),
         )
@@ -346,7 +377,7 @@ describe('pbm backup:mirror --prune', function () {
   it('prunes the site.envs mirrored without a failure; a failed one keeps everything', async () => {
     const prefix = 'mp/'
     for (const key of [...older('good'), ...older('bad'), 'good/live/notes.txt']) {
-      await world.s3.putObject(world.bucket, prefix + key, 'old')
+      await world.s3.putObject(world.bucket, prefix + key, 'old', s3Record('old'))
     }
 
     const result = await world.pbm([
@@ -384,5 +415,140 @@ describe('pbm backup:mirror --prune', function () {
     const noPrune = await world.pbm(['backup:mirror', 'good.live', '--bucket', world.bucket, '--keep-daily', '3'])
     expect(noPrune.exitCode, describeRun(noPrune)).to.equal(2)
     expect(String(noPrune.stderr)).to.match(/--keep-daily is a retention setting, but --prune was not given/)
+  })
+})
+
+/** An object named like a backup from the future, not written by pbm (the issue's reproduction). */
+const BOGUS = 'foo/live/foo_live_2099-01-01T00-00-00_UTC_database.sql.gz'
+
+describe('pbm backup:prune: the newest real backup survives anything in the bucket', function () {
+  this.timeout(180_000)
+  let world: World
+  let moto: PruneMoto
+  let real: string[]
+  let n = 0
+  const motoEnv = () => ({
+    AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+    PBM_ENDPOINT: moto.endpoint,
+  })
+
+  before(async () => {
+    world = await startWorld({
+      latencyMs: 0,
+      sites: [{envs: [{backups: [1, 2, 3, 4].map((days) => ({date: daysAgo(days)})), name: 'live'}], name: 'foo'}],
+    })
+    moto = await startPruneMoto()
+    // Newest first: the four real database backups pbm mirrors.
+    real = world.sandbox
+      .archives()
+      .filter((a) => a.element === 'database')
+      .sort((a, b) => b.date - a.date)
+      .map((a) => `${a.site}/${a.env}/${a.file}`)
+    expect(real).to.have.length(4)
+  })
+
+  after(async () => {
+    await Promise.allSettled([world?.close(), moto?.stop()])
+  })
+
+  /** The four real backups, mirrored by pbm into a folder, and the bogus one beside them. */
+  async function folderWithBogus(): Promise<string> {
+    const root = path.join(world.tmp, `future${++n}`)
+    const mirrored = await world.pbm(['backup:mirror', 'foo.live', '--all', '--element', 'db', '--to', root, '--yes'])
+    expect(mirrored.exitCode, describeRun(mirrored)).to.equal(0)
+    await putLocal(root, BOGUS, 'bogus!', false)
+    expect(await listFiles(root)).to.deep.equal(sorted([...real, BOGUS]))
+    return root
+  }
+
+  /** The same in a versioned moto bucket (s3://<bucket>/m/). */
+  async function bucketWithBogus(): Promise<{bucket: string; keys: () => Promise<string[]>}> {
+    const bucket = `future-${++n}`
+    const client = await moto.client()
+    await client.send(new s3sdk.CreateBucketCommand({Bucket: bucket}))
+    await client.send(
+      new s3sdk.PutBucketVersioningCommand({Bucket: bucket, VersioningConfiguration: {Status: 'Enabled'}}),
+    )
+    const mirrored = await world.pbm(
+      ['backup:mirror', 'foo.live', '--all', '--element', 'db', '--bucket', `s3://${bucket}/m/`, '--yes'],
+      {env: motoEnv()},
+    )
+    expect(mirrored.exitCode, describeRun(mirrored)).to.equal(0)
+    await client.send(new s3sdk.PutObjectCommand({Body: 'bogus!', Bucket: bucket, Key: `m/${BOGUS}`}))
+    const keys = () => s3Keys(client, bucket, 'm/')
+    expect(sorted(await keys())).to.deep.equal(sorted([...real, BOGUS]))
+    return {bucket, keys}
+  }
+
+  it('a folder, --keep-within 30d: every real backup kept, the bogus one left alone and counted not pbm’s', async () => {
+    const root = await folderWithBogus()
+    const result = await world.pbm(['backup:prune', '--to', root, '--keep-within', '30d', '--yes', '--json'])
+    expect(result.exitCode, describeRun(result)).to.equal(0)
+    expect(await listFiles(root)).to.deep.equal(sorted([...real, BOGUS]))
+    const doc = json<PruneJson>(result)
+    expect(doc.summary).to.include({kept: 4, removed: 0, unrecorded: 1})
+    expect(doc.unrecorded).to.deep.equal({bytes: 6, count: 1})
+    // In words: counted among what is not pbm's.
+    const words = await world.pbm(['backup:prune', '--to', root, '--keep-within', '30d', '--yes'])
+    expect(String(words.stdout)).to.include(
+      "1 object not pbm's left alone (1 named like backups but without pbm's record; --include-unrecorded counts them)",
+    )
+  })
+
+  it('a folder, --include-unrecorded: the bogus one is suspect (kept, a warning), never the newest or the anchor', async () => {
+    const root = await folderWithBogus()
+    const within = await world.pbm([
+      'backup:prune',
+      '--to',
+      root,
+      '--keep-within',
+      '30d',
+      '--include-unrecorded',
+      '--yes',
+    ])
+    expect(within.exitCode, describeRun(within)).to.equal(0)
+    expect(await listFiles(root)).to.deep.equal(sorted([...real, BOGUS]))
+    expect(String(within.stderr)).to.include(
+      `! foo.live database: ${path.basename(BOGUS)} is dated 2099-01-01 00:00:00 UTC, more than a day ahead`,
+    )
+    expect(String(within.stdout)).to.match(/foo_live_2099-01-01T00-00-00_UTC_database\.sql\.gz\s+dated in the future/)
+    expect(String(within.stdout)).to.include('1 dated in the future (kept, not trusted)')
+
+    const last = await world.pbm([
+      'backup:prune',
+      '--to',
+      root,
+      '--keep-last',
+      '1',
+      '--include-unrecorded',
+      '--yes',
+      '--json',
+    ])
+    expect(last.exitCode, describeRun(last)).to.equal(0)
+    expect(await listFiles(root)).to.deep.equal(sorted([real[0], BOGUS]))
+    const doc = json<PruneJson>(last)
+    expect(doc.summary).to.include({kept: 2, removed: 3, suspect: 1})
+    expect(doc.series[0].keep.map((k) => [k.file, k.reasons])).to.deep.equal([
+      [path.basename(BOGUS), ['dated in the future: not trusted, kept']],
+      [path.basename(real[0]), ['last #1']],
+    ])
+  })
+
+  it('a versioned bucket (moto), --keep-last 1: the real newest kept, the bogus one left alone', async () => {
+    const {bucket, keys} = await bucketWithBogus()
+    const args = ['backup:prune', '--bucket', `s3://${bucket}/m/`, '--keep-last', '1', '--yes', '--json']
+    const result = await world.pbm(args, {env: motoEnv()})
+    expect(result.exitCode, describeRun(result)).to.equal(0)
+    expect(sorted(await keys())).to.deep.equal(sorted([real[0], BOGUS]))
+    const doc = json<PruneJson>(result)
+    expect(doc.summary).to.include({deleteMarkers: 3, kept: 1, removed: 3, unrecorded: 1})
+    expect(doc.series[0].keep.map((k) => k.file)).to.deep.equal([path.basename(real[0])])
+
+    // Counted too (the old script's mirror): suspect, kept, and still not the newest.
+    const counted = await world.pbm([...args, '--include-unrecorded'], {env: motoEnv()})
+    expect(counted.exitCode, describeRun(counted)).to.equal(0)
+    expect(sorted(await keys())).to.deep.equal(sorted([real[0], BOGUS]))
+    expect(json<PruneJson>(counted).summary).to.include({kept: 2, removed: 0, suspect: 1})
   })
 })
