@@ -1,7 +1,7 @@
 import type {S3Client} from '@aws-sdk/client-s3'
 
 import {expect} from 'chai'
-import {mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readdir, rename, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -438,6 +438,55 @@ describe('destination/inventory: local folder', () => {
       [path.basename(keep), `.${path.basename(keep)}.pbm.json`, 'folder.sql.gz', 'link.sql.gz'].sort(),
     )
     expect((await stat(path.join(outside, 'target'))).size).to.equal(7)
+  })
+
+  it('a folder swapped for a link after the listing: nothing is removed through it', async () => {
+    const a = archive('site1', 'live', 1)
+    const b = archive('site2', 'live', 2)
+    await put(a, 'mirror')
+    await put(b, 'mirror')
+    const inventory = createLocalInventory({root})
+    expect((await listAll(inventory)).objects.map((o) => o.key)).to.deep.equal([a, b])
+    // The same names outside the root, then: site1/live becomes a link to them, site2 a link to a copy of its tree.
+    for (const key of [a, b]) {
+      await mkdir(path.dirname(path.join(outside, key)), {recursive: true})
+      await writeFile(path.join(outside, key), 'outside')
+    }
+
+    await rename(path.join(root, 'site1/live'), path.join(root, 'site1/.moved-live'))
+    await symlink(path.join(outside, 'site1/live'), path.join(root, 'site1/live'))
+    await rename(path.join(root, 'site2'), path.join(root, '.moved-site2'))
+    await symlink(path.join(outside, 'site2'), path.join(root, 'site2'))
+    const {outcomes} = await removeAll(inventory, [a, b])
+    expect(outcomes.map((o) => [o.key, o.status, o.status === 'failed' && o.code])).to.deep.equal([
+      [a, 'failed', 'unsafe-path'],
+      [b, 'failed', 'unsafe-path'],
+    ])
+    expect((outcomes[0] as {message: string}).message).to.include(`now leads to ${path.join(outside, 'site1/live')}`)
+    for (const key of [a, b]) expect((await stat(path.join(outside, key))).size, key).to.equal(7)
+  })
+
+  it('a root that is itself a link (resolved at the listing) is fine to remove under', async () => {
+    const a = archive('site1', 'live', 1)
+    await put(a)
+    const linked = path.join(outside, 'mirror-link')
+    await symlink(root, linked)
+    const inventory = createLocalInventory({root: linked})
+    expect((await listAll(inventory)).objects.map((o) => o.key)).to.deep.equal([a])
+    const {outcomes} = await removeAll(inventory, [a])
+    expect(outcomes.map((o) => o.status)).to.deep.equal(['removed'])
+  })
+
+  it("recorded(): only files whose completion record names them at their size are pbm's", async () => {
+    const record = (file: string, size: number) =>
+      JSON.stringify({file, mtimeMs: 1, size, verifiedAt: '2024-01-01T00:00:00.000Z'})
+    const [good, none, resized, other] = [1, 2, 3, 4].map((day) => archive('site1', 'live', day))
+    for (const key of [good, none, resized, other]) await put(key, 'abc')
+    await put(`site1/live/.${path.basename(good)}.pbm.json`, record(path.basename(good), 3))
+    await put(`site1/live/.${path.basename(resized)}.pbm.json`, record(path.basename(resized), 4))
+    await put(`site1/live/.${path.basename(other)}.pbm.json`, record(path.basename(good), 3))
+    const found = await createLocalInventory({root}).recorded([good, none, resized, other, '../escape'])
+    expect([...found]).to.deep.equal([good])
   })
 
   it('removes in batches of 1,000', async () => {
