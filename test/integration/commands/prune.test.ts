@@ -7,11 +7,12 @@ import type {Result} from 'execa'
 
 import * as s3sdk from '@aws-sdk/client-s3'
 import {expect} from 'chai'
-import {mkdir, stat, writeFile} from 'node:fs/promises'
+import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import {daysAgo, json, listFiles, startWorld, type World} from '../../helpers/cli.js'
 import {MOTO_CREDENTIALS, type PruneMoto, startPruneMoto} from '../../helpers/moto-prune.js'
+import {putLocal, s3Record} from '../../helpers/records.js'
 
 interface PruneJson {
   location: string
@@ -38,22 +39,6 @@ interface PruneJson {
   foreign: {count: number}
   unrecorded: {count: number; bytes: number}
   stopped?: {reason: string}
-}
-
-/** pbm's record of a verified transfer, as S3 object metadata (what backup:prune counts as pbm's). */
-function s3Record(body: string): Record<string, string> {
-  return {'pbm-source-size': String(Buffer.byteLength(body)), 'pbm-verified': 'length,gzip'}
-}
-
-/** A file in a local mirror, with pbm's completion record beside it unless `recorded` is false. */
-async function putLocal(root: string, key: string, body: string, recorded = true): Promise<void> {
-  const full = path.join(root, key)
-  await mkdir(path.dirname(full), {recursive: true})
-  await writeFile(full, body)
-  if (!recorded) return
-  const st = await stat(full)
-  const record = {file: path.basename(full), mtimeMs: st.mtimeMs, size: st.size, verifiedAt: new Date().toISOString()}
-  await writeFile(path.join(path.dirname(full), `.${path.basename(full)}.pbm.json`), JSON.stringify(record))
 }
 
 const EXT = {code: 'tar.gz', database: 'sql.gz', files: 'tar.gz'} as const
