@@ -28,7 +28,8 @@ export type JobEvent =
   | {type: 'step:started'; step: string; title: string; objects?: ObjectRef[]}
   /** How far the step is, in words ("12 of 40 site.envs"). */
   | {type: 'step:progress'; step: string; note: string}
-  | {type: 'step:done'; step: string; title: string; note: string}
+  /** `failed`: the step ended, but not well (some of it, or all of it when the run stops there). */
+  | {type: 'step:done'; step: string; title: string; note: string; failed?: boolean}
   | {type: 'target:started'; target: SiteEnvRef}
   /** The site.env has nothing to do (frozen, uninitialized, no backups to mirror): not a failure. */
   | {type: 'target:skipped'; target: SiteEnvRef; reason: string}

@@ -16,10 +16,11 @@ import {
   judgeChanged,
   judgeReadBack,
   judgeRecord,
-  judgeTarget,
+  judgeTargetFacts,
   type ObjectStatus,
   type Recorded,
   type Sample,
+  TARGET_PROBLEMS,
   type TargetStatus,
 } from '../plan/verify.js'
 import {StreamVerifier} from '../transfer/index.js'
@@ -100,6 +101,13 @@ export interface VerifySummary {
   targets: number
   stale: number
   targetsMissing: number
+  /** Site.envs whose newest backup set on Pantheon is not whole in the mirror. */
+  incomplete: number
+  /** Site.envs Pantheon no longer has, kept in the mirror: reported, not a problem. */
+  gone: number
+  /** Of `problems`: objects (missing, corrupt, unverifiable) and site.envs (incomplete, stale, missing). */
+  objectProblems: number
+  targetProblems: number
   /** What could not be verified (Terminus or the store failed): the run cannot vouch for it. */
   errors: number
   /** Objects and site.envs that are not ok (and not repaired). */
@@ -119,6 +127,11 @@ export interface VerifyResult {
   /** Why the run could not vouch for some of the mirror (also counted in summary.errors). */
   errors: Array<{site?: string; env?: string; location?: string; code: string; message: string}>
 }
+
+/** Terminus errors that every call would repeat: the run stops once, up front, with one message. */
+const TERMINUS_UNUSABLE = new Set(['not-logged-in', 'terminus-not-found'])
+/** Terminus errors that mean Pantheon no longer has the site or env (throttling is told apart first). */
+const PANTHEON_GONE = new Set(['unknown-env', 'unknown-site'])
 
 /** HEAD requests (or stat calls) of the quick check at once: cheap, but each is a round trip. */
 const INSPECT_CONCURRENCY = 16
@@ -200,26 +213,61 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   // 2. What Pantheon has (online): every listed backup, and the newest set of the wanted elements.
   const pantheon = new Map<string, Backup[]>()
   const failedTargets = new Map<string, string>()
+  /** Site.envs Pantheon no longer has (what it said): the mirror keeps them. */
+  const goneTargets = new Map<string, string>()
   if (online) {
     const asking = `ask Pantheon for the backups of ${plural(targets.length, 'site.env')}`
     events.emit({step: 'pantheon', title: asking, type: 'step:started'})
+    // Not logged in, or no Terminus to run: every call would fail alike. Stop at the first, once.
+    const unusable = new AbortController()
+    const calls = AbortSignal.any([signal, unusable.signal])
+    setMaxListeners(0, calls)
+    let unusableError: unknown
     let answered = 0
     await Promise.all(
       targets.map(async (t) => {
         try {
-          pantheon.set(idOf(t), await online.listBackups(t.site, t.env, {signal}))
+          pantheon.set(idOf(t), await online.listBackups(t.site, t.env, {signal: calls}))
         } catch (error) {
-          if (signal.aborted || isAbortError(error)) throw error
+          if (signal.aborted) throw error
+          if (unusable.signal.aborted) return
+          if (isAbortError(error)) throw error
+          if (error instanceof PbmError && TERMINUS_UNUSABLE.has(error.code)) {
+            unusableError = error
+            unusable.abort()
+            return
+          }
+
           const failure = describeFailure(error)
-          failedTargets.set(idOf(t), failure.message)
-          errors.push({...t, ...failure})
+          if (error instanceof PbmError && PANTHEON_GONE.has(error.code)) {
+            goneTargets.set(idOf(t), failure.message.replace(/\.$/, ''))
+          } else {
+            failedTargets.set(idOf(t), failure.message)
+            errors.push({...t, ...failure})
+          }
         }
 
         events.emit({note: `${++answered} of ${targets.length} site.envs`, step: 'pantheon', type: 'step:progress'})
       }),
     )
+    if (unusableError) {
+      events.emit({
+        failed: true,
+        note: (unusableError as Error).message,
+        step: 'pantheon',
+        title: 'could not ask Pantheon',
+        type: 'step:done',
+      })
+      throw unusableError
+    }
+
+    const notListed = [
+      goneTargets.size > 0 ? `${goneTargets.size} no longer on Pantheon` : '',
+      failedTargets.size > 0 ? `${failedTargets.size} could not be` : '',
+    ].filter(Boolean)
     events.emit({
-      note: `${plural(pantheon.size, 'site.env')} listed${failedTargets.size > 0 ? `, ${failedTargets.size} could not be` : ''}`,
+      failed: failedTargets.size > 0,
+      note: `${plural(pantheon.size, 'site.env')} listed${notListed.length > 0 ? `, ${notListed.join(', ')}` : ''}`,
       step: 'pantheon',
       title: 'asked Pantheon',
       type: 'step:done',
@@ -321,19 +369,25 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
 
   // 4. Coverage: the newest set on Pantheon, at every destination.
   const presentAt = new Set(present.map((p) => p.ref.location))
+  const newestSets = new Map<string, {folder: string; uncovered: Array<{kind: string; object: VerifiedObject}>}>()
   for (const t of targets) {
     const listed = pantheon.get(idOf(t))
     if (!listed) continue
     const newest = newestSet(groupIntoSets(listed.filter((b) => plan.elements.includes(b.element))))
-    for (const backup of newest?.backups ?? []) {
+    if (!newest) continue
+    const uncovered: Array<{kind: string; object: VerifiedObject}> = []
+    for (const backup of newest.backups) {
       const key = archiveKey(backup)
       for (const store of stores) {
         const location = store.destination.describe(key)
         if (presentAt.has(location)) continue
         const ref = {...baseOf(backup), destination: store.destination.kind, location}
-        record(ref, 'missing', `in the newest backup on Pantheon (${newest!.folder}), not in the mirror`, false)
+        record(ref, 'missing', `in the newest backup on Pantheon (${newest.folder}), not in the mirror`, false)
+        uncovered.push({kind: store.destination.kind, object: objects.at(-1)!})
       }
     }
+
+    newestSets.set(idOf(t), {folder: newest.folder, uncovered})
   }
 
   // 5. Repair: re-mirror what is missing or corrupt, when Pantheon still has it.
@@ -351,21 +405,45 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   }
 
   const targetRows: VerifiedTarget[] = targets.map((t) => {
-    const failed = failedTargets.get(idOf(t))
     const newestPerStore = stores.map((_store, i) => newestAt.get(`${i} ${idOf(t)}`))
     const missingAt = stores.filter((_s, i) => !newestPerStore[i])
     const newest = missingAt.length > 0 ? undefined : newestPerStore.reduce((a, d) => (a && a <= d! ? a : d))
-    let verdict = judgeTarget(newest, plan.maxAgeHours, now)
+    const set = newestSets.get(idOf(t))
+    let verdict = judgeTargetFacts(
+      {
+        failed: failedTargets.get(idOf(t)),
+        gone: goneTargets.get(idOf(t)),
+        newest: goneTargets.has(idOf(t)) ? newestPerStore.find(Boolean) : newest,
+        ...(set
+          ? {
+              newestSet: {
+                folder: set.folder,
+                // What --repair brought back is whole again.
+                lacking: set.uncovered
+                  .filter(({object}) => object.status === 'missing')
+                  .map(({kind, object}) => `${object.element} at ${kind}`),
+              },
+            }
+          : {}),
+      },
+      plan.maxAgeHours,
+      now,
+    )
     if (verdict.status === 'missing' && stores.length > 1 && missingAt.length < stores.length) {
       verdict = {...verdict, detail: `no backup of it at ${missingAt.map((s) => s.destination.kind).join(', ')}`}
+    }
+
+    if (verdict.status === 'error' && !failedTargets.has(idOf(t))) {
+      // Neither Pantheon nor the mirror knows it: the run cannot vouch for it.
+      errors.push({...t, code: 'unknown-site-env', message: `${idOf(t)}: ${verdict.detail}`})
     }
 
     const row: VerifiedTarget = {
       env: t.env,
       site: t.site,
-      status: failed ? 'error' : verdict.status,
+      status: verdict.status,
       ...(newest ? {newest: newest.toISOString()} : {}),
-      ...(failed ? {detail: `could not list its backups: ${failed}`} : verdict.detail ? {detail: verdict.detail} : {}),
+      ...(verdict.detail ? {detail: verdict.detail} : {}),
     }
     events.emit({
       status: row.status,
@@ -412,10 +490,16 @@ function summarizeVerify(
     stale: countTargets('stale'),
     targets: targets.length,
     targetsMissing: countTargets('missing'),
+    incomplete: countTargets('incomplete'),
+    gone: countTargets('gone'),
+    objectProblems: 0,
+    targetProblems: 0,
     unverifiable: count('unverifiable'),
     ...(extra.sample ? {sample: extra.sample} : {}),
   }
-  summary.problems = summary.missing + summary.corrupt + summary.unverifiable + summary.stale + summary.targetsMissing
+  summary.objectProblems = summary.missing + summary.corrupt + summary.unverifiable
+  summary.targetProblems = targets.filter((t) => TARGET_PROBLEMS.includes(t.status)).length
+  summary.problems = summary.objectProblems + summary.targetProblems
   return summary
 }
 

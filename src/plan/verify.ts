@@ -157,10 +157,22 @@ export function judgeReadBack(read: ReadBack, recorded?: Recorded): Judgement {
   return {status: 'ok'}
 }
 
-export type TargetStatus = 'error' | 'missing' | 'ok' | 'stale'
+/**
+ * A site.env as a whole, as a dashboard shows it:
+ * - `ok`: its newest backup set is whole in the mirror (as far as was checked) and fresh enough;
+ * - `incomplete`: an archive of Pantheon's newest set is not in the mirror (at some destination);
+ * - `stale`: its newest mirrored backup is older than --max-age;
+ * - `missing`: nothing of it is in the mirror (at some destination);
+ * - `gone`: Pantheon no longer has the site or env; the mirror keeps its backups (not a problem);
+ * - `error`: Pantheon could not be asked about it, so the run cannot vouch for it.
+ */
+export type TargetStatus = 'error' | 'gone' | 'incomplete' | 'missing' | 'ok' | 'stale'
+
+/** Target statuses that are problems (exit 3); `error` is a failure to verify (exit 1), `gone` neither. */
+export const TARGET_PROBLEMS: readonly TargetStatus[] = ['incomplete', 'missing', 'stale']
 
 /**
- * A site.env as a whole: `missing` when nothing of it is in the mirror, `stale` when its newest
+ * A site.env by age alone: `missing` when nothing of it is in the mirror, `stale` when its newest
  * mirrored backup is older than `maxAgeHours`, else `ok`.
  */
 export function judgeTarget(
@@ -176,4 +188,43 @@ export function judgeTarget(
   }
 
   return {status: 'ok'}
+}
+
+/** What the run found out about one site.env. */
+export interface TargetFacts {
+  /** Its newest mirrored backup (the oldest such of all destinations); undefined when one has none. */
+  newest?: Date
+  /** Why Pantheon could not be asked about it. */
+  failed?: string
+  /** Pantheon no longer has the site or env (what it said). */
+  gone?: string
+  /** Pantheon's newest set, when known: its folder, and its archives not in the mirror (`database at s3`). */
+  newestSet?: {folder: string; lacking: string[]}
+}
+
+/** The status of one site.env from what the run found (see TargetStatus), and why when not ok. */
+export function judgeTargetFacts(
+  facts: TargetFacts,
+  maxAgeHours: number | undefined,
+  now: Date,
+): {detail?: string; status: TargetStatus} {
+  if (facts.failed) return {detail: `could not list its backups: ${facts.failed}`, status: 'error'}
+  if (facts.gone) {
+    // Nothing to keep either: a name that neither Pantheon nor the mirror knows.
+    if (!facts.newest) return {detail: `${facts.gone}, and the mirror holds nothing of it`, status: 'error'}
+    return {detail: `Pantheon no longer has it (${facts.gone}); the mirror keeps its backups`, status: 'gone'}
+  }
+
+  const byAge = judgeTarget(facts.newest, maxAgeHours, now)
+  if (byAge.status === 'missing') return byAge
+  const lacking = facts.newestSet?.lacking ?? []
+  if (lacking.length > 0) {
+    const age = byAge.status === 'stale' ? `; ${byAge.detail}` : ''
+    return {
+      detail: `the newest backup on Pantheon (${facts.newestSet!.folder}) is not whole in the mirror: ${lacking.join(', ')} missing${age}`,
+      status: 'incomplete',
+    }
+  }
+
+  return byAge
 }

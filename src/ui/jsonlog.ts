@@ -68,7 +68,7 @@ export function toRecord(e: JobEvent, time: Date): LogRecord | undefined {
     }
 
     case 'step:done': {
-      return {...record, message: `${e.title}: ${e.note}`, step: e.step}
+      return {...record, message: `${e.title}: ${e.note}`, step: e.step, ...(e.failed ? {level: 'error'} : {})}
     }
 
     case 'run:summary': {

@@ -31,7 +31,7 @@ export function lineRenderer(options: {progressEveryMs: number; write: (line: st
       }
 
       case 'step:done': {
-        return `✔ ${e.title}: ${e.note}`
+        return `${e.failed ? '✖' : '✔'} ${e.title}: ${e.note}`
       }
 
       case 'target:failed': {

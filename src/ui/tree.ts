@@ -218,6 +218,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
           }
 
           case 'step:done': {
+            if (e.failed) throw new Error(`${e.title}: ${e.note}`)
             task.title = `${e.title}: ${e.note}`
             return
           }

@@ -10,6 +10,8 @@ import {formatBytes, formatDuration, formatUtc, table} from './format.js'
 const COLOUR: Record<ObjectStatus | TargetStatus, (text: string) => string> = {
   corrupt: chalk.red,
   error: chalk.red,
+  gone: chalk.cyan,
+  incomplete: chalk.red,
   missing: chalk.red,
   ok: chalk.green,
   repaired: chalk.green,
@@ -53,8 +55,9 @@ export function reportVerify(out: ReportOutput, result: VerifyResult, options: {
   const fineTargets = result.targets.length - targets.length
   const fineObjects = result.objects.length - objects.length
   if (result.objects.length > 0 || result.targets.length > 0) {
+    const gone = result.summary.gone > 0 ? `, ${result.summary.gone} gone from Pantheon (kept in the mirror)` : ''
     out.log(
-      `${plural(fineObjects, 'object')} ok${result.targets.length > 0 ? `, ${plural(fineTargets, 'site.env')} ok` : ''}.`,
+      `${plural(fineObjects, 'object')} ok${result.targets.length > 0 ? `, ${plural(fineTargets, 'site.env')} ok${gone}` : ''}.`,
     )
   }
 
@@ -66,18 +69,25 @@ export function reportVerify(out: ReportOutput, result: VerifyResult, options: {
   out.log(formatVerifySummary(result.summary))
 }
 
-/** "12 objects checked (3 read, 1.2 GB), 2 problems: 1 missing, 1 corrupt; 4 site.envs (1 stale) in 3s" */
+/**
+ * "12 objects checked (3 read back, 1.2 GB); 3 problems: 1 object missing, 1 object corrupt, 1 site.env
+ * incomplete; 4 site.envs (1 gone from Pantheon, kept in the mirror) in 3s": each problem counted once,
+ * as an object or as a site.env.
+ */
 export function formatVerifySummary(s: VerifySummary): string {
   const checked = `${plural(s.objects, 'object')} checked`
   const deep = s.deep
     ? ` (${s.read} read back${s.sample ? ` of sample ${s.sample}` : ''}, ${formatBytes(s.bytesRead)})`
     : ''
+  const objects = (n: number, what: string) => (n ? `${plural(n, 'object')} ${what}` : '')
+  const targets = (n: number, what: string) => (n ? `${plural(n, 'site.env')} ${what}` : '')
   const kinds = [
-    s.missing ? `${s.missing} missing` : '',
-    s.corrupt ? `${s.corrupt} corrupt` : '',
-    s.unverifiable ? `${s.unverifiable} unverifiable` : '',
-    s.stale ? `${plural(s.stale, 'stale site.env')}` : '',
-    s.targetsMissing ? `${plural(s.targetsMissing, 'site.env')} missing` : '',
+    objects(s.missing, 'missing'),
+    objects(s.corrupt, 'corrupt'),
+    objects(s.unverifiable, 'unverifiable'),
+    targets(s.targetsMissing, 'missing'),
+    targets(s.incomplete, 'incomplete'),
+    targets(s.stale, 'stale'),
   ].filter(Boolean)
   const problems = s.problems === 0 ? 'no problems' : `${plural(s.problems, 'problem')}: ${kinds.join(', ')}`
   const extra = [
@@ -86,6 +96,7 @@ export function formatVerifySummary(s: VerifySummary): string {
     s.foreign ? `${plural(s.foreign, 'object')} not pbm's left alone` : '',
   ].filter(Boolean)
   // backup:mirror --verify checks objects only: no site.envs to count.
-  const targets = s.targets > 0 ? `; ${plural(s.targets, 'site.env')}` : ''
-  return `${checked}${deep}; ${problems}${extra.length > 0 ? `; ${extra.join('; ')}` : ''}${targets} in ${formatDuration(s.seconds)}`
+  const gone = s.gone ? ` (${s.gone} gone from Pantheon, kept in the mirror)` : ''
+  const siteEnvs = s.targets > 0 ? `; ${plural(s.targets, 'site.env')}${gone}` : ''
+  return `${checked}${deep}; ${problems}${extra.length > 0 ? `; ${extra.join('; ')}` : ''}${siteEnvs} in ${formatDuration(s.seconds)}`
 }

@@ -7,6 +7,7 @@ import {
   judgeReadBack,
   judgeRecord,
   judgeTarget,
+  judgeTargetFacts,
   parseSample,
   type Sample,
   sliceOf,
@@ -185,5 +186,36 @@ describe('plan/verify: judgeChanged (a local record that no longer matches its f
     const r = judgeChanged(10, {size: 10})
     expect(r.status).to.equal('unverifiable')
     expect(r.detail).to.match(/--deep compares its bytes/)
+  })
+})
+
+describe('plan/verify: judgeTargetFacts (a site.env as a dashboard shows it)', () => {
+  const now = new Date('2024-05-10T12:00:00Z')
+  const fresh = new Date('2024-05-10T03:00:00Z')
+  const old = new Date('2024-05-01T03:00:00Z')
+  const status = (facts: Parameters<typeof judgeTargetFacts>[0], maxAge?: number) =>
+    judgeTargetFacts(facts, maxAge, now).status
+
+  it('ok, incomplete, stale, missing, gone, error', () => {
+    expect(status({newest: fresh, newestSet: {folder: 'f', lacking: []}}, 24)).to.equal('ok')
+    expect(status({newest: fresh, newestSet: {folder: 'f', lacking: ['database at s3']}}, 24)).to.equal('incomplete')
+    expect(status({newest: old, newestSet: {folder: 'f', lacking: []}}, 24)).to.equal('stale')
+    expect(status({newestSet: {folder: 'f', lacking: ['code at s3']}}, 24)).to.equal('missing')
+    expect(status({gone: 'No site "x"', newest: old}, 24)).to.equal('gone')
+    expect(status({failed: 'timed out', newest: fresh})).to.equal('error')
+    // Neither Pantheon nor the mirror knows it: nothing to keep, nothing to vouch for.
+    expect(status({gone: 'No site "x"'})).to.equal('error')
+  })
+
+  it('says what is missing of the newest set, and its age too when both', () => {
+    const r = judgeTargetFacts({newest: old, newestSet: {folder: '1714_backup', lacking: ['database at local']}}, 24, now)
+    expect(r).to.deep.equal({
+      detail:
+        'the newest backup on Pantheon (1714_backup) is not whole in the mirror: database at local missing; newest backup is 225 hours old (limit 24)',
+      status: 'incomplete',
+    })
+    expect(judgeTargetFacts({gone: 'No site "x"', newest: old}, 24, now).detail).to.equal(
+      'Pantheon no longer has it (No site "x"); the mirror keeps its backups',
+    )
   })
 })

@@ -135,7 +135,10 @@ describe('ui: verify summary line', () => {
     deep: false,
     errors: 0,
     foreign: 0,
+    gone: 0,
+    incomplete: 0,
     missing: 0,
+    objectProblems: 0,
     objects: 6,
     ok: 6,
     problems: 0,
@@ -143,6 +146,7 @@ describe('ui: verify summary line', () => {
     repaired: 0,
     seconds: 1,
     stale: 0,
+    targetProblems: 0,
     targets: 2,
     targetsMissing: 0,
     unverifiable: 0,
@@ -160,7 +164,24 @@ describe('ui: verify summary line', () => {
   it('names each kind of problem, and the deep reads with their bytes', () => {
     const deep = {...summary, bytesRead: 2_500_000, corrupt: 1, deep: true, missing: 1, problems: 2, read: 5}
     expect(formatVerifySummary(deep)).to.equal(
-      '6 objects checked (5 read back, 2.5 MB); 2 problems: 1 missing, 1 corrupt; 2 site.envs in 1s',
+      '6 objects checked (5 read back, 2.5 MB); 2 problems: 1 object missing, 1 object corrupt; 2 site.envs in 1s',
+    )
+  })
+
+  it('counts each problem once, as an object or as a site.env; a site.env gone from Pantheon is no problem', () => {
+    const mixed = {
+      ...summary,
+      gone: 1,
+      incomplete: 1,
+      missing: 2,
+      objectProblems: 2,
+      problems: 4,
+      stale: 1,
+      targetProblems: 2,
+      targets: 4,
+    }
+    expect(formatVerifySummary(mixed)).to.equal(
+      '6 objects checked; 4 problems: 2 objects missing, 1 site.env incomplete, 1 site.env stale; 4 site.envs (1 gone from Pantheon, kept in the mirror) in 1s',
     )
   })
 })
