@@ -238,10 +238,10 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
             return
           }
 
-          const failure = describeFailure(error)
           if (error instanceof PbmError && PANTHEON_GONE.has(error.code)) {
-            goneTargets.set(idOf(t), failure.message.replace(/\.$/, ''))
+            goneTargets.set(idOf(t), error.message.replace(/\.$/, ''))
           } else {
+            const failure = describeFailure(error)
             failedTargets.set(idOf(t), failure.message)
             errors.push({...t, ...failure})
           }
@@ -253,7 +253,8 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
     if (unusableError) {
       events.emit({
         failed: true,
-        note: (unusableError as Error).message,
+        // The reason is the run's one error message, printed once after this.
+        note: 'Terminus cannot be used, so nothing was checked',
         step: 'pantheon',
         title: 'could not ask Pantheon',
         type: 'step:done',
