@@ -219,37 +219,45 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
     const asking = `ask Pantheon for the backups of ${plural(targets.length, 'site.env')}`
     events.emit({step: 'pantheon', title: asking, type: 'step:started'})
     // Not logged in, or no Terminus to run: every call would fail alike. Stop at the first, once.
+    // One controller for the calls, aborted by Ctrl-C (the run's signal) or by an unusable Terminus.
     const unusable = new AbortController()
-    const calls = AbortSignal.any([signal, unusable.signal])
+    const calls = unusable.signal
     setMaxListeners(0, calls)
+    const interrupt = () => unusable.abort(signal.reason)
+    signal.addEventListener('abort', interrupt, {once: true})
     let unusableError: unknown
     let answered = 0
-    await Promise.all(
-      targets.map(async (t) => {
-        try {
-          pantheon.set(idOf(t), await online.listBackups(t.site, t.env, {signal: calls}))
-        } catch (error) {
-          if (signal.aborted) throw error
-          if (unusable.signal.aborted) return
-          if (isAbortError(error)) throw error
-          if (error instanceof PbmError && TERMINUS_UNUSABLE.has(error.code)) {
-            unusableError = error
-            unusable.abort()
-            return
+    try {
+      await Promise.all(
+        targets.map(async (t) => {
+          try {
+            pantheon.set(idOf(t), await online.listBackups(t.site, t.env, {signal: calls}))
+          } catch (error) {
+            if (signal.aborted) throw error
+            if (unusable.signal.aborted) return
+            if (isAbortError(error)) throw error
+            if (error instanceof PbmError && TERMINUS_UNUSABLE.has(error.code)) {
+              unusableError = error
+              unusable.abort()
+              return
+            }
+
+            if (error instanceof PbmError && PANTHEON_GONE.has(error.code)) {
+              goneTargets.set(idOf(t), error.message.replace(/\.$/, ''))
+            } else {
+              const failure = describeFailure(error)
+              failedTargets.set(idOf(t), failure.message)
+              errors.push({...t, ...failure})
+            }
           }
 
-          if (error instanceof PbmError && PANTHEON_GONE.has(error.code)) {
-            goneTargets.set(idOf(t), error.message.replace(/\.$/, ''))
-          } else {
-            const failure = describeFailure(error)
-            failedTargets.set(idOf(t), failure.message)
-            errors.push({...t, ...failure})
-          }
-        }
+          events.emit({note: `${++answered} of ${targets.length} site.envs`, step: 'pantheon', type: 'step:progress'})
+        }),
+      )
+    } finally {
+      signal.removeEventListener('abort', interrupt)
+    }
 
-        events.emit({note: `${++answered} of ${targets.length} site.envs`, step: 'pantheon', type: 'step:progress'})
-      }),
-    )
     if (unusableError) {
       events.emit({
         failed: true,

@@ -82,7 +82,7 @@ describe('pbm backup:verify in a terminal (live tree in a PTY)', function () {
       new RegExp(`corrupt +database +s3://${world.bucket}/bravo/live/${flipped.file} .*incorrect data check`),
     )
     expect(report).to.include('6 objects checked (6 read back')
-    expect(report).to.include('1 problem: 1 corrupt')
+    expect(report).to.include('1 problem: 1 object corrupt')
   })
 
   it('Ctrl-C while Pantheon is asked: the step on screen, exit 130, no Terminus process left', async () => {
