@@ -209,7 +209,7 @@ export class Sandbox {
    * @param {string} site @param {string} [env]
    */
   removeSite(site, env) {
-    const config = this.state.config
+    const {config} = this.state
     const sites = env
       ? config.sites.map((s) => (s.name === site ? {...s, envs: s.envs.filter((e) => e.name !== env)} : s))
       : config.sites.filter((s) => s.name !== site)

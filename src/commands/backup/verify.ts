@@ -19,7 +19,7 @@ import {parseSample} from '../../plan/verify.js'
 import {reportVerify} from '../../ui/verify-report.js'
 
 /** restic-style, so that cron and Kubernetes can tell a broken mirror from an outage. */
-export const VERIFY_EXIT_CODES_HELP = `Exit codes: 0 everything checked is ok; 3 problems found (missing, corrupt, unverifiable, stale: listed); 1 something could not be verified (Terminus or the store failed; this wins over 3, since the run cannot vouch for the mirror); 2 a usage error; 130 interrupted (Ctrl-C).`
+export const VERIFY_EXIT_CODES_HELP = `Exit codes: 0 everything checked is ok (a site.env gone from Pantheon included); 3 problems found (objects missing, corrupt or unverifiable; site.envs incomplete, stale or missing: listed); 1 something could not be verified (Terminus not logged in or not there, which stops the run up front; a site.env Terminus could not list; the store failed; this wins over 3, since the run cannot vouch for the mirror); 2 a usage error; 130 interrupted (Ctrl-C).`
 
 export default class Verify extends BaseCommand<typeof Verify> {
   static override args = {
@@ -34,7 +34,9 @@ Quick (default): every pbm archive in the mirror is checked against the record p
 
 --deep reads every archive back (S3 GET or the local file), recomputing MD5 and CRC32C and inflating the whole gzip stream with the same verifier the transfers use, at close to download speed and in bounded memory. --sample K/N reads a deterministic slice (K of N: run 1/7 on Mondays ... 7/7 on Sundays to read everything each week); --sample P% a random share.
 
---max-age HOURS marks a site.env whose newest mirrored backup is older as "stale". --offline skips Terminus: coverage and age come from the mirror alone. --repair re-mirrors what is missing or corrupt from Pantheon while Pantheon still has it; a corrupt object is replaced, the one case pbm overwrites without --force, because it is provably damaged.
+Each site.env gets a status: "ok"; "incomplete" (an archive of the newest set on Pantheon is not in the mirror); "stale" (see --max-age); "missing" (nothing of it in the mirror); "gone" (Pantheon no longer has the site or env, and the mirror keeps its backups: reported, not a problem); "error" (Terminus could not list it). Not logged in, or no Terminus to run, stops the run once, before checking, with one message.
+
+--max-age HOURS marks a site.env whose newest mirrored backup is older as "stale". --offline skips Terminus: coverage and age come from the mirror alone (no "incomplete" or "gone" then). --repair re-mirrors what is missing or corrupt from Pantheon while Pantheon still has it; a corrupt object is replaced, the one case pbm overwrites without --force, because it is provably damaged.
 
 ${VERIFY_EXIT_CODES_HELP}`
   static override examples = [

@@ -227,7 +227,9 @@ describe('pbm backup:prune', function () {
         // What would be removed, in fields that cannot be read as what was.
         const planned = REMOVE.reduce((n, key) => n + Buffer.byteLength(`bytes of ${key}`), 0)
         expect(doc.summary).to.include({bytesFreed: 0, bytesWouldFree: planned, kept: 8, removed: 0, wouldRemove: 5})
-        expect(doc.series.flatMap((s) => s.remove.map((r) => r.status))).to.deep.equal(Array(5).fill('planned'))
+        expect(doc.series.flatMap((s) => s.remove.map((r) => r.status))).to.deep.equal(
+          Array.from({length: 5}, () => 'planned'),
+        )
         expect(doc.foreign.count).to.equal(mirror.foreign)
         expect(sorted(await mirror.keys())).to.deep.equal(sorted([...KEEP, ...REMOVE, ...FOREIGN]))
       })

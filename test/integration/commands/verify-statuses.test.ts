@@ -25,6 +25,7 @@ function describeRun(result: Result): string {
 }
 
 const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString()
+const statuses = (doc: VerifyJson) => Object.fromEntries(doc.targets.map((t) => [`${t.site}.${t.env}`, t.status]))
 const live = (name: string, date: string) => ({envs: [{backups: [{date}], name: 'live'}], name})
 
 describe('pbm backup:verify: what a dashboard needs', function () {
@@ -32,7 +33,6 @@ describe('pbm backup:verify: what a dashboard needs', function () {
   let world: World
   let folder: string
   let lacking: SandboxArchive
-  const statuses = (doc: VerifyJson) => Object.fromEntries(doc.targets.map((t) => [`${t.site}.${t.env}`, t.status]))
 
   before(async () => {
     world = await startWorld({

@@ -339,6 +339,11 @@ for (const kind of servers) {
   })
 }
 
+/** A local completion record naming `file` at `size`. */
+function record(file: string, size: number): string {
+  return JSON.stringify({file, mtimeMs: 1, size, verifiedAt: '2024-01-01T00:00:00.000Z'})
+}
+
 describe('destination/inventory: local folder', () => {
   let root: string
   let outside: string
@@ -478,8 +483,6 @@ describe('destination/inventory: local folder', () => {
   })
 
   it("recorded(): only files whose completion record names them at their size are pbm's", async () => {
-    const record = (file: string, size: number) =>
-      JSON.stringify({file, mtimeMs: 1, size, verifiedAt: '2024-01-01T00:00:00.000Z'})
     const [good, none, resized, other] = [1, 2, 3, 4].map((day) => archive('site1', 'live', day))
     for (const key of [good, none, resized, other]) await put(key, 'abc')
     await put(`site1/live/.${path.basename(good)}.pbm.json`, record(path.basename(good), 3))

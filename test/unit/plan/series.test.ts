@@ -122,20 +122,23 @@ describe('plan/prune: a policy over every series', () => {
   })
 })
 
+function recorded(key: string, size = 100, isRecorded = true): ListedObject & {recorded: boolean} {
+  return {...obj(key, size), recorded: isRecorded}
+}
+
+/** The series of a listing, each entry's record set from its object (as the prune job does from the inventory). */
+function listing(objects: Array<ListedObject & {recorded?: boolean}>): ReturnType<typeof groupSeries> {
+  const result = groupSeries(objects)
+  for (const s of result.series) {
+    for (const e of s.entries) e.recorded = objects.find((o) => o.key === e.key)?.recorded
+  }
+
+  return result
+}
+
 describe('plan/prune: what is not pbm’s, and what is dated in the future', () => {
   const NOW = new Date('2024-05-04T00:00:00Z')
   const BOGUS = 'site1/live/site1_live_2099-01-01T00-00-00_UTC_database.sql.gz'
-  const recorded = (key: string, size = 100, isRecorded = true) => ({...obj(key, size), recorded: isRecorded})
-
-  function listing(objects: Array<ListedObject & {recorded?: boolean}>) {
-    const result = groupSeries(objects)
-    // The job sets each entry's record from the inventory; here from the object.
-    for (const s of result.series) {
-      for (const e of s.entries) e.recorded = objects.find((o) => o.key === e.key)?.recorded
-    }
-
-    return result
-  }
 
   it('an archive without pbm’s record is left alone and counted by no rule: the real newest keeps its place', () => {
     const plan = planPrune(

@@ -208,7 +208,11 @@ describe('plan/verify: judgeTargetFacts (a site.env as a dashboard shows it)', (
   })
 
   it('says what is missing of the newest set, and its age too when both', () => {
-    const r = judgeTargetFacts({newest: old, newestSet: {folder: '1714_backup', lacking: ['database at local']}}, 24, now)
+    const r = judgeTargetFacts(
+      {newest: old, newestSet: {folder: '1714_backup', lacking: ['database at local']}},
+      24,
+      now,
+    )
     expect(r).to.deep.equal({
       detail:
         'the newest backup on Pantheon (1714_backup) is not whole in the mirror: database at local missing; newest backup is 225 hours old (limit 24)',
