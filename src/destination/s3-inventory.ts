@@ -19,8 +19,10 @@ export interface S3InventoryOptions extends S3ClientOptions {
   bucket: string
   /** Prepended to every key as is, as for the S3 destination. */
   prefix?: string
-  /** Object Lock and record lookups (HeadObject) at once (default 8). */
+  /** Object Lock lookups (HeadObject) at once (default 8). */
   lockConcurrency?: number
+  /** pbm's record lookups (HeadObject, one per archive before a prune) at once (default 32). */
+  recordConcurrency?: number
   /** For tests: the clock that decides whether a retention date is still in the future. */
   now?: () => Date
 }
@@ -200,7 +202,8 @@ export function createS3Inventory(options: S3InventoryOptions): Inventory {
     describe: (key) => `s3://${bucket}/${prefix}${key}`,
 
     async recorded(keys, signal) {
-      const limit = createLimit(Math.max(1, options.lockConcurrency ?? 8))
+      // One round trip per archive, all before the plan: as many at once as a connection pool keeps busy.
+      const limit = createLimit(Math.max(1, options.recordConcurrency ?? 32))
       const found = new Set<string>()
       await Promise.all(
         keys.map((key) =>
