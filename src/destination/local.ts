@@ -21,11 +21,15 @@ import type {ArchiveMeta, Destination, ExistingObject, Sink, StoredHash} from '.
 
 import {PbmError} from '../errors.js'
 import {crcHex} from '../util/crc.js'
+import {resolveTimeoutMs} from '../util/timeouts.js'
 import {checkKey} from './key.js'
-import {type ArchiveLock, lockArchive, lockHolder} from './lock.js'
+import {type ArchiveLock, type Lease, leaseFor, lockArchive, readLock} from './lock.js'
 import {Waiter} from './wait.js'
 
-export type LocalDestinationOptions = {file: string; root?: undefined} | {file?: undefined; root: string}
+export type LocalDestinationOptions = ({file: string; root?: undefined} | {file?: undefined; root: string}) & {
+  /** The timeout setting (default: util/timeouts): a writer's lock is stale after 3 × this without a heartbeat. */
+  timeoutMs?: number
+}
 
 const WRITE_BUFFER = 1024 * 1024
 /** Archives, partial files and completion records: readable by their owner only. */
@@ -43,6 +47,16 @@ export function sideFiles(full: string): {lock: string; record: string; partialP
     record: path.join(dir, `.${name}.pbm.json`),
     partialPrefix: `.${name}.`,
   }
+}
+
+/** A completion record being written (`.NAME.pbm.json.<pid>-<hex>.tmp`): left only by a run that died or failed. */
+function isRecordTemporary(fileName: string, archive: string): boolean {
+  return fileName.startsWith(`.${archive}.pbm.json.`) && fileName.endsWith('.tmp')
+}
+
+/** A takeover claim or a lock being written (`.NAME.pbm.lock.<...>.takeover|.tmp`). */
+function isLockLeftover(fileName: string, archive: string): boolean {
+  return fileName.startsWith(`.${archive}.pbm.lock.`) && (fileName.endsWith('.takeover') || fileName.endsWith('.tmp'))
 }
 
 /** What pbm writes beside a verified local archive, so that a re-run needs neither Terminus nor a re-read. */
@@ -87,6 +101,7 @@ export async function readLocalRecord(full: string): Promise<LocalRecord | undef
 export function createLocalDestination(options: LocalDestinationOptions): Destination {
   const root = options.root === undefined ? undefined : path.resolve(options.root)
   const file = options.file === undefined ? undefined : path.resolve(options.file)
+  const lease = leaseFor(options.timeoutMs ?? resolveTimeoutMs())
   let realRoot: string | undefined
 
   const pathOf = (key: string): string => {
@@ -170,11 +185,6 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
       const record = await readLocalRecord(full)
       // Trusted only while the file is exactly as pbm left it: same size, same mtime.
       if (record && record.file === path.basename(full) && record.size === st.size && record.mtimeMs === st.mtimeMs) {
-        // A run killed between its rename and its lock release leaves the lock of a dead pid beside a
-        // complete archive; later runs skip the archive, so this is where that lock goes.
-        const {lock} = sideFiles(full)
-        const holder = await lockHolder(lock)
-        if (!holder.alive && holder.pid !== undefined) await unlink(lock).catch(() => {})
         return {
           size: st.size,
           complete: true,
@@ -213,10 +223,36 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
       return {md5: md5.digest('hex'), crc32c: crcHex(crc)}
     },
 
+    /** Under the archive's lock (a writer's record is never raced); when another run holds it, not now. */
     async remember(key, facts) {
       const full = pathOf(key)
-      const st = await lstat(full)
-      await writeRecord(full, {file: path.basename(full), size: st.size, mtimeMs: st.mtimeMs, ...facts})
+      const lock = await lockArchive(sideFiles(full).lock, full, lease).catch(() => {})
+      if (!lock) return
+      try {
+        await sweepLitter(full, lease)
+        const st = await lstat(full)
+        await writeRecord(full, {file: path.basename(full), size: st.size, mtimeMs: st.mtimeMs, ...facts})
+      } finally {
+        await lock.release()
+      }
+    },
+
+    /**
+     * A run killed between its rename and its lock release leaves its lock beside a complete archive;
+     * later runs skip the archive, so this is where that lock goes, once it is stale (taken over, then
+     * released), with what else that run left.
+     */
+    async tidy(key) {
+      const full = pathOf(key)
+      const {lock: lockPath} = sideFiles(full)
+      if ((await readLock(lockPath, lease)).state !== 'stale') return
+      const lock = await lockArchive(lockPath, full, lease).catch(() => {})
+      if (!lock) return
+      try {
+        await sweepLitter(full, lease)
+      } finally {
+        await lock.release()
+      }
     },
 
     async resumable(key) {
@@ -224,7 +260,8 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
       const dir = await folderOf(full, false)
       if (!dir) return 0
       const {lock} = sideFiles(full)
-      if ((await lockHolder(lock)).alive) return 0
+      // A live writer's partial is its own; a stale lock's (whatever host wrote it) is adopted by open().
+      if ((await readLock(lock, lease)).state === 'held') return 0
       const stale = await stalePartials(full)
       return stale[0]?.size ?? 0
     },
@@ -232,8 +269,9 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
     async open(key: string, meta: ArchiveMeta, _signal: AbortSignal, resumeFrom = 0) {
       const full = pathOf(key)
       await folderOf(full, true)
-      const lock = await lockArchive(sideFiles(full).lock, full)
+      const lock = await lockArchive(sideFiles(full).lock, full, lease)
       try {
+        await sweepLitter(full, lease)
         const partial = path.join(
           path.dirname(full),
           `${sideFiles(full).partialPrefix}${process.pid}-${randomBytes(4).toString('hex')}.partial`,
@@ -290,19 +328,47 @@ async function stalePartials(full: string): Promise<Array<{path: string; size: n
   return found.sort((a, b) => b.size - a.size)
 }
 
-/** Write the completion record atomically: a private temporary file, fsynced, then renamed. */
+/**
+ * What dead or failed runs left beside an archive, other than partials (adopted or removed by open()):
+ * completion records half-written (every record is written under the lock, which the caller holds),
+ * and takeover claims or lock files half-written that are as old as a stale lock.
+ */
+async function sweepLitter(full: string, lease: Lease): Promise<void> {
+  const dir = path.dirname(full)
+  const archive = path.basename(full)
+  const names = await readdir(dir).catch(() => [] as string[])
+  await Promise.all(
+    names.map(async (name) => {
+      const p = path.join(dir, name)
+      if (isRecordTemporary(name, archive)) return unlink(p).catch(() => {})
+      if (!isLockLeftover(name, archive)) return
+      const st = await lstat(p).catch(() => {})
+      if (st && Date.now() - st.mtimeMs > lease.staleAfterMs) await unlink(p).catch(() => {})
+    }),
+  )
+}
+
+/**
+ * Write the completion record atomically: a private temporary file, fsynced, then renamed. A failure
+ * (a full disk) removes the temporary file.
+ */
 async function writeRecord(full: string, record: Omit<LocalRecord, 'verifiedAt'>): Promise<void> {
   const {record: target} = sideFiles(full)
   const temporary = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
   const fh = await open(temporary, CREATE_EXCLUSIVE, FILE_MODE)
   try {
-    await fh.writeFile(JSON.stringify({...record, verifiedAt: new Date().toISOString()}) + '\n')
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
+    try {
+      await fh.writeFile(JSON.stringify({...record, verifiedAt: new Date().toISOString()}) + '\n')
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
 
-  await rename(temporary, target)
+    await rename(temporary, target)
+  } catch (error) {
+    await unlink(temporary).catch(() => {})
+    throw error
+  }
 }
 
 class LocalSink implements Sink {
@@ -340,12 +406,42 @@ class LocalSink implements Sink {
     await this.lock.release()
   }
 
-  async commit(verified?: {bytes: number; md5?: string; crc32c?: string}): Promise<void> {
+  /**
+   * Ctrl-C: keep what was written (in stream order, fsynced) for the next run to adopt and resume,
+   * as a crash would leave it, and release the lock. A partial that failed to write is removed.
+   */
+  async suspend(): Promise<number> {
+    if (this.done) return 0
+    if (this.error) {
+      await this.abort()
+      return 0
+    }
+
+    this.done = true
+    try {
+      await this.flush()
+      return (await lstat(this.partial)).size
+    } catch {
+      this.done = false
+      await this.abort()
+      return 0
+    } finally {
+      await this.lock.release()
+    }
+  }
+
+  async commit(verified?: {bytes: number; md5?: string; crc32c?: string}): Promise<string | undefined> {
     await this.flush()
     try {
       await rename(this.partial, this.full)
       this.done = true
       await syncDir(path.dirname(this.full))
+    } catch (error) {
+      await this.lock.release()
+      throw fsError(error, this.full, 'write-failed')
+    }
+
+    try {
       const st = await lstat(this.full)
       const {site, env, element, folder, file} = this.meta
       await writeRecord(this.full, {
@@ -360,8 +456,12 @@ class LocalSink implements Sink {
         folder,
         ...(file === path.basename(this.full) ? {} : {source: file}),
       })
+      return undefined
     } catch (error) {
-      throw fsError(error, this.full, 'write-failed')
+      // The archive is complete and verified under its name; only the record is missing. The next run
+      // recognises it by the source's MD5 (or CRC32C), reading it back once, and writes the record then.
+      const why = fsError(error, this.full, 'write-failed').code === 'disk-full' ? 'disk full' : 'could not write it'
+      return `record not written (${why}); the next run checks it by its checksum`
     } finally {
       await this.lock.release()
     }

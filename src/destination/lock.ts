@@ -1,94 +1,183 @@
-import {randomBytes} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import {constants} from 'node:fs'
-import {link, open, readdir, readFile, unlink} from 'node:fs/promises'
+import {type FileHandle, lstat, open, readFile, rename, unlink} from 'node:fs/promises'
 import {hostname} from 'node:os'
-import path from 'node:path'
 
 import {PbmError} from '../errors.js'
 
 /**
- * One writer per archive, across processes: `.<NAME>.pbm.lock` beside the archive, holding the writer's
- * pid and host. It is written in full under a name of its own first (O_EXCL, never through a symlink),
- * then hard-linked to the lock's name, which fails if that exists: a lock is never seen empty, so a run
- * killed at any moment leaves either no lock or one naming its dead pid. (Created empty and then
- * written, a SIGKILL in between left an empty lock that every later run took for a live one.) A lock whose
- * pid is no longer running on this host is a crashed run's: it is taken over. (Two runs that find
- * the same dead lock at the same instant could both take it over; the exclusive create after the
- * unlink makes one of them lose in all but that window.)
+ * One writer per archive, across processes and hosts: `.<NAME>.pbm.lock` beside the archive, a lease.
+ *
+ * - Taken by an exclusive create (O_EXCL, never through a symlink); it holds the writer's pid, host
+ *   and heartbeat interval. While it writes, the writer refreshes the file's mtime (its heartbeat)
+ *   every `heartbeatMs`, through its own file handle, so it never touches a lock that replaced its own.
+ * - A lock is stale when its heartbeat is older than `staleAfterMs` (3 × the timeout) — whatever host
+ *   or pid wrote it (every container has a new hostname, and pids are reused) — or at once when it
+ *   names a pid of this host that no longer runs. A stale lock is taken over; any other answers `busy`.
+ * - Taking over is atomic: the lock never disappears in between (it is replaced with rename()), and
+ *   of the runs that find the same stale lock only the one that creates the claim file
+ *   `.<NAME>.pbm.lock.<id>.<n>.takeover` first (O_EXCL) replaces it; the others find a fresh lock.
+ *   A claim is itself a lease: one left by a run that died mid-takeover lets the next claim (n + 1).
  */
 export interface ArchiveLock {
   release(): Promise<void>
 }
 
+/** How often a writer refreshes its lock, and how old a heartbeat may be before the lock is stale. */
+export interface Lease {
+  heartbeatMs: number
+  staleAfterMs: number
+}
+
+/** The lease rule, from the one timeout setting (`--timeout`/PBM_TIMEOUT): beat every timeout, stale after 3. */
+export function leaseFor(timeoutMs: number): Lease {
+  return {heartbeatMs: timeoutMs, staleAfterMs: 3 * timeoutMs}
+}
+
+/** What a lock file says: nobody writes (free), a live writer (held), or a writer gone (stale). */
+export type LockState =
+  | {host?: string; id: string; pid?: number; state: 'stale'; why: 'dead' | 'silent'}
+  | {host?: string; pid?: number; state: 'held'}
+  | {state: 'free'}
+
 const EXCLUSIVE = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW
+const MAX_CLAIMS = 8
 
-export async function lockArchive(lockPath: string, what: string): Promise<ArchiveLock> {
+export async function lockArchive(lockPath: string, what: string, lease: Lease): Promise<ArchiveLock> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const written = `${lockPath}.${process.pid}-${randomBytes(4).toString('hex')}`
+    let fh: FileHandle | undefined
     try {
-      const fh = await open(written, EXCLUSIVE, 0o600)
-      try {
-        await fh.writeFile(`${process.pid}\n${hostname()}\n`)
-      } finally {
-        await fh.close()
-      }
-
-      await link(written, lockPath)
-      await removeDeadAttempts(lockPath)
-      let released = false
-      return {
-        async release() {
-          if (released) return
-          released = true
-          await unlink(lockPath).catch(() => {})
-        },
-      }
+      fh = await open(lockPath, EXCLUSIVE, 0o600)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    } finally {
-      await unlink(written).catch(() => {})
     }
 
-    const holder = await lockHolder(lockPath)
-    if (holder.alive) {
-      throw new PbmError('busy', `${what} is being written by another pbm run (pid ${holder.pid}); skipped.`, {
-        hint: 'The other run will finish it; run again later to check.',
-      })
+    if (fh) {
+      await fh.writeFile(lockText(lease))
+      return heldLock(fh, lockPath, lease)
     }
 
-    await unlink(lockPath).catch(() => {})
+    const found = await readLock(lockPath, lease)
+    if (found.state === 'free') continue
+    if (found.state === 'held') throw busy(what, found.pid, found.host)
+    const taken = await takeOver(lockPath, found.id, lease)
+    if (taken) return taken
+    // Another run took it over first (or is doing so): its lock is fresh.
+    throw busy(what, found.pid, found.host)
   }
 
-  throw new PbmError('busy', `${what} is being written by another pbm run; skipped.`)
+  throw busy(what)
 }
 
-/** What runs killed between writing their lock and linking or removing it left: `<lock>.<pid>-<hex>` of a dead pid. */
-async function removeDeadAttempts(lockPath: string): Promise<void> {
-  const prefix = `${path.basename(lockPath)}.`
-  const names = await readdir(path.dirname(lockPath)).catch(() => [] as string[])
-  for (const name of names) {
-    const pid = name.startsWith(prefix) ? /^(\d+)-[\da-f]{8}$/.exec(name.slice(prefix.length))?.[1] : undefined
-    if (pid && !isRunning(Number(pid))) await unlink(path.join(path.dirname(lockPath), name)).catch(() => {})
-  }
-}
-
-/** Who holds the lock, and whether that process still runs (a lock from another host counts as alive). */
-export async function lockHolder(lockPath: string): Promise<{alive: boolean; pid?: number}> {
+/**
+ * Whose lock it is and whether it still counts. A lock still being written (empty), unparsable or
+ * not a plain file is held while its heartbeat is fresh: never steal what may be live.
+ */
+export async function readLock(lockPath: string, lease: Lease): Promise<LockState> {
   let text: string
+  let st
   try {
-    text = await readFile(lockPath, {encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW})
+    st = await lstat(lockPath)
+    text = st.isFile()
+      ? await readFile(lockPath, {encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW})
+      : ''
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {alive: false}
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {state: 'free'}
     throw error
   }
 
-  const [pidText, host] = text.split('\n')
+  const [pidText, host, intervalText] = text.split('\n')
   const pid = Number(pidText)
-  // A lock is linked into place already written: one without a pid was left by a run killed while an
-  // older pbm wrote it (created empty, then written), and no run holds it.
-  if (!Number.isSafeInteger(pid) || pid <= 0) return {alive: false}
-  if (host && host !== hostname()) return {alive: true, pid}
-  return {alive: isRunning(pid), pid}
+  const owner = {
+    ...(Number.isSafeInteger(pid) && pid > 0 ? {pid} : {}),
+    ...(host ? {host} : {}),
+  }
+  const id = createHash('sha256').update(`${st.ino}:${st.mtimeMs}:${text}`).digest('hex').slice(0, 16)
+  // A writer that beats slower than our rule expects (a longer --timeout) gets 3 of its own beats.
+  const interval = Number(intervalText)
+  const staleAfter = Math.max(lease.staleAfterMs, Number.isFinite(interval) && interval > 0 ? 3 * interval : 0)
+  if (st.isFile() && Date.now() - st.mtimeMs > staleAfter) return {...owner, id, state: 'stale', why: 'silent'}
+  if (owner.pid !== undefined && host === hostname() && !isRunning(owner.pid)) {
+    return {...owner, id, state: 'stale', why: 'dead'}
+  }
+
+  return {...owner, state: 'held'}
+}
+
+/** Replace the stale lock `id` with ours, unless another run claims it first; undefined when we lost. */
+async function takeOver(lockPath: string, id: string, lease: Lease): Promise<ArchiveLock | undefined> {
+  /** Claims of runs that died mid-takeover: removed once we have replaced the lock. */
+  const abandoned: string[] = []
+  let claim: string | undefined
+  for (let n = 0; n < MAX_CLAIMS && !claim; n++) {
+    const name = `${lockPath}.${id}.${n}.takeover`
+    try {
+      await (await open(name, EXCLUSIVE, 0o600)).close()
+      claim = name
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      // Another run is taking it over, unless its claim is as old as a stale lock (that run died).
+      const st = await lstat(name).catch(() => {})
+      if (st && Date.now() - st.mtimeMs <= lease.staleAfterMs) return undefined
+      abandoned.push(name)
+    }
+  }
+
+  if (!claim) return undefined
+  let fh: FileHandle | undefined
+  let won = false
+  const temporary = `${lockPath}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
+  try {
+    // Holding the claim: the lock must still be the stale one we judged (its writer did not come back).
+    const again = await readLock(lockPath, lease)
+    if (again.state !== 'stale' || again.id !== id) return undefined
+    fh = await open(temporary, EXCLUSIVE, 0o600)
+    await fh.writeFile(lockText(lease))
+    await rename(temporary, lockPath)
+    won = true
+    const lock = heldLock(fh, lockPath, lease)
+    fh = undefined
+    return lock
+  } finally {
+    await fh?.close().catch(() => {})
+    const litter = won ? [claim, ...abandoned] : [claim, temporary]
+    await Promise.all(litter.map((c) => unlink(c).catch(() => {})))
+  }
+}
+
+function lockText(lease: Lease): string {
+  return `${process.pid}\n${hostname()}\n${lease.heartbeatMs}\n`
+}
+
+/** Our lock: its heartbeat runs until release(), which removes the lock only while it is still ours. */
+function heldLock(fh: FileHandle, lockPath: string, lease: Lease): ArchiveLock {
+  const beat = setInterval(() => {
+    const now = new Date()
+    fh.utimes(now, now).catch(() => {})
+  }, lease.heartbeatMs)
+  beat.unref()
+  let released = false
+  return {
+    async release() {
+      if (released) return
+      released = true
+      clearInterval(beat)
+      try {
+        const [ours, there] = await Promise.all([fh.stat(), lstat(lockPath).catch(() => {})])
+        // A run that judged us gone and took the lock over owns it now: leave theirs alone.
+        if (there && there.ino === ours.ino && there.dev === ours.dev) await unlink(lockPath).catch(() => {})
+      } finally {
+        await fh.close().catch(() => {})
+      }
+    },
+  }
+}
+
+function busy(what: string, pid?: number, host?: string): PbmError {
+  const who = pid === undefined ? '' : host && host !== hostname() ? ` (pid ${pid} on ${host})` : ` (pid ${pid})`
+  return new PbmError('busy', `${what} is being written by another pbm run${who}; skipped.`, {
+    hint: 'The other run will finish it; run again later to check.',
+  })
 }
 
 export function isRunning(pid: number): boolean {

@@ -55,10 +55,20 @@ export interface Sink {
    * committed in another.
    */
   flush?(): Promise<void>
-  /** Make the verified archive visible under its final name (and record what was verified, if it can). */
-  commit(verified?: {bytes: number; md5?: string; crc32c?: string}): Promise<void>
+  /**
+   * Make the verified archive visible under its final name (and record what was verified, if it can).
+   * Resolves with a note when the archive is committed but something beside it is not (local: the
+   * completion record could not be written).
+   */
+  commit(verified?: {bytes: number; md5?: string; crc32c?: string}): Promise<string | undefined | void>
   /** Throw the partial archive away (idempotent, never throws). */
   abort(): Promise<void>
+  /**
+   * Optional: the run was interrupted (Ctrl-C): stop, keeping what was written for the next run to
+   * resume, and release the archive. Resolves with the bytes kept (0: nothing). Never throws. A sink
+   * without it is aborted (S3: a multipart upload cannot be resumed by another process safely).
+   */
+  suspend?(): Promise<number>
   /**
    * Bytes a crashed run left, adopted by open(..., resumeFrom): the engine reads them back with
    * readResumed() to verify them (and to feed other destinations), then writes only the rest.
@@ -88,6 +98,11 @@ export interface Destination {
   hash?(key: string, signal?: AbortSignal): Promise<StoredHash>
   /** Optional: record that what is stored under the key was checked to be the archive (local: the completion record). */
   remember?(key: string, facts: {md5?: string; crc32c?: string}): Promise<void>
+  /**
+   * Optional, after the archive was skipped (a real run, never a dry run): clear what a dead run left
+   * beside it (local: a stale lock). Never throws.
+   */
+  tidy?(key: string): Promise<void>
   /** Optional: how many bytes of the archive a crashed run left that open() can resume from (0: none). */
   resumable?(key: string): Promise<number>
   /** `resumeFrom`: adopt a crashed run's partial and keep its first `resumeFrom` bytes (see resumable). */

@@ -25,7 +25,9 @@ export function openDestinations(choice: DestinationChoice, s3: S3Settings, loca
 
   if (choice.local) {
     destinations.push(
-      localFile ? createLocalDestination({file: choice.local.path}) : createLocalDestination({root: choice.local.path}),
+      localFile
+        ? createLocalDestination({file: choice.local.path, timeoutMs: s3.timeoutMs})
+        : createLocalDestination({root: choice.local.path, timeoutMs: s3.timeoutMs}),
     )
   }
 

@@ -20,7 +20,7 @@ import {
   summarize,
   type TargetResult,
 } from './results.js'
-import {plannedRows, preflight, type TransferContext, transferOne} from './transfer.js'
+import {lookOne, preflight, type TransferContext, transferOne} from './transfer.js'
 
 /** Site.envs given one by one, or every site of an organization (optionally with a tag) × envs. */
 export type MirrorTargets = SiteEnv[] | {envs: string[]; org: string; tag?: string}
@@ -180,7 +180,7 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
     })
     const items = chosen.map((backup) => ({backup, key: archiveKey(backup)}))
     if (plan.dryRun) {
-      archives.push(...plannedRows(items, deps.destinations))
+      archives.push(...(await Promise.all(items.map((item) => lookOne(item, transfers)))).flat())
       return {...target, status: 'planned'}
     }
 

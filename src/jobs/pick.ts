@@ -4,7 +4,7 @@ import type {EventSink} from './events.js'
 
 import {createLimit} from '../util/limit.js'
 import {baseOf, type PickResult, summarize} from './results.js'
-import {type PlannedArchive, plannedRows, preflight, transferOne} from './transfer.js'
+import {lookOne, type PlannedArchive, preflight, transferOne} from './transfer.js'
 
 export interface PickPlan {
   archives: PlannedArchive[]
@@ -27,13 +27,6 @@ export interface PickDeps {
 export async function pick(plan: PickPlan, deps: PickDeps, signal: AbortSignal): Promise<PickResult> {
   const started = Date.now()
   const {destinations, events} = deps
-  if (plan.dryRun) {
-    const archives = plannedRows(plan.archives, destinations)
-    return {archives, summary: summarize(archives, 0)}
-  }
-
-  await preflight(destinations, signal)
-  events.emit({archives: plan.archives.map((p) => baseOf(p.backup)), command: 'pick', type: 'run:started'})
   const context = {
     destinations,
     events,
@@ -43,6 +36,13 @@ export async function pick(plan: PickPlan, deps: PickDeps, signal: AbortSignal):
     terminus: deps.terminus,
     timeoutMs: plan.timeoutMs,
   }
+  if (plan.dryRun) {
+    const archives = (await Promise.all(plan.archives.map((item) => lookOne(item, context)))).flat()
+    return {archives, summary: summarize(archives, 0)}
+  }
+
+  await preflight(destinations, signal)
+  events.emit({archives: plan.archives.map((p) => baseOf(p.backup)), command: 'pick', type: 'run:started'})
   const rows = await Promise.all(plan.archives.map((item) => transferOne(item, context)))
   const archives = rows.flat()
   const summary = summarize(archives, (Date.now() - started) / 1000)

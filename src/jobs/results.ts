@@ -42,6 +42,8 @@ export interface ArchiveResult extends ArchiveRef {
   /** Why it was skipped (already mirrored) or a note about the transfer (resumed, URL refreshed). */
   note?: string
   error?: FailureInfo
+  /** Interrupted: bytes of the partial file kept beside the archive; the next run resumes from them. */
+  kept?: number
 }
 
 /** What happened to one site.env as a whole (its archives are in `archives`). */
@@ -57,6 +59,8 @@ export interface RunSummary {
   failed: number
   /** Of the failed ones, those stopped by Ctrl-C rather than by an error. */
   interrupted: number
+  /** Of the interrupted ones, those whose partial file was kept for the next run to resume. */
+  partialsKept: number
   planned: number
   bytes: number
   seconds: number
@@ -137,6 +141,7 @@ export function summarize(results: ArchiveResult[], seconds: number): RunSummary
     bytesPerSecond: seconds > 0 ? Math.round(bytes / seconds) : 0,
     failed: count('failed'),
     interrupted: results.filter((r) => r.error?.code === 'interrupted').length,
+    partialsKept: results.filter((r) => r.error?.code === 'interrupted' && r.kept).length,
     planned: count('planned'),
     seconds: Math.round(seconds * 10) / 10,
     skipped: count('skipped'),

@@ -8,8 +8,10 @@ import type {EventSink} from './events.js'
 import {InterruptedError, isAbortError} from '../errors.js'
 import {redact} from '../redact.js'
 import {signedUrlExpiry} from '../terminus/index.js'
-import {transferArchive, TransferError} from '../transfer/index.js'
-import {type ArchiveRef, type ArchiveResult, baseOf, describeFailure} from './results.js'
+import {transferArchive, TransferError, TransferInterrupted} from '../transfer/index.js'
+import {createLimit} from '../util/limit.js'
+import {resolveTimeoutMs} from '../util/timeouts.js'
+import {type ArchiveRef, type ArchiveResult, baseOf, describeFailure, type FailureInfo} from './results.js'
 
 /** One archive to move, with its key at the destinations (the same key for S3 and a local folder). */
 export interface PlannedArchive {
@@ -69,6 +71,10 @@ export async function transferOne(item: PlannedArchive, run: TransferContext): P
       result.urlRefreshes ? `URL refreshed ${result.urlRefreshes}x` : '',
     ].filter(Boolean)
     const rows = rowsOf(archive, run.destinations, result.destinations, {bytes: result.bytes, md5: result.md5, notes})
+    for (const r of rows.filter((r) => r.status === 'transferred' && r.note?.includes('record not written'))) {
+      events.emit({message: `${r.location}: transferred; ${r.note}`, type: 'run:warning'})
+    }
+
     const failed = rows.find((r) => r.status === 'failed')
     if (failed?.error) {
       // Some destinations got the archive, some did not.
@@ -81,15 +87,90 @@ export async function transferOne(item: PlannedArchive, run: TransferContext): P
     return rows
   } catch (error) {
     const failure = describeFailure(error)
-    // A TransferError says what happened at each destination; anything else failed them all.
+    // A TransferError (or an interrupted transfer) says what happened at each destination; an
+    // interruption before the transfer began looks at what is already there; anything else failed them all.
     const perDestination: DestinationResult[] =
-      error instanceof TransferError
+      error instanceof TransferError || error instanceof TransferInterrupted
         ? error.destinations
-        : run.destinations.map((dest) => ({error: failure, location: dest.describe(item.key), status: 'failed'}))
+        : isAbortError(error)
+          ? await lookAfterInterrupt(item, run, failure)
+          : run.destinations.map((dest) => ({error: failure, location: dest.describe(item.key), status: 'failed'}))
     const rows = rowsOf(archive, run.destinations, perDestination, {notes: []})
     if (!isAbortError(error)) run.onFailure?.(error)
     events.emit({archive, error: failure, rows, type: 'archive:failed'})
     return rows
+  }
+}
+
+/** At most this many looks at the destinations at once after an interruption. */
+const LOOKS_AFTER_INTERRUPT = 8
+const afterInterrupt = new WeakMap<TransferContext, ReturnType<typeof createLimit>>()
+
+/**
+ * The run was stopped before this archive's transfer began: a destination that already holds it (by
+ * pbm's record; the archive server is not asked) is still `skipped`, as a run to the end would say.
+ * Bounded by the timeout, not by the stopped run's signal.
+ */
+async function lookAfterInterrupt(
+  item: PlannedArchive,
+  run: TransferContext,
+  failure: FailureInfo,
+): Promise<DestinationResult[]> {
+  const limit = afterInterrupt.get(run) ?? createLimit(LOOKS_AFTER_INTERRUPT)
+  afterInterrupt.set(run, limit)
+  const looked = await limit(() =>
+    transferArchive({
+      archive: item.backup,
+      destinations: run.destinations,
+      dryRun: true,
+      key: item.key,
+      offline: true,
+      resolveUrl: () => Promise.reject(new InterruptedError()),
+      signal: AbortSignal.timeout(run.timeoutMs ?? resolveTimeoutMs()),
+    }),
+  ).catch(() => {})
+  return run.destinations.map((dest, i) => {
+    const there = looked?.destinations[i]
+    if (there?.status === 'skipped') return there
+    return {error: failure, location: dest.describe(item.key), status: 'failed'}
+  })
+}
+
+/**
+ * backup:pick and backup:mirror's dry run: the same read-only checks as a transfer (the engine's, with
+ * `dryRun`), so that each archive's fate at each destination is the one a real run would have:
+ * skipped (already there), planned (to write, with its size), or failed (refused, unreadable).
+ */
+export async function lookOne(item: PlannedArchive, run: TransferContext): Promise<ArchiveResult[]> {
+  const archive = baseOf(item.backup)
+  try {
+    const result = await run.slot(
+      () =>
+        transferArchive({
+          archive: item.backup,
+          destinations: run.destinations,
+          dryRun: true,
+          force: run.force,
+          key: item.key,
+          resolveUrl: (signal) => fetchUrl(item, run.terminus, signal),
+          signal: run.signal,
+          timeoutMs: run.timeoutMs,
+        }),
+      run.signal,
+    )
+    // The exact size when it is known (what is there, or the source's probe), else Terminus's listed size.
+    return rowsOf(archive, run.destinations, result.destinations, {
+      bytes: result.bytes || item.backup.sizeBytes,
+      md5: result.md5,
+      notes: [],
+    })
+  } catch (error) {
+    const failure = describeFailure(error)
+    const perDestination: DestinationResult[] =
+      error instanceof TransferError || error instanceof TransferInterrupted
+        ? error.destinations
+        : run.destinations.map((dest) => ({error: failure, location: dest.describe(item.key), status: 'failed'}))
+    return rowsOf(archive, run.destinations, perDestination, {notes: []})
   }
 }
 
@@ -182,24 +263,13 @@ function rowsOf(
       bytes: failed ? undefined : extra.bytes,
       destination: destinations[i].kind,
       error: failed ? (dest.error ?? {code: 'failed', message: 'failed'}) : undefined,
+      ...(dest.kept ? {kept: dest.kept} : {}),
       location: dest.location,
-      md5: failed ? undefined : extra.md5 || undefined,
-      note: failed ? undefined : [dest.reason, ...extra.notes].filter(Boolean).join('; ') || undefined,
+      md5: failed || dest.status === 'planned' ? undefined : extra.md5 || undefined,
+      note: failed ? undefined : [dest.reason, dest.note, ...extra.notes].filter(Boolean).join('; ') || undefined,
       status: dest.status,
     }
   })
-}
-
-/** Rows for a dry run: what would be written where. */
-export function plannedRows(items: PlannedArchive[], destinations: Destination[]): ArchiveResult[] {
-  return items.flatMap(({backup, key}) =>
-    destinations.map((d) => ({
-      ...baseOf(backup),
-      destination: d.kind,
-      location: d.describe(key),
-      status: 'planned' as const,
-    })),
-  )
 }
 
 /** Fail before any download when a destination cannot take the archives (no bucket, no access, ...). */

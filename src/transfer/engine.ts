@@ -6,6 +6,7 @@ import {checkFilename} from '../catalog/names.js'
 import {checkKey} from '../destination/key.js'
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
+import {formatBytes} from '../util/bytes.js'
 import {ResumableDownload} from './download.js'
 import {type Progress, ProgressReporter} from './progress.js'
 import {judgeExisting, type SourceFacts} from './safety.js'
@@ -30,15 +31,27 @@ export interface TransferJob {
   progressIntervalMs?: number
   /** Idle timeout of the download in ms: no byte for this long while waiting for one (default: util/timeouts). */
   timeoutMs?: number
+  /**
+   * Look, write nothing: the same read-only checks of what each destination has as a real run (its
+   * records, sizes, a one-byte probe of the source and a read-back where a real run would need them),
+   * then `planned` where a real run would write. No preflight, no record, no clean-up.
+   */
+  dryRun?: boolean
+  /** With dryRun: ask the archive server nothing; only pbm's own records can make a skip. */
+  offline?: boolean
 }
 
 export interface DestinationResult {
   location: string
-  status: 'failed' | 'skipped' | 'transferred'
+  status: 'failed' | 'planned' | 'skipped' | 'transferred'
   /** Why it was skipped: 'already mirrored', 'same content, by ETag', 'same content (MD5 checked)'. */
   reason?: string
+  /** Transferred, with a reservation (the completion record could not be written). */
+  note?: string
   /** Only for status 'failed': what went wrong at this destination (message redacted, with the hint). */
   error?: {code: string; message: string}
+  /** Interrupted: bytes of the partial file kept for the next run to resume. */
+  kept?: number
 }
 
 export interface TransferResult {
@@ -65,6 +78,17 @@ export class TransferError extends PbmError {
   ) {
     super(first.code, first.message, {cause: first, exitCode: first.exitCode, hint: first.hint})
     this.name = 'TransferError'
+  }
+}
+
+/**
+ * Thrown when the run was interrupted (Ctrl-C) while this archive was being checked or transferred:
+ * what each destination holds now. Skipped ones stay skipped; the others say what was kept.
+ */
+export class TransferInterrupted extends InterruptedError {
+  constructor(readonly destinations: DestinationResult[]) {
+    super()
+    this.name = 'TransferInterrupted'
   }
 }
 
@@ -101,6 +125,46 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
   if (destinations.length === 0) throw new PbmError('no-destination', 'No destination to transfer to.')
   const signal = job.signal ?? new AbortController().signal
   if (signal.aborted) throw new InterruptedError()
+  const outcome: Outcome = {
+    errors: [],
+    kept: new Map(),
+    results: destinations.map((d) => ({location: d.describe(key), status: 'transferred'})),
+  }
+  try {
+    return await transferWith(job, signal, outcome)
+  } catch (error) {
+    if (!signal.aborted && !(error instanceof InterruptedError)) throw error
+    const {errors, kept, results} = outcome
+    throw new TransferInterrupted(
+      results.map((r, i): DestinationResult => {
+        if (r.status === 'skipped' || (r.status === 'failed' && errors[i]?.code !== 'interrupted')) return r
+        const bytes = kept.get(i) ?? 0
+        const message =
+          bytes > 0
+            ? `Interrupted: partial of ${formatBytes(bytes)} kept; the next run resumes.`
+            : 'Interrupted: nothing of it was kept.'
+        return {
+          error: {code: 'interrupted', message},
+          location: r.location,
+          status: 'failed',
+          ...(bytes ? {kept: bytes} : {}),
+        }
+      }),
+    )
+  }
+}
+
+/** What each destination became so far (by index): read again when the run is interrupted. */
+interface Outcome {
+  results: DestinationResult[]
+  errors: Array<PbmError | undefined>
+  /** Bytes kept per destination when the run was interrupted mid-transfer. */
+  kept: Map<number, number>
+}
+
+async function transferWith(job: TransferJob, signal: AbortSignal, outcome: Outcome): Promise<TransferResult> {
+  const {archive, key, destinations} = job
+  const {errors, kept, results} = outcome
 
   const progress = new ProgressReporter(job.onProgress, job.progressIntervalMs)
   const newDownload = () =>
@@ -114,8 +178,6 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
       onRetry: (note) => progress.set('retrying', note),
     })
   let download = newDownload()
-  const results: DestinationResult[] = destinations.map((d) => ({location: d.describe(key), status: 'transferred'}))
-  const errors: Array<PbmError | undefined> = []
   const fail = (i: number, error: unknown, because?: string): void => {
     if (signal.aborted || isAbortError(error)) throw new InterruptedError()
     const e = asPbmError(error, archive.file)
@@ -130,7 +192,7 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
 
   // 1. Each destination can take the archive (preflight is once per destination object).
   progress.set('checking')
-  await withAbort(signal, Promise.all(destinations.map((d) => d.preflight(signal))))
+  if (!job.dryRun) await withAbort(signal, Promise.all(destinations.map((d) => d.preflight(signal))))
 
   // 2. Idempotency: what each destination already has, before downloading anything.
   let todo = destinations.map((_d, i) => i)
@@ -164,6 +226,17 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
           v: judgeExisting(e, source, {where, canHash: Boolean(destinations[i].hash), content: content.get(i)}),
         }
       })
+      if (verdicts.some(({v}) => v.action === 'probe') && job.offline) {
+        // Nothing may be asked of the archive server: what needs its facts stays to be written.
+        for (const {i, v} of verdicts) {
+          if (v.action !== 'probe') continue
+          pending.delete(i)
+          todo.push(i)
+        }
+
+        continue
+      }
+
       if (verdicts.some(({v}) => v.action === 'probe')) {
         // The exact size and the announced MD5, from a one-byte request.
         try {
@@ -193,7 +266,7 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
         pending.delete(i)
         if (v.action === 'skip') skippedAs = skip(i, e, v.reason, source, skippedAs)
         // Checked by reading it back: record that, so the next run need not read it again.
-        if (v.action === 'skip' && content.has(i) && destinations[i].remember) {
+        if (v.action === 'skip' && content.has(i) && destinations[i].remember && !job.dryRun) {
           remembered.push(destinations[i].remember!(key, {md5: source.md5, crc32c: source.crc32c}).catch(() => {}))
         } else if (v.action === 'refuse') fail(i, existsDifferent(v.message))
       }
@@ -248,6 +321,15 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
     return result
   }
 
+  if (job.dryRun) {
+    for (const i of todo) results[i] = {...results[i], status: 'planned'}
+    return finish({bytes: known?.size ?? download.total ?? 0})
+  }
+
+  // What a dead run left beside an archive that is skipped is cleared here: no later step sees it.
+  await Promise.all(
+    results.map((r, i) => (r.status === 'skipped' ? destinations[i].tidy?.(key).catch(() => {}) : undefined)),
+  )
   if (todo.length === 0) return finish()
 
   // 3. A crashed run's partial file (local) is adopted and resumed rather than downloaded again.
@@ -287,6 +369,8 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
     dl.offset = from
     const chunks = dl.chunks()
     const sinks: Sink[] = []
+    /** The destination (index) of each sink. */
+    const owners: number[] = []
     try {
       let next = await chunks.next()
       progress.setTotal(dl.total)
@@ -306,7 +390,12 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
           ),
         ),
       )
-      for (const o of opened) if (o.status === 'fulfilled') sinks.push(o.value)
+      for (const [n, o] of opened.entries()) {
+        if (o.status !== 'fulfilled') continue
+        sinks.push(o.value)
+        owners.push(todo[n])
+      }
+
       const openFailure = opened.findIndex((o) => o.status === 'rejected')
       if (openFailure !== -1)
         throw new SinkFailure(todo[openFailure], (opened[openFailure] as PromiseRejectedResult).reason)
@@ -351,7 +440,7 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
         if (c.status === 'rejected') {
           failedCommits.push(n)
           fail(todo[n], c.reason)
-        }
+        } else if (c.value) results[todo[n]] = {...results[todo[n]], note: c.value}
       }
 
       await Promise.allSettled(failedCommits.map((n) => sinks[n].abort()))
@@ -366,6 +455,14 @@ export async function transferArchive(job: TransferJob): Promise<TransferResult>
       if (error instanceof TransferError) throw error
       await chunks.return().catch(() => {})
       verifier.dispose()
+      if (signal.aborted) {
+        // Ctrl-C: what was written so far stays where the next run can resume it (a local partial);
+        // the rest is aborted (S3 multipart uploads).
+        const keptBytes = await Promise.all(sinks.map(async (s) => (s.suspend ? s.suspend() : s.abort().then(() => 0))))
+        for (const [n, bytes] of keptBytes.entries()) if (bytes > 0) kept.set(owners[n], bytes)
+        throw new InterruptedError()
+      }
+
       await Promise.allSettled(sinks.map((s) => s.abort()))
       const cause = error instanceof SinkFailure ? error.error : error
       if (signal.aborted || isAbortError(cause)) throw new InterruptedError()

@@ -3,6 +3,7 @@ export {
   type DestinationResult,
   transferArchive,
   TransferError,
+  TransferInterrupted,
   type TransferJob,
   type TransferResult,
 } from './engine.js'

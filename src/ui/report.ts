@@ -36,14 +36,23 @@ export function formatResults(results: ArchiveResult[], width = process.stdout.c
   const failures = results
     .filter((r) => r.status === 'failed' && r.error?.code !== 'interrupted')
     .map((r) => `${chalk.red('✖')} ${r.site}.${r.env} ${r.element} → ${r.location}: ${r.error?.message ?? 'failed'}`)
-  const notes = results.filter((r) => r.note && r.status === 'transferred').map((r) => `  ${r.file}: ${r.note}`)
+  const notes = [
+    ...results.filter((r) => r.note && r.status === 'transferred').map((r) => `  ${r.file}: ${r.note}`),
+    // What Ctrl-C kept: the next run resumes from it.
+    ...results.filter((r) => r.kept && r.error).map((r) => `  ${r.file}: ${r.error!.message}`),
+  ]
   return [fits ? full : build(8), ...failures, ...notes].join('\n')
 }
 
 export function formatSummary(summary: RunSummary): string {
   const parts = [`${summary.transferred} transferred`, `${summary.skipped} skipped`, `${summary.failed} failed`]
-  if (summary.interrupted)
-    parts[2] = `${summary.failed} failed (${summary.interrupted} interrupted: nothing of them was kept)`
+  if (summary.interrupted) {
+    const kept = summary.partialsKept
+      ? `${plural(summary.partialsKept, 'partial download')} kept, the next run resumes ${summary.partialsKept === 1 ? 'it' : 'them'}`
+      : 'nothing of them was kept'
+    parts[2] = `${summary.failed} failed (${summary.interrupted} interrupted: ${kept})`
+  }
+
   if (summary.planned) parts.push(`${summary.planned} planned`)
   return `${parts.join(', ')}; ${formatBytes(summary.bytes)} in ${formatDuration(summary.seconds)} (${formatRate(summary.bytesPerSecond)})`
 }

@@ -51,6 +51,7 @@ const run: JobEvent[] = [
       bytesPerSecond: 100,
       failed: 1,
       interrupted: 0,
+      partialsKept: 0,
       planned: 0,
       seconds: 30,
       skipped: 0,
