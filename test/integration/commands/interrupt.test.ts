@@ -1,14 +1,17 @@
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {readdir} from 'node:fs/promises'
+import {readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 
-import {daysAgo, PBM, startWorld, type World} from '../../helpers/cli.js'
+import type {MirrorResult} from '../../../src/jobs/results.js'
+
+import {daysAgo, json, md5, PBM, startWorld, type World} from '../../helpers/cli.js'
 import {type RecordingProxy, startRecordingProxy} from '../../helpers/s3.js'
 
 /**
- * Ctrl-C (SIGINT) in the middle of transfers: every started multipart upload is aborted, no file is
- * left (not even a .partial), the summary says what happened, and the exit code is 130.
+ * Ctrl-C (SIGINT) in the middle of transfers: every started multipart upload is aborted, nothing is
+ * under a final name, each local partial file is kept (its lock released) for the next run to resume,
+ * an archive already at a destination stays `skipped`, the summary says what happened, exit 130.
  */
 describe('interrupting a transfer (SIGINT)', () => {
   let world: World
@@ -43,6 +46,7 @@ describe('interrupting a transfer (SIGINT)', () => {
   })
 
   const interrupt = async (args: string[]) => {
+    world.sandbox.resetStats()
     const child = execa(process.execPath, [PBM, ...args], {
       cwd: world.tmp,
       env: {...world.env, CI: 'true', PBM_ENDPOINT: proxy.endpoint},
@@ -56,7 +60,7 @@ describe('interrupting a transfer (SIGINT)', () => {
   }
 
   for (const command of ['backup:pick', 'backup:mirror']) {
-    it(`${command}: aborts uploads, leaves no files, exits 130 with a summary`, async () => {
+    it(`${command}: aborts uploads, keeps one partial per archive and no lock, exits 130 with a summary`, async () => {
       const dir = path.join(world.tmp, command.replace(':', '-'))
       const choice = command === 'backup:pick' ? ['--latest'] : []
       const result = await interrupt([
@@ -71,13 +75,90 @@ describe('interrupting a transfer (SIGINT)', () => {
         dir,
       ])
       expect(result.exitCode, String(result.stderr)).to.equal(130)
-      expect(String(result.stdout), String(result.stdout)).to.match(/6 failed \(6 interrupted/)
+      expect(String(result.stdout), String(result.stdout)).to.match(
+        /6 failed \(6 interrupted: 3 partial downloads kept, the next run resumes them\)/,
+      )
+      expect(String(result.stdout)).to.match(/: Interrupted: partial of [\d.]+ [kM]B kept; the next run resumes\./)
       expect(String(result.stderr)).not.to.match(/\n\s+at /)
       expect(await world.s3.listKeys(world.bucket, command)).to.deep.equal([])
       expect(proxy.openUploads()).to.deep.equal([])
       expect(proxy.requests.filter((r) => r.op === 'PutObject' || r.op === 'CompleteMultipartUpload')).to.deep.equal([])
-      const files = await readdir(dir, {recursive: true}).catch(() => [])
-      expect(files.filter((f) => String(f).endsWith('.gz') || String(f).endsWith('.partial'))).to.deep.equal([])
+      const files = (await readdir(dir, {recursive: true}).catch(() => [])).map(String)
+      // Nothing under a final name, no lock; one partial per archive, kept for the next run.
+      expect(files.filter((f) => f.endsWith('.gz') || f.endsWith('.lock'))).to.deep.equal([])
+      expect(files.filter((f) => f.endsWith('.partial'))).to.have.length(3)
     })
   }
+
+  it('a re-run after Ctrl-C resumes each partial: it downloads little more than what was missing', async () => {
+    const dir = path.join(world.tmp, 'resume-after-ctrl-c')
+    const first = await interrupt(['backup:pick', 'alpha.live', '--latest', '--to', dir])
+    expect(first.exitCode, String(first.stderr)).to.equal(130)
+    const live = path.join(dir, 'alpha', 'live')
+    const kept = new Map<string, number>()
+    for (const name of await readdir(live)) {
+      const archive = world.sandbox.archives().find((a) => name.startsWith(`.${a.file}.`) && name.endsWith('.partial'))
+      if (archive) kept.set(archive.file, (await stat(path.join(live, name))).size)
+    }
+
+    expect(kept.size).to.equal(3)
+    world.sandbox.clearFaults()
+    world.sandbox.resetStats()
+    const again = await world.pbm(['backup:pick', 'alpha.live', '--latest', '--to', dir, '--yes', '--json'])
+    expect(again.exitCode, String(again.stderr)).to.equal(0)
+    for (const archive of world.sandbox.archives()) {
+      const missing = archive.size - kept.get(archive.file)!
+      expect(kept.get(archive.file), archive.file).to.be.above(0)
+      expect(world.sandbox.stats(archive.file).bytesServed, archive.file).to.be.at.most(1.1 * missing)
+      expect(md5(await readFile(path.join(live, archive.file)))).to.equal(archive.md5)
+    }
+
+    expect((await readdir(live)).filter((f) => f.endsWith('.partial') || f.endsWith('.lock'))).to.deep.equal([])
+  })
+
+  it('an archive already in S3 stays skipped when Ctrl-C stops its copy to a folder, in flight or queued', async () => {
+    world.sandbox.clearFaults()
+    const prefix = 'skipped-stays/'
+    const stored = await world.pbm([
+      'backup:mirror',
+      'alpha.live',
+      '--bucket',
+      world.bucket,
+      '--prefix',
+      prefix,
+      '--yes',
+    ])
+    expect(stored.exitCode, String(stored.stderr)).to.equal(0)
+    for (const archive of world.sandbox.archives()) world.sandbox.setFault(archive.file, {rateBytesPerSec: 500_000})
+    const dir = path.join(world.tmp, 'skipped-stays')
+    // One slot: one archive in flight, two waiting for the slot when Ctrl-C comes.
+    const result = await interrupt([
+      'backup:mirror',
+      'alpha.live',
+      '--bucket',
+      world.bucket,
+      '--prefix',
+      prefix,
+      '--to',
+      dir,
+      '--concurrency',
+      '1',
+      '--json',
+    ])
+    expect(result.exitCode, String(result.stderr)).to.equal(130)
+    const out = json<MirrorResult>(result)
+    const s3Rows = out.archives.filter((a) => a.destination === 's3')
+    expect(s3Rows.map((a) => [a.status, a.note])).to.deep.equal([
+      ['skipped', 'already mirrored'],
+      ['skipped', 'already mirrored'],
+      ['skipped', 'already mirrored'],
+    ])
+    const localRows = out.archives.filter((a) => a.destination === 'local')
+    expect(localRows.map((a) => a.error?.code)).to.deep.equal(['interrupted', 'interrupted', 'interrupted'])
+    expect(localRows.filter((a) => a.kept).map((a) => a.error?.message)).to.satisfy(
+      (messages: string[]) =>
+        messages.length === 1 && /^Interrupted: partial of .+ kept; the next run resumes\.$/.test(messages[0]),
+    )
+    expect(out.summary).to.include({failed: 3, interrupted: 3, partialsKept: 1, skipped: 3})
+  })
 })

@@ -12,7 +12,13 @@ import type {Sandbox, SandboxArchive} from '../../../sandbox/index.js'
 
 import {createSandbox} from '../../../sandbox/index.js'
 import {createLocalDestination, createS3Destination, type Destination, META} from '../../../src/destination/index.js'
-import {type Progress, transferArchive, TransferError, type TransferJob} from '../../../src/transfer/index.js'
+import {
+  type Progress,
+  transferArchive,
+  TransferError,
+  TransferInterrupted,
+  type TransferJob,
+} from '../../../src/transfer/index.js'
 import {failure} from '../../helpers/errors.js'
 import {
   type RecordingProxy,
@@ -336,7 +342,7 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
   })
 
-  it('stops on cancellation mid-transfer and leaves nothing behind', async () => {
+  it('stops on cancellation mid-transfer: nothing under a final name, the upload aborted, the local partial kept', async () => {
     sb.setFault(big.file, {rateBytesPerSec: 5e6})
     const controller = new AbortController()
     let seen = 0
@@ -356,8 +362,17 @@ describe('transfer engine (sandbox archive server + s3rver)', function () {
     expect(seen)
       .to.be.above(6 * MiB)
       .and.below(big.size)
-    await expectNothingStored(big)
+    expect(await s3.listKeys(BUCKET, prefix)).to.deep.equal([])
     expect(uploadsOf(big).map((u) => u.ended)).to.deep.equal(['aborted'])
+    // Ctrl-C is no harsher than a crash: the partial stays (lock released) for the next run to resume.
+    const left = await filesUnder(localDir())
+    expect(left).to.have.length(1)
+    expect(left[0]).to.match(/\/\.[^/]+\.\d+-[\da-f]{8}\.partial$/)
+    expect((err as TransferInterrupted).destinations.map((d) => [d.status, d.kept])).to.deep.equal([
+      ['failed', undefined],
+      ['failed', (await stat(path.join(localDir(), left[0]))).size],
+    ])
+    await rm(path.join(localDir(), left[0]))
   })
 
   it('skips on a re-run: S3 by its metadata without downloading, local by its MD5', async () => {
