@@ -26,10 +26,10 @@ import {checkKey} from './key.js'
 import {type ArchiveLock, type Lease, leaseFor, lockArchive, readLock} from './lock.js'
 import {Waiter} from './wait.js'
 
-export type LocalDestinationOptions = ({file: string; root?: undefined} | {file?: undefined; root: string}) & {
+export type LocalDestinationOptions = {
   /** The timeout setting (default: util/timeouts): a writer's lock is stale after 3 × this without a heartbeat. */
   timeoutMs?: number
-}
+} & ({file: string; root?: undefined} | {file?: undefined; root: string})
 
 const WRITE_BUFFER = 1024 * 1024
 /** Archives, partial files and completion records: readable by their owner only. */

@@ -11,14 +11,16 @@ import {daysAgo, json, listFiles, startWorld, type World} from '../../helpers/cl
  * of the source and a read-back where the real run needs them), writes nothing, and says per archive
  * and destination what the real run then does (planned = transferred), with sizes.
  */
+/** Each row's fate, a dry run's `planned` read as the real run's `transferred`. */
+function fates(rows: ArchiveResult[]): string[][] {
+  return rows
+    .map((r) => [r.destination, r.element, r.status === 'planned' ? 'transferred' : r.status, r.error?.code ?? ''])
+    .sort()
+}
+
 describe('--dry-run predicts the real run (built CLI)', () => {
   let world: World
-  const prefix = 'half/'
   const archive = (element: string) => world.sandbox.archives().find((a) => a.element === element)!
-  const fates = (rows: ArchiveResult[]) =>
-    rows
-      .map((r) => [r.destination, r.element, r.status === 'planned' ? 'transferred' : r.status, r.error?.code ?? ''])
-      .sort()
 
   before(async () => {
     world = await startWorld({

@@ -56,7 +56,12 @@ describe('archive lock (a lease)', () => {
     const old = new Date(Date.now() - 60_000)
     await utimes(lockPath, old, old)
     // Wait for the next heartbeat (an event: the file's mtime moves), not for a fixed time.
-    while ((await stat(lockPath)).mtimeMs < Date.now() - 30_000) await new Promise((resolve) => setImmediate(resolve))
+    while ((await stat(lockPath)).mtimeMs < Date.now() - 30_000) {
+      await new Promise((resolve) => {
+        setImmediate(resolve)
+      })
+    }
+
     expect((await readLock(lockPath, leaseFor(1000))).state).to.equal('held')
     await lock.release()
   })

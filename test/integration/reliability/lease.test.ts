@@ -13,6 +13,23 @@ function canUnshare(): boolean {
   return execaSync('unshare', ['--uts', 'true'], {reject: false}).exitCode === 0
 }
 
+/** One database archive into a folder, with a timeout (seconds), as cron would run it. */
+function pickArgs(to: string, timeout: string): string[] {
+  return [
+    'backup:pick',
+    'alpha.live',
+    '--latest',
+    '--element',
+    'db',
+    '--to',
+    to,
+    '--timeout',
+    timeout,
+    '--yes',
+    '--json',
+  ]
+}
+
 /**
  * Locks are leases: one OOM-killed (SIGKILL) run in another container must not block an archive on a
  * persistent volume for ever. Its lock goes stale 3 × --timeout after its last heartbeat, whatever
@@ -29,20 +46,6 @@ describe('reliability: a lock is a lease (built CLI)', () => {
   })
 
   after(() => world.close())
-
-  const pickArgs = (to: string, timeout: string) => [
-    'backup:pick',
-    'alpha.live',
-    '--latest',
-    '--element',
-    'db',
-    '--to',
-    to,
-    '--timeout',
-    timeout,
-    '--yes',
-    '--json',
-  ]
 
   it('a run killed in another pod: busy while it beats, taken over and resumed once its heartbeat is 3 × --timeout old', async () => {
     const to = path.join(world.tmp, 'lease')
