@@ -23,7 +23,7 @@ import {PbmError} from '../errors.js'
 import {crcHex} from '../util/crc.js'
 import {resolveTimeoutMs} from '../util/timeouts.js'
 import {checkKey} from './key.js'
-import {type ArchiveLock, type Lease, leaseFor, lockArchive, readLock} from './lock.js'
+import {type ArchiveLock, leaseFor, lockArchive, readLock} from './lock.js'
 import {Waiter} from './wait.js'
 
 export type LocalDestinationOptions = {
@@ -229,7 +229,7 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
       const lock = await lockArchive(sideFiles(full).lock, full, lease).catch(() => {})
       if (!lock) return
       try {
-        await sweepLitter(full, lease)
+        await sweepLitter(full)
         const st = await lstat(full)
         await writeRecord(full, {file: path.basename(full), size: st.size, mtimeMs: st.mtimeMs, ...facts})
       } finally {
@@ -249,7 +249,7 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
       const lock = await lockArchive(lockPath, full, lease).catch(() => {})
       if (!lock) return
       try {
-        await sweepLitter(full, lease)
+        await sweepLitter(full)
       } finally {
         await lock.release()
       }
@@ -271,7 +271,7 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
       await folderOf(full, true)
       const lock = await lockArchive(sideFiles(full).lock, full, lease)
       try {
-        await sweepLitter(full, lease)
+        await sweepLitter(full)
         const partial = path.join(
           path.dirname(full),
           `${sideFiles(full).partialPrefix}${process.pid}-${randomBytes(4).toString('hex')}.partial`,
@@ -329,22 +329,19 @@ async function stalePartials(full: string): Promise<Array<{path: string; size: n
 }
 
 /**
- * What dead or failed runs left beside an archive, other than partials (adopted or removed by open()):
- * completion records half-written (every record is written under the lock, which the caller holds),
- * and takeover claims or lock files half-written that are as old as a stale lock.
+ * What dead or failed runs left beside an archive, other than partials (adopted or removed by open()),
+ * swept by the holder of the archive's lock: completion records half-written (every record is written
+ * under the lock), and takeover claims and lock files half-written (a takeover in progress would be of
+ * a lock that is no longer there: it gives up).
  */
-async function sweepLitter(full: string, lease: Lease): Promise<void> {
+async function sweepLitter(full: string): Promise<void> {
   const dir = path.dirname(full)
   const archive = path.basename(full)
   const names = await readdir(dir).catch(() => [] as string[])
   await Promise.all(
-    names.map(async (name) => {
-      const p = path.join(dir, name)
-      if (isRecordTemporary(name, archive)) return unlink(p).catch(() => {})
-      if (!isLockLeftover(name, archive)) return
-      const st = await lstat(p).catch(() => {})
-      if (st && Date.now() - st.mtimeMs > lease.staleAfterMs) await unlink(p).catch(() => {})
-    }),
+    names
+      .filter((name) => isRecordTemporary(name, archive) || isLockLeftover(name, archive))
+      .map((name) => unlink(path.join(dir, name)).catch(() => {})),
   )
 }
 

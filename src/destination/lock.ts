@@ -133,7 +133,14 @@ async function takeOver(lockPath: string, id: string, lease: Lease): Promise<Arc
     if (again.state !== 'stale' || again.id !== id) return undefined
     fh = await open(temporary, EXCLUSIVE, 0o600)
     await fh.writeFile(lockText(lease))
-    await rename(temporary, lockPath)
+    try {
+      await rename(temporary, lockPath)
+    } catch (error) {
+      // The holder of a lock taken meanwhile swept our half-written one: we lost.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+
     won = true
     const lock = heldLock(fh, lockPath, lease)
     fh = undefined

@@ -93,6 +93,9 @@ describe('reliability: a lock is a lease (built CLI)', () => {
     // Its last heartbeat 3 × --timeout (1 s) ago and more: stale, whatever host wrote it.
     const then = new Date(Date.now() - 3500)
     await utimes(lockPath, then, then)
+    // And what a run killed in the middle of an earlier takeover would have left: swept by the next holder.
+    await writeFile(`${lockPath}.0123456789abcdef.0.takeover`, '')
+    await writeFile(`${lockPath}.999999-0badf00d.tmp`, `999999\n${OTHER_HOST}\n1000\n`)
     world.sandbox.clearFaults()
     world.sandbox.resetStats()
     const next = await world.pbm(pickArgs(to, '1'))
