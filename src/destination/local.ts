@@ -417,7 +417,12 @@ class LocalSink implements Sink {
     this.done = true
     try {
       await this.flush()
-      return (await lstat(this.partial)).size
+      const {size} = await lstat(this.partial)
+      if (size > 0) return size
+      // Nothing written yet: nothing worth keeping.
+      this.done = false
+      await this.abort()
+      return 0
     } catch {
       this.done = false
       await this.abort()

@@ -1,12 +1,56 @@
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {readdir, readFile, stat} from 'node:fs/promises'
+import {mkdir, readdir, readFile, stat, watch} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {MirrorResult} from '../../../src/jobs/results.js'
 
 import {daysAgo, json, md5, PBM, startWorld, type World} from '../../helpers/cli.js'
 import {type RecordingProxy, startRecordingProxy} from '../../helpers/s3.js'
+
+/**
+ * Resolves once `count` partial files under `dir` hold bytes: each change in the folder is an event
+ * (inotify), after which the files are looked at; no polling, no sleep.
+ */
+async function partialsWritten(dir: string, count: number): Promise<void> {
+  await mkdir(dir, {mode: 0o700, recursive: true})
+  const stop = new AbortController()
+  const changes = watch(dir, {signal: stop.signal})
+  const written = async () => {
+    const sizes = await Promise.all(
+      (await readdir(dir))
+        .filter((f) => f.endsWith('.partial'))
+        .map((f) =>
+          stat(path.join(dir, f)).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+    )
+    return sizes.filter((size) => size > 0).length >= count
+  }
+
+  try {
+    // Watching starts before the first look, so no change between the two is missed.
+    const events = changes[Symbol.asyncIterator]()
+    const nextChange = () => {
+      const change = events.next()
+      // Ended by stop.abort() below when nobody waits for it any more.
+      change.catch(() => {})
+      return change
+    }
+
+    let change = nextChange()
+    while (!(await written())) {
+      if ((await change).done) return
+      change = nextChange()
+    }
+  } catch (error) {
+    if (!stop.signal.aborted) throw error
+  } finally {
+    stop.abort()
+  }
+}
 
 /**
  * Ctrl-C (SIGINT) in the middle of transfers: every started multipart upload is aborted, nothing is
@@ -45,7 +89,7 @@ describe('interrupting a transfer (SIGINT)', () => {
     for (const archive of world.sandbox.archives()) world.sandbox.setFault(archive.file, {rateBytesPerSec: 500_000})
   })
 
-  const interrupt = async (args: string[]) => {
+  const interrupt = async (args: string[], partials?: {count: number; dir: string}) => {
     world.sandbox.resetStats()
     const child = execa(process.execPath, [PBM, ...args], {
       cwd: world.tmp,
@@ -55,6 +99,7 @@ describe('interrupting a transfer (SIGINT)', () => {
     // Wait until archive bytes flow (the sandbox's event, not a poll), then press Ctrl-C.
     const served = world.sandbox.archives().reduce((sum, a) => sum + world.sandbox.stats(a.file).bytesServed, 0)
     await world.sandbox.waitServed(null, served + 300_000)
+    if (partials) await partialsWritten(partials.dir, partials.count)
     child.kill('SIGINT')
     return child
   }
@@ -63,17 +108,10 @@ describe('interrupting a transfer (SIGINT)', () => {
     it(`${command}: aborts uploads, keeps one partial per archive and no lock, exits 130 with a summary`, async () => {
       const dir = path.join(world.tmp, command.replace(':', '-'))
       const choice = command === 'backup:pick' ? ['--latest'] : []
-      const result = await interrupt([
-        command,
-        'alpha.live',
-        ...choice,
-        '--bucket',
-        world.bucket,
-        '--prefix',
-        command,
-        '--to',
-        dir,
-      ])
+      const result = await interrupt(
+        [command, 'alpha.live', ...choice, '--bucket', world.bucket, '--prefix', command, '--to', dir],
+        {count: 3, dir: path.join(dir, 'alpha', 'live')},
+      )
       expect(result.exitCode, String(result.stderr)).to.equal(130)
       expect(String(result.stdout), String(result.stdout)).to.match(
         /6 failed \(6 interrupted: 3 partial downloads kept, the next run resumes them\)/,
@@ -92,7 +130,10 @@ describe('interrupting a transfer (SIGINT)', () => {
 
   it('a re-run after Ctrl-C resumes each partial: it downloads little more than what was missing', async () => {
     const dir = path.join(world.tmp, 'resume-after-ctrl-c')
-    const first = await interrupt(['backup:pick', 'alpha.live', '--latest', '--to', dir])
+    const first = await interrupt(['backup:pick', 'alpha.live', '--latest', '--to', dir], {
+      count: 3,
+      dir: path.join(dir, 'alpha', 'live'),
+    })
     expect(first.exitCode, String(first.stderr)).to.equal(130)
     const live = path.join(dir, 'alpha', 'live')
     const kept = new Map<string, number>()
@@ -118,33 +159,16 @@ describe('interrupting a transfer (SIGINT)', () => {
 
   it('an archive already in S3 stays skipped when Ctrl-C stops its copy to a folder, in flight or queued', async () => {
     world.sandbox.clearFaults()
-    const prefix = 'skipped-stays/'
-    const stored = await world.pbm([
-      'backup:mirror',
-      'alpha.live',
-      '--bucket',
-      world.bucket,
-      '--prefix',
-      prefix,
-      '--yes',
-    ])
+    const toS3 = ['backup:mirror', 'alpha.live', '--bucket', world.bucket, '--prefix', 'skipped-stays/']
+    const stored = await world.pbm([...toS3, '--yes'])
     expect(stored.exitCode, String(stored.stderr)).to.equal(0)
     for (const archive of world.sandbox.archives()) world.sandbox.setFault(archive.file, {rateBytesPerSec: 500_000})
     const dir = path.join(world.tmp, 'skipped-stays')
     // One slot: one archive in flight, two waiting for the slot when Ctrl-C comes.
-    const result = await interrupt([
-      'backup:mirror',
-      'alpha.live',
-      '--bucket',
-      world.bucket,
-      '--prefix',
-      prefix,
-      '--to',
-      dir,
-      '--concurrency',
-      '1',
-      '--json',
-    ])
+    const result = await interrupt([...toS3, '--to', dir, '--concurrency', '1', '--json'], {
+      count: 1,
+      dir: path.join(dir, 'alpha', 'live'),
+    })
     expect(result.exitCode, String(result.stderr)).to.equal(130)
     const out = json<MirrorResult>(result)
     const s3Rows = out.archives.filter((a) => a.destination === 's3')
