@@ -1,6 +1,6 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {constants} from 'node:fs'
-import {type FileHandle, lstat, open, readFile, rename, unlink} from 'node:fs/promises'
+import {type FileHandle, link, lstat, open, readFile, rename, unlink} from 'node:fs/promises'
 import {hostname} from 'node:os'
 
 import {PbmError} from '../errors.js'
@@ -45,17 +45,8 @@ const MAX_CLAIMS = 8
 
 export async function lockArchive(lockPath: string, what: string, lease: Lease): Promise<ArchiveLock> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    let fh: FileHandle | undefined
-    try {
-      fh = await open(lockPath, EXCLUSIVE, 0o600)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-
-    if (fh) {
-      await fh.writeFile(lockText(lease))
-      return heldLock(fh, lockPath, lease)
-    }
+    const fh = await createWhole(lockPath, lockText(lease))
+    if (fh) return heldLock(fh, lockPath, lease)
 
     const found = await readLock(lockPath, lease)
     if (found.state === 'free') continue
@@ -111,16 +102,20 @@ async function takeOver(lockPath: string, id: string, lease: Lease): Promise<Arc
   let claim: string | undefined
   for (let n = 0; n < MAX_CLAIMS && !claim; n++) {
     const name = `${lockPath}.${id}.${n}.takeover`
-    try {
-      await (await open(name, EXCLUSIVE, 0o600)).close()
+    const fh = await createWhole(name, `${process.pid}\n${hostname()}\n`)
+    if (fh) {
+      await fh.close()
       claim = name
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      // Another run is taking it over, unless its claim is as old as a stale lock (that run died).
-      const st = await lstat(name).catch(() => {})
-      if (st && Date.now() - st.mtimeMs <= lease.staleAfterMs) return undefined
-      abandoned.push(name)
+      continue
     }
+
+    // Another run is taking it over, unless it died doing so: its pid is gone from this host, or its
+    // claim is as old as a stale lock.
+    const [st, text] = await Promise.all([lstat(name).catch(() => {}), readFile(name, 'utf8').catch(() => '')])
+    const [pidText, host] = text.split('\n')
+    const dead = host === hostname() && Number(pidText) > 0 && !isRunning(Number(pidText))
+    if (st && !dead && Date.now() - st.mtimeMs <= lease.staleAfterMs) return undefined
+    abandoned.push(name)
   }
 
   if (!claim) return undefined
@@ -149,6 +144,36 @@ async function takeOver(lockPath: string, id: string, lease: Lease): Promise<Arc
     await fh?.close().catch(() => {})
     const litter = won ? [claim, ...abandoned] : [claim, temporary]
     await Promise.all(litter.map((c) => unlink(c).catch(() => {})))
+  }
+}
+
+/**
+ * Create `file` with its whole content at once, or nothing if it exists: a run killed at any moment
+ * never leaves an empty lock or claim (which would look live). Written to a private temporary file,
+ * then hard-linked to its name (link() fails when the name exists); where links are not supported, an
+ * exclusive create and a write. Resolves with an open handle on the new file, undefined if it existed.
+ */
+async function createWhole(file: string, text: string): Promise<FileHandle | undefined> {
+  const temporary = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
+  const fh = await open(temporary, EXCLUSIVE, 0o600)
+  try {
+    await fh.writeFile(text)
+    await link(temporary, file)
+    return fh
+  } catch (error) {
+    await fh.close().catch(() => {})
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined
+    if (!['ENOSYS', 'ENOTSUP', 'EOPNOTSUPP', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error
+    try {
+      const direct = await open(file, EXCLUSIVE, 0o600)
+      await direct.writeFile(text)
+      return direct
+    } catch (error_) {
+      if ((error_ as NodeJS.ErrnoException).code === 'EEXIST') return undefined
+      throw error_
+    }
+  } finally {
+    await unlink(temporary).catch(() => {})
   }
 }
 
