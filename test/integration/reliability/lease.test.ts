@@ -80,7 +80,7 @@ describe('reliability: a lock is a lease (built CLI)', () => {
     expect(String(second.stdout)).to.contain('being written by another pbm run')
     if (unshare) expect(String(second.stdout)).to.contain(`on ${OTHER_HOST}`)
 
-    await world.sandbox.waitServed(db().file, 1_200_000)
+    await world.sandbox.waitServed(db().file, 2_400_000)
     writer.kill('SIGKILL')
     await writer
     const [pid, host] = (await readFile(lockPath, 'utf8')).split('\n')
@@ -105,7 +105,6 @@ describe('reliability: a lock is a lease (built CLI)', () => {
     const stats = world.sandbox.stats(db().file)
     expect(stats.ranges).to.include(`bytes=${kept}-`)
     expect(stats.bytesServed).to.be.below(db().size - kept + 2)
-    expect(stats.bytesServed).to.be.below(db().size / 2)
     expect(await readdir(dir)).to.deep.equal([`.${db().file}.pbm.json`, db().file])
   })
 
