@@ -54,11 +54,6 @@ function isRecordTemporary(fileName: string, archive: string): boolean {
   return fileName.startsWith(`.${archive}.pbm.json.`) && fileName.endsWith('.tmp')
 }
 
-/** A takeover claim or a lock being written (`.NAME.pbm.lock.<...>.takeover|.tmp`). */
-function isLockLeftover(fileName: string, archive: string): boolean {
-  return fileName.startsWith(`.${archive}.pbm.lock.`) && (fileName.endsWith('.takeover') || fileName.endsWith('.tmp'))
-}
-
 /** What pbm writes beside a verified local archive, so that a re-run needs neither Terminus nor a re-read. */
 export interface LocalRecord {
   file: string
@@ -329,10 +324,9 @@ async function stalePartials(full: string): Promise<Array<{path: string; size: n
 }
 
 /**
- * What dead or failed runs left beside an archive, other than partials (adopted or removed by open()),
- * swept by the holder of the archive's lock: completion records half-written (every record is written
- * under the lock), and takeover claims and lock files half-written (a takeover in progress would be of
- * a lock that is no longer there: it gives up).
+ * What dead or failed runs left beside an archive, other than partials (adopted or removed by open())
+ * and the lock's own leftovers (swept by lockArchive()), swept by the holder of the archive's lock:
+ * completion records half-written (every record is written under the lock).
  */
 async function sweepLitter(full: string): Promise<void> {
   const dir = path.dirname(full)
@@ -340,7 +334,7 @@ async function sweepLitter(full: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[])
   await Promise.all(
     names
-      .filter((name) => isRecordTemporary(name, archive) || isLockLeftover(name, archive))
+      .filter((name) => isRecordTemporary(name, archive))
       .map((name) => unlink(path.join(dir, name)).catch(() => {})),
   )
 }

@@ -1,7 +1,8 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {constants} from 'node:fs'
-import {type FileHandle, link, lstat, open, readFile, rename, unlink} from 'node:fs/promises'
+import {type FileHandle, link, lstat, open, readdir, readFile, rename, unlink} from 'node:fs/promises'
 import {hostname} from 'node:os'
+import path from 'node:path'
 
 import {PbmError} from '../errors.js'
 
@@ -46,13 +47,13 @@ const MAX_CLAIMS = 8
 export async function lockArchive(lockPath: string, what: string, lease: Lease): Promise<ArchiveLock> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const fh = await createWhole(lockPath, lockText(lease))
-    if (fh) return heldLock(fh, lockPath, lease)
+    if (fh) return removeLeftovers(lockPath, heldLock(fh, lockPath, lease))
 
     const found = await readLock(lockPath, lease)
     if (found.state === 'free') continue
     if (found.state === 'held') throw busy(what, found.pid, found.host)
     const taken = await takeOver(lockPath, found.id, lease)
-    if (taken) return taken
+    if (taken) return removeLeftovers(lockPath, taken)
     // Another run took it over first (or is doing so): its lock is fresh.
     throw busy(what, found.pid, found.host)
   }
@@ -61,8 +62,9 @@ export async function lockArchive(lockPath: string, what: string, lease: Lease):
 }
 
 /**
- * Whose lock it is and whether it still counts. A lock still being written (empty), unparsable or
- * not a plain file is held while its heartbeat is fresh: never steal what may be live.
+ * Whose lock it is and whether it still counts. A lock is created whole, so an empty one was left by
+ * a run killed while an older pbm wrote it (created empty, then written): stale at once. One
+ * unparsable or not a plain file is held while its heartbeat is fresh: never steal what may be live.
  */
 export async function readLock(lockPath: string, lease: Lease): Promise<LockState> {
   let text: string
@@ -88,6 +90,7 @@ export async function readLock(lockPath: string, lease: Lease): Promise<LockStat
   const interval = Number(intervalText)
   const staleAfter = Math.max(lease.staleAfterMs, Number.isFinite(interval) && interval > 0 ? 3 * interval : 0)
   if (st.isFile() && Date.now() - st.mtimeMs > staleAfter) return {...owner, id, state: 'stale', why: 'silent'}
+  if (st.isFile() && text === '') return {id, state: 'stale', why: 'dead'}
   if (owner.pid !== undefined && host === hostname() && !isRunning(owner.pid)) {
     return {...owner, id, state: 'stale', why: 'dead'}
   }
@@ -162,7 +165,8 @@ async function createWhole(file: string, text: string): Promise<FileHandle | und
     return fh
   } catch (error) {
     await fh.close().catch(() => {})
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined
+    // ENOENT: the holder of the lock swept our temporary file as litter, so the name exists.
+    if (['EEXIST', 'ENOENT'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined
     if (!['ENOSYS', 'ENOTSUP', 'EOPNOTSUPP', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error
     try {
       const direct = await open(file, EXCLUSIVE, 0o600)
@@ -175,6 +179,30 @@ async function createWhole(file: string, text: string): Promise<FileHandle | und
   } finally {
     await unlink(temporary).catch(() => {})
   }
+}
+
+/**
+ * What dead runs and takeovers in progress left beside the lock, swept by its new holder: takeover
+ * claims and lock files half-written (`<lock>.<...>.takeover|.tmp`; a takeover in progress would be of a
+ * lock that is no longer there: it gives up), and `<lock>.<pid>-<hex>` that older pbm versions wrote
+ * before linking it into place, when that pid no longer runs here.
+ */
+async function removeLeftovers(lockPath: string, lock: ArchiveLock): Promise<ArchiveLock> {
+  const dir = path.dirname(lockPath)
+  const prefix = `${path.basename(lockPath)}.`
+  const names = await readdir(dir).catch(() => [] as string[])
+  await Promise.all(
+    names
+      .filter((name) => name.startsWith(prefix) && isLeftover(name.slice(prefix.length)))
+      .map((name) => unlink(path.join(dir, name)).catch(() => {})),
+  )
+  return lock
+}
+
+function isLeftover(suffix: string): boolean {
+  if (suffix.endsWith('.takeover') || suffix.endsWith('.tmp')) return true
+  const older = /^(\d+)-[\da-f]{8}$/.exec(suffix)
+  return older !== null && !isRunning(Number(older[1]))
 }
 
 function lockText(lease: Lease): string {

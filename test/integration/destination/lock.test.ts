@@ -104,4 +104,48 @@ describe('archive lock (a lease)', () => {
     await lock.release()
     expect(await readFile(lockPath, 'utf8')).to.equal(`4242\nsome-other-pod\n1000\n`)
   })
+
+  it('appears already holding its pid, host and heartbeat, and leaves nothing else behind', async () => {
+    const lock = await lockArchive(lockPath, 'a.sql.gz', lease)
+    expect(await readFile(lockPath, 'utf8')).to.equal(`${process.pid}\n${hostname()}\n1000\n`)
+    expect(await readdir(dir)).to.deep.equal(['.a.sql.gz.pbm.lock'])
+    await lock.release()
+    expect(await readdir(dir)).to.deep.equal([])
+  })
+
+  it("an empty lock counts as a dead run's (killed between creating it and writing its pid): taken over at once", async () => {
+    await writeFile(lockPath, '')
+    expect((await readLock(lockPath, lease)).state).to.equal('stale')
+    const lock = await lockArchive(lockPath, 'a.sql.gz', lease)
+    expect(await readFile(lockPath, 'utf8')).to.equal(`${process.pid}\n${hostname()}\n1000\n`)
+    await lock.release()
+    expect(await readdir(dir)).to.deep.equal([])
+  })
+
+  it("removes what older runs killed while writing their lock left (<lock>.<pid>-<hex>), never a live run's", async () => {
+    // Far above any pid_max: no such process.
+    const dead = '.a.sql.gz.pbm.lock.2147483646-0badc0de'
+    const live = `.a.sql.gz.pbm.lock.${process.ppid}-0badc0de`
+    await writeFile(path.join(dir, dead), `2147483646\n${hostname()}\n`)
+    await writeFile(path.join(dir, live), `${process.ppid}\n${hostname()}\n`)
+    const lock = await lockArchive(lockPath, 'a.sql.gz', lease)
+    expect((await readdir(dir)).sort()).to.deep.equal(['.a.sql.gz.pbm.lock', live])
+    await lock.release()
+  })
+
+  it('refuses a fresh lock of a live pid on this host, and takes over one of a dead pid at once', async () => {
+    await writeFile(lockPath, `${process.ppid}\n${hostname()}\n1000\n`)
+    const busy = await lockArchive(lockPath, 'a.sql.gz', lease).then(
+      () => 'locked',
+      (error: {code?: string}) => error.code,
+    )
+    expect(busy).to.equal('busy')
+    expect(await readFile(lockPath, 'utf8')).to.equal(`${process.ppid}\n${hostname()}\n1000\n`)
+    // An older pbm's lock (no heartbeat interval), of a pid far above any pid_max: no such process.
+    await writeFile(lockPath, `2147483646\n${hostname()}\n`)
+    expect(await readLock(lockPath, lease)).to.include({state: 'stale', why: 'dead'})
+    const lock = await lockArchive(lockPath, 'a.sql.gz', lease)
+    expect(await readFile(lockPath, 'utf8')).to.equal(`${process.pid}\n${hostname()}\n1000\n`)
+    await lock.release()
+  })
 })
