@@ -2,6 +2,7 @@ import {PbmError} from '../errors.js'
 import {elementFromSuffix, parseCatalogId, parseFilename} from './filename.js'
 import {isSafeFilename} from './names.js'
 import {parseSize} from './size.js'
+import {archiveTime} from './time.js'
 import {type Backup, type Element, type Initiator} from './types.js'
 
 /**
@@ -41,7 +42,8 @@ function backupFromEntry(site: string, env: string, id: string, value: unknown):
   const element: Element | undefined = fromId?.element ?? fromName?.element ?? elementFromSuffix(file)
   if (!element) return undefined
 
-  const date = epochToDate(row.date) ?? fromName?.date ?? (fromId ? new Date(fromId.epoch * 1000) : undefined)
+  const finished = epochToDate(row.date)
+  const date = archiveTime(file, id) ?? finished
   if (!date) return undefined
 
   const sizeText = typeof row.size === 'number' ? String(row.size) : typeof row.size === 'string' ? row.size : '0'
@@ -53,6 +55,7 @@ function backupFromEntry(site: string, env: string, id: string, value: unknown):
     folder: fromId?.folder ?? folderFromId(id, element),
     file,
     date,
+    ...(finished ? {finished} : {}),
     expiry: epochToDate(row.expiry) ?? null,
     initiator: initiatorOf(row.initiator, fromId?.initiator, id),
     sizeBytes: parseSize(sizeText) ?? 0,

@@ -9,8 +9,8 @@ export function newestSet(sets: readonly BackupSet[]): BackupSet | undefined {
 }
 
 /**
- * The newest set that finished at or before `at`. A string goes through parseDateInput, so
- * `2024-05-01` means up to the end of that day (UTC).
+ * The newest set whose time (the one in its filenames) is at or before `at`. A string goes through
+ * parseDateInput, so `2024-05-01` means up to the end of that day (UTC).
  */
 export function setAtOrBefore(sets: readonly BackupSet[], at: Date | string): BackupSet | undefined {
   const cutoff = typeof at === 'string' ? parseDateInput(at) : at

@@ -1,3 +1,4 @@
+import {setTime} from './time.js'
 import {type Backup, type BackupSet, ELEMENTS} from './types.js'
 
 /**
@@ -25,13 +26,14 @@ function toSet(group: Backup[]): BackupSet {
       compareStrings(a.file, b.file),
   )
   const [first] = ordered
-  const date = new Date(Math.max(...ordered.map((b) => b.date.getTime())))
+  const finishes = ordered.map((b) => b.finished?.getTime()).filter((t): t is number => t !== undefined)
   const expiries = ordered.map((b) => b.expiry?.getTime()).filter((t): t is number => t !== undefined)
   return {
     site: first.site,
     env: first.env,
     folder: first.folder,
-    date,
+    date: setTime(ordered),
+    ...(finishes.length > 0 ? {finished: new Date(Math.max(...finishes))} : {}),
     initiator: first.initiator,
     expiry: expiries.length > 0 ? new Date(Math.min(...expiries)) : null,
     backups: ordered,

@@ -16,8 +16,13 @@ export interface Backup {
   folder: string
   /** Pantheon's archive filename, which carries the date, the element and the extension. */
   file: string
-  /** When the backup finished. */
+  /**
+   * The backup's time: the one in its filename (when the run started), as every screen shows it and
+   * --at selects by it (catalog/time.ts).
+   */
   date: Date
+  /** When Terminus says it finished (a detail); unknown for archives read back from a mirror. */
+  finished?: Date
   expiry: Date | null
   initiator: Initiator
   /** Approximate size in bytes: Terminus only reports megabytes with one decimal. */
@@ -31,8 +36,10 @@ export interface BackupSet {
   site: string
   env: string
   folder: string
-  /** The newest finish time among its archives. */
+  /** The set's time: the time in its archives' filenames (the earliest, should they differ: setTime). */
   date: Date
+  /** The latest finish time among its archives, when Terminus reported one (a detail). */
+  finished?: Date
   initiator: Initiator
   /** The earliest expiry among its archives, if any expire. */
   expiry: Date | null

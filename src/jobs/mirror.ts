@@ -173,7 +173,7 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
 
     events.emit({
       archives: chosen.map((b) => baseOf(b)),
-      newest: chosen[0].date,
+      newest: new Date(Math.max(...chosen.map((b) => b.date.getTime()))),
       older: plan.all,
       target,
       type: 'backups:chosen',

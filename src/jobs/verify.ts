@@ -27,6 +27,7 @@ import {StreamVerifier} from '../transfer/index.js'
 import {ProgressReporter} from '../transfer/progress.js'
 import {createLimit} from '../util/limit.js'
 import {plural} from '../util/plural.js'
+import {formatUtc} from '../util/utc.js'
 import {
   type ArchiveRef,
   type ArchiveResult,
@@ -391,7 +392,7 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
         const location = store.destination.describe(key)
         if (presentAt.has(location)) continue
         const ref = {...baseOf(backup), destination: store.destination.kind, location}
-        record(ref, 'missing', `in the newest backup on Pantheon (${newest.folder}), not in the mirror`, false)
+        record(ref, 'missing', `in the newest backup on Pantheon (${formatUtc(newest.date)}), not in the mirror`, false)
         uncovered.push({kind: store.destination.kind, object: objects.at(-1)!})
       }
     }

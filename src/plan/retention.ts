@@ -1,4 +1,5 @@
 import {UsageError} from '../errors.js'
+import {plural} from '../util/plural.js'
 
 /**
  * Retention with restic's `forget` semantics (internal/restic/snapshot_policy.go, ApplyPolicy), on
@@ -157,19 +158,30 @@ function checkPolicy(policy: RetentionPolicy): void {
   }
 }
 
-/** restic's summary line: `keep 7 daily, 4 weekly, 6 monthly backups and all within 45d of the newest`. */
+/**
+ * restic's summary line, in English that agrees with its numbers: `keep 1 last backup`,
+ * `keep 7 daily, 4 weekly, 6 monthly backups and all within 45d of the newest`.
+ */
 export function describePolicy(policy: RetentionPolicy): string {
-  const counts = BUCKET_KINDS.filter((kind) => (policy.counts[kind] ?? 0) > 0).map((kind) => {
-    const n = policy.counts[kind]!
-    return `${n === Number.POSITIVE_INFINITY ? 'all' : n} ${kind === 'last' ? 'last' : kind}`
-  })
+  const countOf = (kind: BucketKind) => policy.counts[kind] ?? 0
+  const amount = (n: number) => (n === Number.POSITIVE_INFINITY ? 'all' : String(n))
   const parts: string[] = []
-  if (counts.length > 0) parts.push(`${counts.join(', ')} backups`)
+  const last = countOf('last')
+  if (last === Number.POSITIVE_INFINITY) parts.push('all backups')
+  else if (last > 0) parts.push(plural(last, 'last backup'))
+  const periods = BUCKET_KINDS.filter((kind) => kind !== 'last' && countOf(kind) > 0)
+  if (periods.length > 0) {
+    const only = periods.length === 1 ? countOf(periods[0]) : Number.NaN
+    const noun = only === 1 ? 'backup' : 'backups'
+    parts.push(`${periods.map((kind) => `${amount(countOf(kind))} ${kind}`).join(', ')} ${noun}`)
+  }
+
   if (policy.within && !isZeroDuration(policy.within)) {
     parts.push(`all within ${formatDuration(policy.within)} of the newest`)
   }
 
-  return `keep ${parts.join(' and ')}`
+  const head = parts.slice(0, -1).join(', ')
+  return `keep ${head ? `${head} and ${parts.at(-1)}` : parts[0]}`
 }
 
 /** `daily #3`, `oldest (daily count not filled)`, `within 45d`, `newest`. */

@@ -1,7 +1,8 @@
 import type {Backup, BackupSet, Element} from '../catalog/types.js'
 
-import {ELEMENTS, findBackup, groupIntoSets, nearestFilenames, newestSet, parseDateInput} from '../catalog/index.js'
+import {ELEMENTS, findBackup, groupIntoSets, nearestFilenames, parseDateInput, setAtOrBefore} from '../catalog/index.js'
 import {PbmError} from '../errors.js'
+import {formatUtc} from '../util/utc.js'
 
 /** How the user said which backup: at most one of these ways is used, in this order. */
 export interface BackupChoice {
@@ -17,9 +18,10 @@ export function hasBackupChoice(choice: BackupChoice): boolean {
 /**
  * The archives one `backup:pick` transfers. `--file` names archives (exact filename or catalog ID, as
  * Terminus takes them) and transfers just those. `--latest` and `--at` without `--element` take a whole
- * set (the newest, or the newest finished at or before the date); with `--element`, the newest archive
- * of each element, as `terminus backup:get --element` does, so a newer db-only set does not hide the
- * last code and files.
+ * set (the newest, or the newest whose time is at or before the date); with `--element`, the newest
+ * archive of each element, as `terminus backup:get --element` does, so a newer db-only set does not
+ * hide the last code and files. Times are the catalog's one backup time (the filenames'), so `--at`
+ * agrees with what every list shows, and a set is taken whole or not at all.
  */
 export function selectBackups(backups: Backup[], choice: BackupChoice, elements?: Element[]): Backup[] {
   if (choice.files?.length) {
@@ -31,16 +33,18 @@ export function selectBackups(backups: Backup[], choice: BackupChoice, elements?
     return dedupe(picked)
   }
 
-  const cutoff = choice.at?.getTime() ?? Number.POSITIVE_INFINITY
-  const eligible = backups.filter((b) => b.date.getTime() <= cutoff)
+  const at = choice.at ?? new Date(8.64e15)
   if (elements?.length) {
-    const chosen = newestPerElement(eligible, elements)
+    const chosen = newestPerElement(
+      backups.filter((b) => b.date.getTime() <= at.getTime()),
+      elements,
+    )
     const missing = elements.filter((el) => !chosen.some((b) => b.element === el))
     if (missing.length > 0) throw noBackups(backups, choice, missing)
     return chosen
   }
 
-  const set = newestSet(groupIntoSets(eligible))
+  const set = setAtOrBefore(groupIntoSets(backups), at)
   if (!set) throw noBackups(backups, choice)
   return set.backups
 }
@@ -61,7 +65,7 @@ function noBackups(backups: Backup[], choice: BackupChoice, missing?: Element[])
   const what = missing ? `${missing.join(' or ')} backup` : 'backup'
   return new PbmError(
     'no-backups',
-    choice.at ? `No ${what} of ${where} finished at or before ${choice.at.toISOString()}.` : `No ${what} of ${where}.`,
+    choice.at ? `No ${what} of ${where} at or before ${formatUtc(choice.at)}.` : `No ${what} of ${where}.`,
     {hint: choice.at ? 'Pick a later --at date, or --latest.' : `Create one with: terminus backup:create ${where}`},
   )
 }
@@ -86,7 +90,7 @@ export function narrowToElements(set: BackupSet, elements?: Element[]): Backup[]
 /**
  * What `backup:mirror` takes from one site.env: by default the newest archive of each wanted element
  * (what the seed script's `terminus backup:get --element` took; after --create, the new set); with
- * `all`, every listed archive (finished at or after `since`). An element with no backup at all is not
+ * `all`, every listed archive (whose time is at or after `since`). An element with no backup at all is not
  * an error here.
  */
 export function selectForMirror(

@@ -3,6 +3,7 @@ import {formatBytes} from '../util/bytes.js'
 import {plural} from '../util/plural.js'
 
 export {formatBytes} from '../util/bytes.js'
+export {formatUtc} from '../util/utc.js'
 
 export function formatRate(bytesPerSecond?: number): string {
   if (bytesPerSecond === undefined || !Number.isFinite(bytesPerSecond)) return '-'
@@ -19,10 +20,6 @@ export function formatDuration(seconds: number | undefined): string {
   return `${h}h ${String(m % 60).padStart(2, '0')}m`
 }
 
-/** "2024-05-01 03:12:44 UTC" */
-export function formatUtc(date: Date): string {
-  return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`
-}
 
 /** "2024-05-01 05:12" in the machine's time zone (or the one given, for tests). */
 export function formatLocal(date: Date, timeZone?: string): string {

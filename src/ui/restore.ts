@@ -3,7 +3,7 @@ import chalk from 'chalk'
 import type {RestoredArchive, RestoreResult, SiteEnvRef} from '../jobs/results.js'
 import type {ReportOutput} from './report.js'
 
-import {formatBytes, formatDuration, table} from './format.js'
+import {formatBytes, formatDuration, formatUtc, table} from './format.js'
 
 /** The Terminus command an import runs, its URL shown as a placeholder (the real one is a secret). */
 export function importCommand(element: string, target: SiteEnvRef): string {
@@ -14,7 +14,7 @@ export function importCommand(element: string, target: SiteEnvRef): string {
 export interface RestorePlanView {
   target: SiteEnvRef
   source: SiteEnvRef
-  archives: Array<{element: string; file: string; size: number; from: string}>
+  archives: Array<{element: string; file: string; size: number; from: string; date: Date}>
   backupFirst: boolean
   /** The URL's lifetime, in seconds. */
   expiresInSeconds: number
@@ -31,7 +31,7 @@ export function describeRestorePlan(view: RestorePlanView): string {
   const elements = [...new Set(view.archives.map((a) => a.element))]
   const lines = [
     '',
-    `Restore into ${chalk.bold(target)} from the mirror's backup of ${view.source.site}.${view.source.env}:`,
+    `Restore into ${chalk.bold(target)} from the mirror's backup of ${view.source.site}.${view.source.env} of ${backupTimes(view)}:`,
     ...view.archives.map((a) => `  ${a.element.padEnd(8)} ${a.file}  ${formatBytes(a.size)}  (${a.from})`),
     '',
     'Steps:',
@@ -51,6 +51,12 @@ export function describeRestorePlan(view: RestorePlanView): string {
 
   lines.push('')
   return lines.join('\n')
+}
+
+/** The backup's one time (catalog/time.ts), or each element's when they come from different backups. */
+function backupTimes(view: RestorePlanView): string {
+  const times = [...new Set(view.archives.map((a) => formatUtc(a.date)))]
+  return times.length === 1 ? times[0] : view.archives.map((a) => `${formatUtc(a.date)} (${a.element})`).join(', ')
 }
 
 const WORKFLOW_COLOUR: Record<RestoredArchive['workflow'], (text: string) => string> = {

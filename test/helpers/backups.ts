@@ -8,7 +8,14 @@ const EXT: Record<Element, string> = {code: 'tar.gz', database: 'sql.gz', files:
 export function listJson(
   site: string,
   env: string,
-  sets: Array<{date: string; elements?: Element[]; expiryDays?: number; initiator?: 'automated' | 'manual'}>,
+  sets: Array<{
+    date: string
+    elements?: Element[]
+    expiryDays?: number
+    /** Seconds from the start (the filename's time) to each element's finish, as Pantheon reports it. */
+    finishedAfter?: Partial<Record<Element, number>>
+    initiator?: 'automated' | 'manual'
+  }>,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const set of sets) {
@@ -19,7 +26,7 @@ export function listJson(
       out[`${Math.floor(epoch)}_${kind}_${element}`] = {
         file: `${site}_${env}_${stamp}_UTC_${element}.${EXT[element]}`,
         size: '12.3MB',
-        date: epoch + 0.118402,
+        date: epoch + (set.finishedAfter?.[element] ?? 0) + 0.118402,
         expiry: epoch + (set.expiryDays ?? 365) * 86_400,
         initiator: set.initiator ?? 'manual',
       }

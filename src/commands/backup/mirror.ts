@@ -123,7 +123,7 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
       env: 'PBM_SINCE',
       helpGroup: 'BACKUP',
       helpValue: 'DATE',
-      summary: 'With --all: only backups finished at or after this date or date-time.',
+      summary: 'With --all: only backups at or after this date or date-time (the time in their filenames).',
     }),
     site: Flags.string({multiple: true, summary: 'A site to mirror; repeat for more (env: PBM_SITES).'}),
     tag: Flags.string({dependsOn: ['org'], env: 'PBM_TAG', summary: 'With --org: only sites with this tag.'}),

@@ -49,7 +49,7 @@ ${EXIT_CODES_HELP}`
     {
       command:
         '<%= config.bin %> <%= command.id %> mysite.live --at 2024-05-01 --bucket s3://my-backups/pantheon --yes --json',
-      description: 'The newest set finished on or before 1 May 2024, every element, to S3 under a prefix; JSON result.',
+      description: 'The newest set of 1 May 2024 or earlier (by the time in its filenames), every element, to S3 under a prefix; JSON result.',
     },
   ]
   static override flags = {
@@ -60,7 +60,7 @@ ${EXIT_CODES_HELP}`
       helpGroup: 'BACKUP',
       helpValue: 'DATE',
       summary:
-        'The newest backup set finished at or before this date (2024-05-01 = end of that day, UTC) or date-time; with --element, the newest archive of each element by then.',
+        'The newest backup set at or before this date (2024-05-01 = end of that day, UTC) or date-time, by the time in its filenames; with --element, the newest archive of each element by then.',
     }),
     file: Flags.string({
       exclusive: ['at', 'latest'],

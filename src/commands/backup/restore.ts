@@ -225,6 +225,7 @@ ${EXIT_CODES_HELP}`
 
     const view = {
       archives: items.map((i) => ({
+        date: i.backup.date,
         element: i.backup.element,
         file: i.backup.file,
         from: mirror.describe(i.key),

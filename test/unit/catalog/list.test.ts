@@ -47,14 +47,17 @@ describe('catalog: backupsFromList', () => {
       id: '1714533164_backup_code',
       folder: '1714533164_backup',
       file: 'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz',
-      date: new Date(1714533290118),
+      // The backup's one time is its filename's (catalog/time.ts); Terminus's finish time is a detail.
+      date: new Date('2024-05-01T03:12:44Z'),
+      finished: new Date(1714533290118),
       expiry: new Date(1746069290118),
       initiator: 'manual',
       sizeBytes: Math.round(31.5 * 1024 * 1024),
       sizeText: '31.5MB',
     })
     expect(backups[1]).to.include({element: 'database', folder: '1714533164_backup', expiry: null, sizeText: '412.7MB'})
-    expect(backups[1].date.toISOString()).to.equal('2024-05-01T03:14:10.500Z')
+    expect(backups[1].date.toISOString()).to.equal('2024-05-01T03:12:44.000Z')
+    expect(backups[1].finished?.toISOString()).to.equal('2024-05-01T03:14:10.500Z')
     expect(backups[2]).to.include({element: 'files', folder: '1714446000_automated', initiator: 'automated'})
   })
 
@@ -104,7 +107,7 @@ describe('catalog: backupsFromList', () => {
         initiator: 'manual',
       },
     })
-    expect(b.date.getTime()).to.equal(1714533290500)
+    expect(b.finished?.getTime()).to.equal(1714533290500)
     expect(b.expiry?.getTime()).to.equal(1746069290000)
     expect(b).to.include({sizeBytes: 0, sizeText: '0'})
   })

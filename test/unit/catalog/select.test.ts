@@ -41,15 +41,16 @@ describe('catalog: setAtOrBefore', () => {
     expect(setAtOrBefore(sets, '2024-04-30')?.folder).to.equal('1714446000_automated')
   })
 
-  it('includes a set that finished exactly at the cutoff', () => {
-    expect(setAtOrBefore(sets, new Date('2024-05-01T03:14:10Z'))?.folder).to.equal('1714533164_backup')
-    expect(setAtOrBefore(sets, new Date('2024-05-01T03:14:09.999Z'))?.folder).to.equal('1714446000_automated')
+  // A set's time is the earliest of its filenames' (03:13:00 here, its database says 03:14:10).
+  it('includes a set whose time is exactly the cutoff', () => {
+    expect(setAtOrBefore(sets, new Date('2024-05-01T03:13:00Z'))?.folder).to.equal('1714533164_backup')
+    expect(setAtOrBefore(sets, new Date('2024-05-01T03:12:59.999Z'))?.folder).to.equal('1714446000_automated')
   })
 
   it('takes date-times to the end of their precision', () => {
-    expect(setAtOrBefore(sets, '2024-05-01T03:14')?.folder).to.equal('1714533164_backup')
-    expect(setAtOrBefore(sets, '2024-05-01T03:14:09')?.folder).to.equal('1714446000_automated')
-    expect(setAtOrBefore(sets, '2024-05-01T05:14:10+02:00')?.folder).to.equal('1714533164_backup')
+    expect(setAtOrBefore(sets, '2024-05-01T03:13')?.folder).to.equal('1714533164_backup')
+    expect(setAtOrBefore(sets, '2024-05-01T03:12:59')?.folder).to.equal('1714446000_automated')
+    expect(setAtOrBefore(sets, '2024-05-01T05:13:00+02:00')?.folder).to.equal('1714533164_backup')
   })
 
   it('returns undefined when every set is later', () => {

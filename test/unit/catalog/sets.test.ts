@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {groupIntoSets} from '../../../src/catalog/index.js'
+import {backupsFromList, groupIntoSets} from '../../../src/catalog/index.js'
 import {backup} from './fixtures.js'
 
 describe('catalog: groupIntoSets', () => {
@@ -20,9 +20,36 @@ describe('catalog: groupIntoSets', () => {
     expect(sets.map((s) => s.folder)).to.deep.equal(['1714533164_backup', '1714446000_automated'])
     expect(sets[0].backups.map((b) => b.element)).to.deep.equal(['code', 'files', 'database'])
     expect(sets[1].backups.map((b) => b.element)).to.deep.equal(['code', 'files', 'database'])
-    expect(sets[0].date.toISOString()).to.equal('2024-05-01T03:15:00.000Z')
+    // The set's time: the earliest of its filenames' (catalog/time.ts), not its last finish.
+    expect(sets[0].date.toISOString()).to.equal('2024-05-01T03:13:00.000Z')
     expect(sets[0]).to.include({site: 'alpha', env: 'live', initiator: 'manual'})
     expect(sets[1].initiator).to.equal('automated')
+  })
+
+  it("knows a set by its filenames' time; the finish times are a detail (the latest of them)", () => {
+    const list = {
+      '1733367600_backup_code': {
+        date: 1733367631.25,
+        expiry: null,
+        file: 'alpha_live_2024-12-05T03-00-00_UTC_code.tar.gz',
+        initiator: 'manual',
+        size: '1.0MB',
+      },
+      '1733367600_backup_database': {
+        date: 1733367714.5,
+        expiry: null,
+        file: 'alpha_live_2024-12-05T03-00-00_UTC_database.sql.gz',
+        initiator: 'manual',
+        size: '1.0MB',
+      },
+    }
+    const [set] = groupIntoSets(backupsFromList('alpha', 'live', list))
+    expect(set.date.toISOString()).to.equal('2024-12-05T03:00:00.000Z')
+    expect(set.backups.map((b) => b.date.toISOString())).to.deep.equal([
+      '2024-12-05T03:00:00.000Z',
+      '2024-12-05T03:00:00.000Z',
+    ])
+    expect(set.finished?.toISOString()).to.equal('2024-12-05T03:01:54.500Z')
   })
 
   it('keeps a folder with only a database', () => {

@@ -111,8 +111,20 @@ describe('plan/retention: policies', () => {
       'keep 7 daily, 4 weekly, 6 monthly backups',
     )
     expect(describePolicy(parsePolicy({keepLast: 3, keepYearly: 'unlimited', keepWithin: '2y3m'}))).to.equal(
-      'keep 3 last, all yearly backups and all within 2y3m of the newest',
+      'keep 3 last backups, all yearly backups and all within 2y3m of the newest',
     )
+  })
+
+  it('describes a policy in English that agrees with its numbers (one backup is "a backup")', () => {
+    expect(describePolicy(parsePolicy({keepLast: 1}))).to.equal('keep 1 last backup')
+    expect(describePolicy(parsePolicy({keepLast: 2}))).to.equal('keep 2 last backups')
+    expect(describePolicy(parsePolicy({keepDaily: 1}))).to.equal('keep 1 daily backup')
+    expect(describePolicy(parsePolicy({keepDaily: 1, keepWeekly: 1}))).to.equal('keep 1 daily, 1 weekly backups')
+    expect(describePolicy(parsePolicy({keepLast: 1, keepMonthly: 1, keepWithin: '7d'}))).to.equal(
+      'keep 1 last backup, 1 monthly backup and all within 7d of the newest',
+    )
+    expect(describePolicy(parsePolicy({keepLast: 'unlimited'}))).to.equal('keep all backups')
+    expect(describePolicy(parsePolicy({keepWithin: '45d'}))).to.equal('keep all within 45d of the newest')
   })
 
   it('an empty series plans nothing', () => {

@@ -17,13 +17,42 @@ describe('plan: selectBackups (backup:pick)', () => {
     expect(chosen.every((b) => b.folder.endsWith('_automated'))).to.equal(true)
   })
 
-  it('takes the newest set finished at or before --at, including the whole day of a bare date', () => {
+  it('takes the newest set at or before --at, including the whole day of a bare date', () => {
     expect(selectBackups(list, {at: new Date('2024-05-02T23:59:59.999Z')}).map((b) => b.element)).to.deep.equal([
       'database',
     ])
     expect(selectBackups(list, {at: new Date('2024-05-01T03:12:44.118Z')})[0].file).to.equal(
       'alpha_live_2024-05-01T03-12-44_UTC_code.tar.gz',
     )
+  })
+
+  // The sets of the newcomer's report: files named 03-00-00, finished a minute or two later.
+  const finishing = {code: 31, database: 114, files: 94}
+  const december = backups('alpha', 'live', [
+    {date: '2026-12-01T03:00:00Z', finishedAfter: finishing},
+    {date: '2026-12-05T03:00:00Z', finishedAfter: finishing},
+  ])
+
+  it("--at selects by the time in the filenames, not Pantheon's finish time", () => {
+    const chosen = selectBackups(december, {at: new Date('2026-12-05T03:00:30Z')})
+    expect(chosen.map((b) => b.file)).to.deep.equal([
+      'alpha_live_2026-12-05T03-00-00_UTC_code.tar.gz',
+      'alpha_live_2026-12-05T03-00-00_UTC_files.tar.gz',
+      'alpha_live_2026-12-05T03-00-00_UTC_database.sql.gz',
+    ])
+    expect(selectBackups(december, {at: new Date('2026-12-05T03:00:00Z')})[0].folder).to.equal(chosen[0].folder)
+    expect(selectBackups(december, {at: new Date('2026-12-05T02:59:59Z')})[0].file).to.equal(
+      'alpha_live_2026-12-01T03-00-00_UTC_code.tar.gz',
+    )
+    const code = selectBackups(december, {at: new Date('2026-12-05T03:00:30Z')}, ['database'])
+    expect(code.map((b) => b.file)).to.deep.equal(['alpha_live_2026-12-05T03-00-00_UTC_database.sql.gz'])
+  })
+
+  it('takes a set whole or not at all, even when its elements finished apart', () => {
+    // Between the code's finish (03:00:31) and the database's (03:01:54): the whole 12-05 set.
+    const chosen = selectBackups(december, {at: new Date('2026-12-05T03:01:00Z')})
+    expect(chosen.map((b) => b.element)).to.deep.equal(['code', 'files', 'database'])
+    expect(new Set(chosen.map((b) => b.folder)).size).to.equal(1)
   })
 
   it('fails with no-backups when nothing finished before --at', () => {
