@@ -133,9 +133,19 @@ export function baseOf(backup: Backup): ArchiveRef {
   return {element: backup.element, env: backup.env, file: backup.file, folder: backup.folder, site: backup.site}
 }
 
+/**
+ * The run's counts (one per archive and destination) and its bytes: each archive's once, since one
+ * download feeds every destination ("150 MB to 2 destinations", not 300 MB).
+ */
 export function summarize(results: ArchiveResult[], seconds: number): RunSummary {
   const count = (status: ArchiveResult['status']) => results.filter((r) => r.status === status).length
-  const bytes = results.filter((r) => r.status === 'transferred').reduce((sum, r) => sum + (r.bytes ?? 0), 0)
+  const perArchive = new Map<string, number>()
+  for (const r of results.filter((r) => r.status === 'transferred')) {
+    const id = `${r.site}.${r.env}/${r.file}`
+    perArchive.set(id, Math.max(perArchive.get(id) ?? 0, r.bytes ?? 0))
+  }
+
+  const bytes = [...perArchive.values()].reduce((sum, n) => sum + n, 0)
   return {
     bytes,
     bytesPerSecond: seconds > 0 ? Math.round(bytes / seconds) : 0,

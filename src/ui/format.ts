@@ -1,6 +1,7 @@
 import {formatBytes} from '../util/bytes.js'
 /** Human formatting of sizes, rates, durations and dates. Pure, so it is unit-tested exhaustively. */
 import {plural} from '../util/plural.js'
+import {fitTable} from './fit.js'
 
 export {formatBytes} from '../util/bytes.js'
 export {formatUtc} from '../util/utc.js'
@@ -19,7 +20,6 @@ export function formatDuration(seconds: number | undefined): string {
   const h = Math.floor(m / 60)
   return `${h}h ${String(m % 60).padStart(2, '0')}m`
 }
-
 
 /** "2024-05-01 05:12" in the machine's time zone (or the one given, for tests). */
 export function formatLocal(date: Date, timeZone?: string): string {
@@ -61,20 +61,5 @@ export function progressBar(fraction: number, width = 20): string {
 
 /** Plain-text table: columns padded to the widest cell; no colours (callers colour whole cells). */
 export function table(rows: string[][], header?: string[]): string {
-  const all = header ? [header, ...rows] : rows
-  if (all.length === 0) return ''
-  const widths = all[0].map((_, col) => Math.max(...all.map((row) => visibleLength(row[col] ?? ''))))
-  const line = (row: string[]) =>
-    row
-      .map((cell, col) => (col === row.length - 1 ? cell : cell + ' '.repeat(widths[col] - visibleLength(cell))))
-      .join('  ')
-      .trimEnd()
-  return all.map((row) => line(row)).join('\n')
-}
-
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001B\[[0-9;]*m/g
-
-function visibleLength(text: string): number {
-  return text.replaceAll(ANSI, '').length
+  return fitTable(rows, {header})
 }

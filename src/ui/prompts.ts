@@ -2,7 +2,9 @@ import type {BackupSet, Element} from '../catalog/types.js'
 import type {Environment, Site} from '../terminus/types.js'
 
 import {compareEnvironmentNames} from '../catalog/index.js'
-import {formatExpiry, formatLocal, formatUtc} from './format.js'
+import {describeArchives, describeSets} from './backup-list.js'
+import {outputWidth} from './fit.js'
+import {formatUtc} from './format.js'
 
 /**
  * The prompts library (@inquirer/prompts), loaded on the first question: ~14 MiB of RSS that a run
@@ -67,19 +69,14 @@ export async function askEnvironment(site: string, envs: Environment[], signal?:
   )
 }
 
-/** One line a set: "2024-05-01 03:12:44 UTC (05:12 local)  manual     code 12.1 MB, files 1.2 GB, db 40 MB  expires in 5 days" */
-export function describeSet(set: BackupSet, now = new Date()): string {
-  // Terminus reports sizes in MB with one decimal: show them as it does rather than pretend precision.
-  const elements = set.backups.map((b) => `${b.element === 'database' ? 'db' : b.element} ${b.sizeText}`)
-  const local = formatLocal(set.date).slice(11)
-  const expiry = formatExpiry(set.expiry, now)
-  return `${formatUtc(set.date)} (${local} local)  ${set.initiator.padEnd(9)}  ${elements.join(', ')}${expiry ? `  ${expiry}` : ''}`
-}
-
 export async function askBackupSet(sets: BackupSet[], signal?: AbortSignal): Promise<BackupSet> {
   return (await prompts()).select<BackupSet>(
     {
-      choices: sets.map((set) => ({name: describeSet(set), short: formatUtc(set.date), value: set})),
+      choices: describeSets(sets, {width: outputWidth()}).map((name, i) => ({
+        name,
+        short: formatUtc(sets[i].date),
+        value: sets[i],
+      })),
       message: 'Backup (newest first)',
       pageSize: 12,
     },
@@ -90,11 +87,11 @@ export async function askBackupSet(sets: BackupSet[], signal?: AbortSignal): Pro
 export async function askElements(set: BackupSet, signal?: AbortSignal): Promise<Element[]> {
   return (await prompts()).checkbox<Element>(
     {
-      choices: set.backups.map((b) => ({
+      choices: describeArchives(set, outputWidth()).map((name, i) => ({
         checked: true,
-        name: `${b.element}  ${b.file}  ${b.sizeText}`,
-        short: b.element,
-        value: b.element,
+        name,
+        short: set.backups[i].element,
+        value: set.backups[i].element,
       })),
       message: 'Elements',
       required: true,

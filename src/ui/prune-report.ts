@@ -4,19 +4,20 @@ import type {PruneResult, PruneSeriesResult} from '../jobs/prune.js'
 import type {ReportOutput} from './report.js'
 
 import {plural} from '../util/plural.js'
-import {formatBytes, formatUtc, table} from './format.js'
+import {fitTable, outputWidth} from './fit.js'
+import {formatBytes, formatUtc} from './format.js'
 
 /**
  * Every series of a prune, each backup on one line, newest first: kept with its reasons
  * (`daily #3, monthly #1`), or removed (planned, removed, delete marker written, failed).
  */
-export function formatPrunePlan(result: PruneResult): string {
+export function formatPrunePlan(result: PruneResult, width = outputWidth()): string {
   if (result.series.length === 0) return `No backups of pbm's under ${result.location}.`
-  const blocks = result.series.map((s) => formatSeries(s, result.dryRun))
+  const blocks = result.series.map((s) => formatSeries(s, result.dryRun, width))
   return [`${result.location}: ${result.policy}`, '', ...blocks].join('\n')
 }
 
-function formatSeries(series: PruneSeriesResult, dryRun: boolean): string {
+function formatSeries(series: PruneSeriesResult, dryRun: boolean, width: number): string {
   const rows = [
     ...series.keep.map((k) => ({
       cells: [chalk.green('keep'), formatUtc(k.date), k.file, k.reasons.join(', ')],
@@ -34,7 +35,15 @@ function formatSeries(series: PruneSeriesResult, dryRun: boolean): string {
   ].sort((a, b) => b.date - a.date)
   const unrecorded = series.unrecorded > 0 ? `; ${series.unrecorded} without pbm's record left alone` : ''
   const head = `${series.site}.${series.env} ${series.element}: keep ${series.keep.length}, ${dryRun ? 'would remove' : 'remove'} ${series.remove.length}${unrecorded}`
-  return `${head}\n${indent(table(rows.map((r) => r.cells)))}\n`
+  const fitted = fitTable(
+    rows.map((r) => r.cells),
+    {
+      columns: [{}, {}, {min: 20, order: 2, shrink: 'middle'}, {min: 16, order: 1, shrink: 'wrap'}],
+      indent: '  ',
+      width,
+    },
+  )
+  return `${head}\n${fitted}\n`
 }
 
 function removedNote(entry: PruneSeriesResult['remove'][number], dryRun: boolean): string {
@@ -53,13 +62,6 @@ function removedNote(entry: PruneSeriesResult['remove'][number], dryRun: boolean
       return entry.error?.message ?? 'not removed'
     }
   }
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => `  ${line}`)
-    .join('\n')
 }
 
 /**

@@ -5,7 +5,8 @@ import type {ArchiveResult, MirrorResult, PickResult, RunSummary} from '../jobs/
 import type {DestinationChoice} from '../plan/destination.js'
 
 import {plural} from '../util/plural.js'
-import {formatBytes, formatDuration, formatRate, table} from './format.js'
+import {fitPhrases, fitTable, outputWidth} from './fit.js'
+import {formatBytes, formatDuration, formatRate, formatUtc} from './format.js'
 
 const STATUS_COLOUR: Record<ArchiveResult['status'], (text: string) => string> = {
   failed: chalk.red,
@@ -16,23 +17,24 @@ const STATUS_COLOUR: Record<ArchiveResult['status'], (text: string) => string> =
 
 /**
  * The final table: what landed where, how big, with which verified checksum; failures with reasons.
- * When the terminal is too narrow for whole MD5s, they are shortened (--json always has them whole).
+ * At a terminal narrower than the table, the MD5s give way first (to their first 8 digits), then the
+ * locations (shortened in the middle), then each location takes a line of its own; piped output and
+ * --json always have them whole.
  */
-export function formatResults(results: ArchiveResult[], width = process.stdout.columns ?? 0): string {
+export function formatResults(results: ArchiveResult[], width = outputWidth()): string {
   if (results.length === 0) return 'Nothing to transfer.'
-  const build = (md5Length: number) =>
-    table(
-      sortResults(results).map((r) => [
-        STATUS_COLOUR[r.status](r.status),
-        r.element,
-        r.location,
-        r.bytes === undefined ? '' : formatBytes(r.bytes),
-        r.md5 ? `md5 ${md5Length < r.md5.length ? `${r.md5.slice(0, md5Length)}…` : r.md5}` : '',
-      ]),
-      ['STATUS', 'ELEMENT', 'WHERE', 'SIZE', 'VERIFIED'],
-    )
-  const full = build(32)
-  const fits = width <= 0 || full.split('\n').every((line) => line.length <= width)
+  const rows = sortResults(results).map((r) => [
+    STATUS_COLOUR[r.status](r.status),
+    r.element,
+    r.location,
+    r.bytes === undefined ? '' : formatBytes(r.bytes),
+    r.md5 ? `md5 ${r.md5}` : '',
+  ])
+  const fitted = fitTable(rows, {
+    columns: [{}, {}, {min: 40, order: 2, shrink: 'middle'}, {}, {atOnce: true, min: 13, order: 1, shrink: 'end'}],
+    header: ['STATUS', 'ELEMENT', 'WHERE', 'SIZE', 'VERIFIED'],
+    width,
+  })
   const failures = results
     .filter((r) => r.status === 'failed' && r.error?.code !== 'interrupted')
     .map((r) => `${chalk.red('✖')} ${r.site}.${r.env} ${r.element} → ${r.location}: ${r.error?.message ?? 'failed'}`)
@@ -41,10 +43,14 @@ export function formatResults(results: ArchiveResult[], width = process.stdout.c
     // What Ctrl-C kept: the next run resumes from it.
     ...results.filter((r) => r.kept && r.error).map((r) => `  ${r.file}: ${r.error!.message}`),
   ]
-  return [fits ? full : build(8), ...failures, ...notes].join('\n')
+  return [fitted, ...failures, ...notes].join('\n')
 }
 
-export function formatSummary(summary: RunSummary): string {
+/**
+ * "3 transferred, 0 skipped, 0 failed; 150 MB to 2 destinations in 4s (37.5 MB/s)": the bytes are the
+ * archives' (each downloaded once, however many destinations it was written to).
+ */
+export function formatSummary(summary: RunSummary, destinations = 1): string {
   const parts = [`${summary.transferred} transferred`, `${summary.skipped} skipped`, `${summary.failed} failed`]
   if (summary.interrupted) {
     const kept = summary.partialsKept
@@ -54,7 +60,13 @@ export function formatSummary(summary: RunSummary): string {
   }
 
   if (summary.planned) parts.push(`${summary.planned} planned`)
-  return `${parts.join(', ')}; ${formatBytes(summary.bytes)} in ${formatDuration(summary.seconds)} (${formatRate(summary.bytesPerSecond)})`
+  const to = destinations > 1 ? ` to ${plural(destinations, 'destination')}` : ''
+  return `${parts.join(', ')}; ${formatBytes(summary.bytes)}${to} in ${formatDuration(summary.seconds)} (${formatRate(summary.bytesPerSecond)})`
+}
+
+/** How many destinations a run wrote to (S3, a folder, or both). */
+function destinationCount(archives: ArchiveResult[]): number {
+  return new Set(archives.filter((a) => a.status === 'transferred').map((a) => a.destination)).size
 }
 
 const ELEMENT_ORDER = ['code', 'files', 'database']
@@ -72,16 +84,26 @@ export function sortResults(results: ArchiveResult[]): ArchiveResult[] {
 }
 
 /** The summary a person confirms before an interactive transfer: what, how big, where to. */
-export function describePlan(backups: Backup[], destination: DestinationChoice): string {
+export function describePlan(backups: Backup[], destination: DestinationChoice, width = outputWidth()): string {
   const total = backups.reduce((sum, b) => sum + b.sizeBytes, 0)
   const to = [
     destination.s3 ? `s3://${destination.s3.bucket}/${destination.s3.prefix}` : '',
     destination.local ? destination.local.path : '',
   ].filter(Boolean)
+  const times = [...new Set(backups.map((b) => formatUtc(b.date)))]
   return [
     '',
-    `${plural(backups.length, 'archive')}, about ${formatBytes(total)}, to ${to.join(' and ')}:`,
-    ...backups.map((b) => `  ${b.element.padEnd(8)} ${b.file}  ${b.sizeText}`),
+    fitPhrases(
+      [
+        `${plural(backups.length, 'archive')} of the backup of ${times.join(' and ')}, about ${formatBytes(total)},`,
+        `to ${to.join(' and ')}:`,
+      ],
+      width,
+    ),
+    fitTable(
+      backups.map((b) => [b.element, b.file, formatBytes(b.sizeBytes)]),
+      {columns: [{}, {min: 16, shrink: 'middle'}], indent: '  ', width},
+    ),
     '',
   ].join('\n')
 }
@@ -102,7 +124,7 @@ export function reportPick(out: ReportOutput, result: PickResult, options: {dryR
   out.log('')
   out.log(formatResults(result.archives))
   out.log('')
-  out.log(formatSummary(result.summary))
+  out.log(formatSummary(result.summary, destinationCount(result.archives)))
 }
 
 /**
@@ -128,6 +150,6 @@ export function reportMirror(out: ReportOutput, result: MirrorResult, options: {
   }
 
   out.log('')
-  out.log(formatSummary(result.summary))
+  out.log(formatSummary(result.summary, destinationCount(archives)))
   if (result.stoppedEarly) out.log('Stopped at the first failure (--fail-fast).')
 }

@@ -3,7 +3,8 @@ import chalk from 'chalk'
 import type {RestoredArchive, RestoreResult, SiteEnvRef} from '../jobs/results.js'
 import type {ReportOutput} from './report.js'
 
-import {formatBytes, formatDuration, formatUtc, table} from './format.js'
+import {fitTable, outputWidth} from './fit.js'
+import {formatBytes, formatDuration, formatUtc} from './format.js'
 
 /** The Terminus command an import runs, its URL shown as a placeholder (the real one is a secret). */
 export function importCommand(element: string, target: SiteEnvRef): string {
@@ -67,7 +68,7 @@ const WORKFLOW_COLOUR: Record<RestoredArchive['workflow'], (text: string) => str
 }
 
 /** backup:restore's closing words: the backup made first, each import's outcome, failures and leftovers. */
-export function reportRestore(out: ReportOutput, result: RestoreResult): void {
+export function reportRestore(out: ReportOutput, result: RestoreResult, width = outputWidth()): void {
   const {backupFirst} = result
   out.log('')
   switch (backupFirst.status) {
@@ -92,7 +93,7 @@ export function reportRestore(out: ReportOutput, result: RestoreResult): void {
   }
 
   out.log(
-    table(
+    fitTable(
       result.restored.map((r) => [
         WORKFLOW_COLOUR[r.workflow](r.workflow),
         r.element,
@@ -100,7 +101,11 @@ export function reportRestore(out: ReportOutput, result: RestoreResult): void {
         r.file,
         r.workflow === 'succeeded' ? formatDuration(r.seconds) : '',
       ]),
-      ['WORKFLOW', 'ELEMENT', 'FROM → INTO', 'ARCHIVE', 'TIME'],
+      {
+        columns: [{}, {}, {min: 16, order: 2, shrink: 'middle'}, {min: 20, order: 1, shrink: 'middle'}],
+        header: ['WORKFLOW', 'ELEMENT', 'FROM → INTO', 'ARCHIVE', 'TIME'],
+        width,
+      },
     ),
   )
   for (const r of result.restored.filter((r) => r.workflow === 'failed' && r.error?.code !== 'interrupted'))

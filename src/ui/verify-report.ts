@@ -5,7 +5,8 @@ import type {ObjectStatus, TargetStatus} from '../plan/verify.js'
 import type {ReportOutput} from './report.js'
 
 import {plural} from '../util/plural.js'
-import {formatBytes, formatDuration, formatUtc, table} from './format.js'
+import {fitTable, outputWidth} from './fit.js'
+import {formatBytes, formatDuration, formatUtc} from './format.js'
 
 const COLOUR: Record<ObjectStatus | TargetStatus, (text: string) => string> = {
   corrupt: chalk.red,
@@ -23,20 +24,29 @@ const COLOUR: Record<ObjectStatus | TargetStatus, (text: string) => string> = {
  * backup:verify's closing words: a table of the site.envs and objects that are not ok (what was
  * repaired too), a count of what is fine, what could not be verified (stderr), then the summary.
  */
-export function reportVerify(out: ReportOutput, result: VerifyResult, options: {quiet?: boolean} = {}): void {
+export function reportVerify(
+  out: ReportOutput,
+  result: VerifyResult,
+  options: {quiet?: boolean; width?: number} = {},
+): void {
+  const {width = outputWidth()} = options
   const targets = result.targets.filter((t) => t.status !== 'ok')
   const objects = result.objects.filter((o) => o.status !== 'ok')
   if (!options.quiet || targets.length > 0 || objects.length > 0) out.log('')
   if (targets.length > 0) {
     out.log(
-      table(
+      fitTable(
         targets.map((t) => [
           COLOUR[t.status](t.status),
           `${t.site}.${t.env}`,
           t.newest ? formatUtc(new Date(t.newest)) : '-',
           t.detail ?? '',
         ]),
-        ['STATUS', 'SITE.ENV', 'NEWEST', 'DETAIL'],
+        {
+          columns: [{}, {min: 16, order: 2, shrink: 'middle'}, {}, {min: 20, order: 1, shrink: 'wrap'}],
+          header: ['STATUS', 'SITE.ENV', 'NEWEST', 'DETAIL'],
+          width,
+        },
       ),
     )
     out.log('')
@@ -44,9 +54,13 @@ export function reportVerify(out: ReportOutput, result: VerifyResult, options: {
 
   if (objects.length > 0) {
     out.log(
-      table(
+      fitTable(
         objects.map((o) => [COLOUR[o.status](o.status), o.element, o.location, o.detail ?? '']),
-        ['STATUS', 'ELEMENT', 'WHERE', 'DETAIL'],
+        {
+          columns: [{}, {}, {min: 24, order: 2, shrink: 'middle'}, {min: 24, order: 1, shrink: 'wrap'}],
+          header: ['STATUS', 'ELEMENT', 'WHERE', 'DETAIL'],
+          width,
+        },
       ),
     )
     out.log('')
