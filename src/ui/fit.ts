@@ -335,3 +335,14 @@ export function fitPhrases(phrases: string[], width: number): string {
   if (width <= 0 || displayWidth(line) <= width) return line
   return phrases.map((phrase) => shortenMiddle(phrase, width)).join('\n')
 }
+
+/**
+ * A line of prose for the terminal: whole when it fits (or `width` is 0, not a terminal), otherwise
+ * its words over several lines, the later ones indented by `hang` so the first stands out.
+ */
+export function wrapLine(text: string, width: number, hang = '  '): string[] {
+  if (width <= 0 || displayWidth(text) <= width) return [text]
+  const [first, ...rest] = wrapWords(text, width)
+  const inner = Math.max(1, width - displayWidth(hang))
+  return [first, ...wrapWords(rest.join(' '), inner).map((line) => `${hang}${line}`)]
+}

@@ -5,6 +5,7 @@ import type {Renderer} from './renderer.js'
 import {archiveId, objectId, targetId} from '../jobs/events.js'
 import {lockReason} from '../jobs/prune.js'
 import {describeChecked, describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
+import {wrapLine} from './fit.js'
 import {formatBytes, formatDuration, formatUtc} from './format.js'
 import {importCommand} from './restore.js'
 
@@ -14,10 +15,15 @@ const of = (a: ArchiveRef) => `${a.site}.${a.env} ${a.element}`
 /**
  * One line per change, for cron and CI logs: nothing is redrawn, and every line names its site.env
  * (and archive), so that interleaved lines of parallel work still say what they are about. A running
- * transfer gets a progress line every `progressEveryMs`.
+ * transfer gets a progress line every `progressEveryMs`. At a terminal (`width`, prune and restore), a
+ * line longer than the width wraps at its words.
  */
-export function lineRenderer(options: {progressEveryMs: number; write: (line: string) => void}): Renderer {
-  const {write} = options
+export function lineRenderer(options: {
+  progressEveryMs: number
+  width?: number
+  write: (line: string) => void
+}): Renderer {
+  const {width = 0, write} = options
   const lastProgress = new Map<string, number>()
 
   const line = (e: JobEvent): string | undefined => {
@@ -183,7 +189,8 @@ export function lineRenderer(options: {progressEveryMs: number; write: (line: st
     async close() {},
     emit(e) {
       const text = line(e)
-      if (text !== undefined) write(text)
+      // At a terminal a long line wraps at its words, indented; a log (width 0) keeps it whole.
+      if (text !== undefined) for (const part of wrapLine(text, width)) write(part)
     },
   }
 }

@@ -1,6 +1,7 @@
 import type {EventSink} from '../jobs/events.js'
 
 import {NO_EVENTS} from '../jobs/events.js'
+import {outputWidth} from './fit.js'
 import {jsonLogRenderer} from './jsonlog.js'
 import {lineRenderer} from './lines.js'
 
@@ -50,7 +51,7 @@ export async function openRenderer(
     }
 
     case 'lines': {
-      return lineRenderer({progressEveryMs: lineProgressInterval(env), write: write.out})
+      return lineRenderer({progressEveryMs: lineProgressInterval(env), width: outputWidth(), write: write.out})
     }
 
     case 'tree': {

@@ -2,7 +2,10 @@
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
 
-/** Decimal units, as Pantheon and Terminus print sizes ("412.7MB"). */
+/**
+ * Decimal units (1 MB = 1,000,000 bytes), as S3 consoles show sizes. Terminus's "MB" are MiB: the
+ * catalog converts them to bytes (catalog/size.ts) before anything is shown.
+ */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '?'
   let value = bytes

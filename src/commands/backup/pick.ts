@@ -49,7 +49,8 @@ ${EXIT_CODES_HELP}`
     {
       command:
         '<%= config.bin %> <%= command.id %> mysite.live --at 2024-05-01 --bucket s3://my-backups/pantheon --yes --json',
-      description: 'The newest set of 1 May 2024 or earlier (by the time in its filenames), every element, to S3 under a prefix; JSON result.',
+      description:
+        'The newest set of 1 May 2024 or earlier (by the time in its filenames), every element, to S3 under a prefix; JSON result.',
     },
   ]
   static override flags = {

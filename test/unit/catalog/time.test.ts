@@ -2,6 +2,8 @@ import {expect} from 'chai'
 
 import {archiveTime, setTime} from '../../../src/catalog/index.js'
 
+const at = (iso: string) => ({date: new Date(iso)})
+
 describe('catalog: one time per backup (archiveTime, setTime)', () => {
   it("is the UTC time in the archive's filename", () => {
     expect(archiveTime('alpha_live_2026-12-05T03-00-00_UTC_code.tar.gz')?.toISOString()).to.equal(
@@ -28,7 +30,6 @@ describe('catalog: one time per backup (archiveTime, setTime)', () => {
   })
 
   it('a set is known by the earliest time of its archives, whatever their order', () => {
-    const at = (iso: string) => ({date: new Date(iso)})
     expect(setTime([at('2026-12-05T03:00:02Z'), at('2026-12-05T03:00:00Z')]).toISOString()).to.equal(
       '2026-12-05T03:00:00.000Z',
     )

@@ -17,7 +17,7 @@ import {formatResults} from '../../../src/ui/report.js'
 import {formatVerifySummary} from '../../../src/ui/verify-report.js'
 
 describe('ui: format', () => {
-  it('formats bytes in decimal units like Terminus', () => {
+  it('formats bytes in decimal units, as S3 consoles show them', () => {
     expect(formatBytes(0)).to.equal('0 B')
     expect(formatBytes(999)).to.equal('999 B')
     expect(formatBytes(1000)).to.equal('1.0 kB')
