@@ -341,6 +341,7 @@ export function fitPhrases(phrases: string[], width: number): string {
  * its words over several lines, the later ones indented by `hang` so the first stands out.
  */
 export function wrapLine(text: string, width: number, hang = '  '): string[] {
+  if (text.includes('\n')) return text.split('\n').flatMap((line) => wrapLine(line, width, hang))
   if (width <= 0 || displayWidth(text) <= width) return [text]
   const [first, ...rest] = wrapWords(text, width)
   const inner = Math.max(1, width - displayWidth(hang))

@@ -6,6 +6,7 @@ import type {ReportOutput} from './report.js'
 import {plural} from '../util/plural.js'
 import {fitTable, outputWidth} from './fit.js'
 import {formatBytes, formatUtc} from './format.js'
+import {wrapping} from './report.js'
 
 /**
  * Every series of a prune, each backup on one line, newest first: kept with its reasons
@@ -117,7 +118,8 @@ export function formatPruneStopped(result: PruneResult): string | undefined {
  * backup:prune's closing words: the plan with each backup's fate (unless it was shown before the
  * question), the totals, and why nothing was removed; failures also on stderr.
  */
-export function reportPrune(out: ReportOutput, result: PruneResult, options: {planShown?: boolean} = {}): void {
+export function reportPrune(to: ReportOutput, result: PruneResult, options: {planShown?: boolean} = {}): void {
+  const out = wrapping(to)
   if (!options.planShown) out.log(formatPrunePlan(result))
   else if (result.summary.locked > 0 || result.summary.failed > 0) out.log(formatPrunePlan(result))
   for (const s of result.series) {

@@ -5,7 +5,7 @@ import type {ArchiveResult, MirrorResult, PickResult, RunSummary} from '../jobs/
 import type {DestinationChoice} from '../plan/destination.js'
 
 import {plural} from '../util/plural.js'
-import {fitPhrases, fitTable, outputWidth} from './fit.js'
+import {fitPhrases, fitTable, outputWidth, wrapLine} from './fit.js'
 import {formatBytes, formatDuration, formatRate, formatUtc} from './format.js'
 
 const STATUS_COLOUR: Record<ArchiveResult['status'], (text: string) => string> = {
@@ -114,8 +114,22 @@ export interface ReportOutput {
   error(line: string): void
 }
 
+/**
+ * `out` with every stdout line too long for the terminal wrapped at its words (tables arrive fitted;
+ * this catches the sentences). Piped output (width 0) is left as it is.
+ */
+export function wrapping(out: ReportOutput, width = outputWidth()): ReportOutput {
+  return {
+    error: (line) => out.error(line),
+    log(text) {
+      for (const line of wrapLine(text, width)) out.log(line)
+    },
+  }
+}
+
 /** backup:pick's closing words: the table of what landed where, then the summary. */
-export function reportPick(out: ReportOutput, result: PickResult, options: {dryRun?: boolean} = {}): void {
+export function reportPick(to: ReportOutput, result: PickResult, options: {dryRun?: boolean} = {}): void {
+  const out = wrapping(to)
   if (options.dryRun) {
     out.log(formatResults(result.archives))
     return
@@ -131,7 +145,8 @@ export function reportPick(out: ReportOutput, result: PickResult, options: {dryR
  * backup:mirror's closing words: the table (not with --quiet), skipped site.envs, failures on stderr
  * (each archive's with --quiet, since the table is left out), the summary, and a word on --fail-fast.
  */
-export function reportMirror(out: ReportOutput, result: MirrorResult, options: {quiet?: boolean} = {}): void {
+export function reportMirror(to: ReportOutput, result: MirrorResult, options: {quiet?: boolean} = {}): void {
+  const out = wrapping(to)
   const {archives, targets} = result
   if (!options.quiet) {
     out.log('')

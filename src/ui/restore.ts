@@ -3,8 +3,9 @@ import chalk from 'chalk'
 import type {RestoredArchive, RestoreResult, SiteEnvRef} from '../jobs/results.js'
 import type {ReportOutput} from './report.js'
 
-import {fitTable, outputWidth} from './fit.js'
+import {fitPhrases, fitTable, outputWidth, wrapLine} from './fit.js'
 import {formatBytes, formatDuration, formatUtc} from './format.js'
+import {wrapping} from './report.js'
 
 /** The Terminus command an import runs, its URL shown as a placeholder (the real one is a secret). */
 export function importCommand(element: string, target: SiteEnvRef): string {
@@ -27,13 +28,26 @@ export interface RestorePlanView {
  * What a restore will do, step by step, as a person confirms it and as --dry-run prints it: the
  * commands that run, with the URL redacted and its lifetime stated.
  */
-export function describeRestorePlan(view: RestorePlanView): string {
+export function describeRestorePlan(view: RestorePlanView, width = outputWidth()): string {
   const target = `${view.target.site}.${view.target.env}`
   const elements = [...new Set(view.archives.map((a) => a.element))]
   const lines = [
     '',
-    `Restore into ${chalk.bold(target)} from the mirror's backup of ${view.source.site}.${view.source.env} of ${backupTimes(view)}:`,
-    ...view.archives.map((a) => `  ${a.element.padEnd(8)} ${a.file}  ${formatBytes(a.size)}  (${a.from})`),
+    fitPhrases(
+      [
+        `Restore into ${chalk.bold(target)}`,
+        `from the mirror's backup of ${view.source.site}.${view.source.env} of ${backupTimes(view)}:`,
+      ],
+      width,
+    ),
+    fitTable(
+      view.archives.map((a) => [a.element, a.file, formatBytes(a.size), `(${a.from})`]),
+      {
+        columns: [{}, {min: 24, order: 1, shrink: 'middle'}, {}, {min: 40, order: 2, shrink: 'middle'}],
+        indent: '  ',
+        width,
+      },
+    ),
     '',
     'Steps:',
   ]
@@ -51,7 +65,8 @@ export function describeRestorePlan(view: RestorePlanView): string {
   }
 
   lines.push('')
-  return lines.join('\n')
+  // A step too long for the terminal wraps at its words, under its text.
+  return lines.flatMap((line) => wrapLine(line, width, '     ')).join('\n')
 }
 
 /** The backup's one time (catalog/time.ts), or each element's when they come from different backups. */
@@ -68,7 +83,8 @@ const WORKFLOW_COLOUR: Record<RestoredArchive['workflow'], (text: string) => str
 }
 
 /** backup:restore's closing words: the backup made first, each import's outcome, failures and leftovers. */
-export function reportRestore(out: ReportOutput, result: RestoreResult, width = outputWidth()): void {
+export function reportRestore(to: ReportOutput, result: RestoreResult, width = outputWidth()): void {
+  const out = wrapping(to, width)
   const {backupFirst} = result
   out.log('')
   switch (backupFirst.status) {

@@ -7,6 +7,7 @@ import type {ReportOutput} from './report.js'
 import {plural} from '../util/plural.js'
 import {fitTable, outputWidth} from './fit.js'
 import {formatBytes, formatDuration, formatUtc} from './format.js'
+import {wrapping} from './report.js'
 
 const COLOUR: Record<ObjectStatus | TargetStatus, (text: string) => string> = {
   corrupt: chalk.red,
@@ -25,11 +26,12 @@ const COLOUR: Record<ObjectStatus | TargetStatus, (text: string) => string> = {
  * repaired too), a count of what is fine, what could not be verified (stderr), then the summary.
  */
 export function reportVerify(
-  out: ReportOutput,
+  to: ReportOutput,
   result: VerifyResult,
   options: {quiet?: boolean; width?: number} = {},
 ): void {
   const {width = outputWidth()} = options
+  const out = wrapping(to, width)
   const targets = result.targets.filter((t) => t.status !== 'ok')
   const objects = result.objects.filter((o) => o.status !== 'ok')
   if (!options.quiet || targets.length > 0 || objects.length > 0) out.log('')
