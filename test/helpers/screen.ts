@@ -7,6 +7,12 @@
  */
 import {displayWidth} from '../../src/ui/fit.js'
 
+// eslint-disable-next-line no-control-regex
+const CSI = /^\u001B\[([0-?]*)[ -/]*([@-~])/
+// eslint-disable-next-line no-control-regex
+const OSC = /^\u001B\][^\u0007\u001B]*(?:\u0007|\u001B\\)/
+// eslint-disable-next-line no-control-regex
+const PRINTABLE_RUN = /^[^\u0000-\u001F\u007F]+/
 const graphemes = new Intl.Segmenter('en', {granularity: 'grapheme'})
 
 /** Each line (as it stood on the screen) that the terminal had to wrap, with what overflowed. */
@@ -15,7 +21,11 @@ export function wrappedLines(raw: string, cols: number): string[] {
   let row = 0
   let col = 0
   const wrapped: string[] = []
-  const line = () => (screen[row] ??= [])
+  const line = (): string[] => {
+    screen[row] ??= []
+    return screen[row]
+  }
+
   const put = (text: string) => {
     for (const {segment} of graphemes.segment(text)) {
       const width = displayWidth(segment)
@@ -37,7 +47,7 @@ export function wrappedLines(raw: string, cols: number): string[] {
   while (i < raw.length) {
     const ch = raw[i]
     if (ch === '\u001B') {
-      const csi = /^\u001B\[([0-?]*)[ -/]*([@-~])/.exec(raw.slice(i))
+      const csi = CSI.exec(raw.slice(i))
       if (csi) {
         const n = Number.parseInt(csi[1].replace(/^\?/, ''), 10)
         const count = Number.isNaN(n) || n === 0 ? 1 : n
@@ -98,21 +108,41 @@ export function wrappedLines(raw: string, cols: number): string[] {
         continue
       }
 
-      const osc = /^\u001B\][^\u0007\u001B]*(?:\u0007|\u001B\\)/.exec(raw.slice(i))
+      const osc = OSC.exec(raw.slice(i))
       i += osc ? osc[0].length : 2
       continue
     }
 
-    if (ch === '\r') col = 0
-    else if (ch === '\n') row++
-    else if (ch === '\b') col = Math.max(0, col - 1)
-    else if (ch === '\t') col = Math.min(cols - 1, (Math.floor(col / 8) + 1) * 8)
-    else if (ch >= ' ') {
-      // The run of printable text up to the next control character, put as graphemes.
-      const run = /^[^\u0000-\u001F\u007F]+/.exec(raw.slice(i))![0]
-      put(run)
-      i += run.length
-      continue
+    switch (ch) {
+      case '\r': {
+        col = 0
+        break
+      }
+
+      case '\n': {
+        row++
+        break
+      }
+
+      case '\b': {
+        col = Math.max(0, col - 1)
+        break
+      }
+
+      case '\t': {
+        col = Math.min(cols - 1, (Math.floor(col / 8) + 1) * 8)
+        break
+      }
+
+      default: {
+        // The run of printable text up to the next control character, put as graphemes.
+        const run = PRINTABLE_RUN.exec(raw.slice(i))?.[0]
+        if (run) {
+          put(run)
+          i += run.length
+          continue
+        }
+      }
     }
 
     i++
