@@ -11,47 +11,16 @@ import path from 'node:path'
 import {createSandbox} from '../sandbox/index.js'
 import {ROOT} from '../test/helpers/cli.js'
 import {S3RVER_ENV, startS3rver} from '../test/helpers/s3.js'
+import {demoSpec, MB} from './spec.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
-
-const day = 86_400_000
-const at = (daysAgo: number) =>
-  new Date(Math.floor((Date.now() - daysAgo * day) / day) * day + 3 * 3_600_000).toISOString()
-const MB = 1_000_000
-const sets = (sizes: {code: number; database: number; files: number}) => [
-  {date: at(3), initiator: 'automated' as const, sizes},
-  {date: at(2), initiator: 'manual' as const, sizes},
-  {date: at(1), initiator: 'automated' as const, sizes},
-]
 
 const output = path.join(ROOT, 'demo-output')
 await rm(output, {force: true, recursive: true})
 await mkdir(output, {recursive: true})
 
 console.log('Starting the sandbox (a fake Pantheon) and a local S3 server...')
-const sandbox = await createSandbox({
-  createMs: 4000,
-  latencyMs: 300,
-  sites: [
-    {
-      envs: [
-        {backups: sets({code: 4 * MB, database: 12 * MB, files: 30 * MB}), name: 'live'},
-        {backups: sets({code: 4 * MB, database: 3 * MB, files: 5 * MB}), name: 'dev'},
-      ],
-      framework: 'drupal10',
-      name: 'alpha',
-    },
-    {
-      envs: [
-        {backups: sets({code: 2 * MB, database: 8 * MB, files: 20 * MB}), name: 'live'},
-        {backups: sets({code: 2 * MB, database: MB, files: 2 * MB}), name: 'dev'},
-      ],
-      framework: 'wordpress',
-      name: 'beta',
-    },
-    {envs: [{backups: sets({code: MB, database: MB, files: MB}), name: 'live'}], frozen: true, name: 'gamma'},
-  ],
-})
+const sandbox = await createSandbox({createMs: 4000, latencyMs: 300, ...demoSpec()})
 const s3 = await startS3rver()
 const bucket = 'demo-backups'
 await s3.createBucket(bucket)
@@ -128,7 +97,7 @@ try {
   console.log(
     `\nThe mirror ${mirrorExit === 0 ? 'succeeded' : `exited ${mirrorExit}`} (gamma is frozen: skipped with a note); the pick ${pickExit === 0 ? 'succeeded' : `exited ${pickExit}`}.`,
   )
-  console.log('Run it again with the same sandbox and everything already mirrored would be skipped.')
+  console.log('The sandbox and the S3 server are stopped. To try pbm yourself: npm run sandbox (see the README).')
   process.exitCode = mirrorExit || pickExit
 } finally {
   await stop()

@@ -5,7 +5,9 @@ import {setMaxListeners} from 'node:events'
 import type {EventSink} from './jobs/events.js'
 import type {Terminus} from './terminus/index.js'
 
+import {nearestNames} from './catalog/index.js'
 import {EXIT, InterruptedError, PbmError} from './errors.js'
+import {swallowedBy} from './flags.js'
 import {redact} from './redact.js'
 import {openRenderer} from './ui/renderer.js'
 import {openTerminus, type OpenTerminusOptions} from './ui/terminus.js'
@@ -133,7 +135,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    const mapped = toCliError(error)
+    const mapped = toCliError(error, this.usageHelp())
     // oclif 4 exits 1 under --json whatever the error says: set the code ourselves first.
     process.exitCode = mapped.oclif.exit ?? EXIT.failure
     if (this.jsonEnabled()) {
@@ -149,14 +151,50 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       throw new Errors.ExitError(process.exitCode as number)
     }
 
+    if (mapped.oclif.exit === EXIT.interrupted) {
+      // A person pressed Ctrl-C: that is no error, and needs no " ›   Error:" banner.
+      process.stderr.write(`${mapped.message}\n`)
+      throw new Errors.ExitError(EXIT.interrupted)
+    }
+
     throw mapped
+  }
+
+  /**
+   * What a usage error shows instead of oclif's whole help: this command's usage line, and where the
+   * rest is. Also the flag names a mistyped one is compared with.
+   */
+  private usageHelp(): UsageHelp {
+    const {ctor} = this
+    const {bin} = this.config
+    const args = Object.entries(ctor.args ?? {}).map(([name, arg]) => {
+      const shown = (arg.name ?? name).toUpperCase()
+      return arg.required ? shown : `[${shown}${ctor.strict === false ? '...' : ''}]`
+    })
+    const flags = Object.entries({...ctor.baseFlags, ...ctor.flags}).flatMap(([name, flag]) => [
+      `--${name}`,
+      ...(flag.type === 'boolean' && flag.allowNo ? [`--no-${name}`] : []),
+      ...(flag.char ? [`-${flag.char}`] : []),
+    ])
+    return {
+      flags: [...flags, '--json', '--help'],
+      usage: `Usage: ${bin} ${[this.id, ...args].join(' ')} [FLAGS]  (see --help)`,
+    }
   }
 }
 
+interface UsageHelp {
+  /** Every flag the command takes, as typed (`--latest`, `-e`). */
+  flags: string[]
+  /** One line: the command, its arguments, and where its help is. */
+  usage: string
+}
+
 /** One line of advice and the right exit code, never a stack trace. */
-export function toCliError(error: unknown): Errors.CLIError {
+export function toCliError(error: unknown, help?: UsageHelp): Errors.CLIError {
+  if (help && isParseError(error)) return shortUsageError(error, help)
   if (error instanceof Errors.CLIError) return error
-  if (isPromptExit(error)) return new Errors.CLIError('Cancelled.', {exit: EXIT.interrupted})
+  if (isPromptExit(error)) return new Errors.CLIError('Interrupted.', {exit: EXIT.interrupted})
   if (error instanceof PbmError) {
     return new Errors.CLIError(redact(error.message), {
       exit: error.exitCode,
@@ -171,4 +209,35 @@ export function toCliError(error: unknown): Errors.CLIError {
 /** The prompts of `@inquirer/prompts` reject with ExitPromptError on Ctrl-C and AbortPromptError when its signal fires. */
 export function isPromptExit(error: unknown): boolean {
   return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')
+}
+
+type ParseError = Errors.CLIError & {flags?: string[]; parse?: unknown; showHelp?: boolean}
+
+/** oclif's own usage errors (unknown flag, unexpected argument, bad option): each would print the whole help. */
+function isParseError(error: unknown): error is ParseError {
+  return error instanceof Errors.CLIError && 'parse' in error
+}
+
+/**
+ * oclif's usage error in two lines instead of ~100: what is wrong (with "did you mean" for a mistyped
+ * flag, by the edit distance the backup filenames use), then the usage line. Exit 2.
+ */
+function shortUsageError(error: ParseError, help: UsageHelp): Errors.CLIError {
+  // oclif adds "See more help with --help"; the usage line says it.
+  const message = error.message.replace(/\nSee more help with --help$/, '')
+  const unknown = error.flags
+  // `--element db alpha.live`: a repeatable flag took the SITE.ENV as one more value.
+  const badOption = /^Expected --([\w-]+)=(.*) to be one of: /.exec(message)
+  const swallowed = badOption ? swallowedBy(badOption[1], [badOption[2]]) : undefined
+  const lines =
+    unknown && unknown.length > 0
+      ? unknown.map((flag) => {
+          const name = flag.split('=')[0]
+          const [near] = nearestNames(help.flags, name, 1)
+          return `Unknown flag ${name}${near ? `: did you mean ${near}?` : '.'}`
+        })
+      : swallowed
+        ? [`${swallowed.message} ${swallowed.hint}`]
+        : [message]
+  return new Errors.CLIError([...lines, help.usage].join('\n'), {exit: EXIT.usage})
 }

@@ -1,13 +1,20 @@
 import {Flags} from '@oclif/core'
-import path from 'node:path'
 
 import type {Element} from './catalog/types.js'
 import type {S3Settings} from './jobs/destinations.js'
 
-import {normalizeElement} from './catalog/index.js'
+import {
+  isSafeFilename,
+  isSiteName,
+  normalizeElement,
+  parseCatalogId,
+  parseFilename,
+  printable,
+} from './catalog/index.js'
 import {UsageError} from './errors.js'
 import {type DestinationChoice, parseBucket} from './plan/destination.js'
 import {parsePolicy, type RetentionPolicy} from './plan/retention.js'
+import {resolveFolder} from './util/home.js'
 import {resolveTimeoutMs} from './util/timeouts.js'
 
 /**
@@ -93,6 +100,46 @@ export const transferFlags = {
   }),
 }
 
+/**
+ * A repeatable flag takes every word after it, so `--element db alpha.live` hands it the SITE.ENV meant
+ * as the argument. The usage error naming the flag that swallowed it, or undefined when no value looks
+ * like a SITE.ENV.
+ */
+export function swallowedBy(flag: string, values: readonly string[] | undefined): UsageError | undefined {
+  const siteEnv = values?.find((value) => {
+    const [site, env, ...rest] = value.split('.')
+    return rest.length === 0 && env !== undefined && isSiteName(site) && isSiteName(env)
+  })
+  if (siteEnv === undefined) return undefined
+  return new UsageError(
+    `--${flag} took "${siteEnv}" as its value, but it looks like the SITE.ENV argument.`,
+    `Put ${siteEnv} before the flags, or write --${flag}=VALUE.`,
+  )
+}
+
+/** Refuse a repeatable flag's value that is a swallowed SITE.ENV (see swallowedBy). */
+export function checkNotSwallowed(flag: string, values: readonly string[] | undefined): void {
+  const error = swallowedBy(flag, values)
+  if (error) throw error
+}
+
+/**
+ * --file names an archive as Pantheon does (`mysite_live_2024-05-01T03-12-44_UTC_database.sql.gz`) or,
+ * where Terminus takes one, by catalog ID: refused before any call when it cannot be one (a path, `..`,
+ * a SITE.ENV the flag swallowed).
+ */
+export function checkFileFlag(values: readonly string[] | undefined, options: {catalogIds: boolean}): void {
+  checkNotSwallowed('file', values)
+  for (const value of values ?? []) {
+    const archive = isSafeFilename(value) && parseFilename(value) !== undefined
+    if (archive || (options.catalogIds && parseCatalogId(value) !== undefined)) continue
+    throw new UsageError(
+      `--file takes an archive's filename as Pantheon names it${options.catalogIds ? ' (or its catalog ID)' : ''}, not "${printable(value)}".`,
+      `For example --file mysite_live_2024-05-01T03-12-44_UTC_database.sql.gz; ${options.catalogIds ? '`terminus backup:list SITE.ENV` lists them, and --to says where it goes' : 'the names are the last part of the mirror’s keys'}.`,
+    )
+  }
+}
+
 /** A repeatable flag's values, or else the comma-separated environment variable's. */
 export function listFlag(values: string[] | undefined, envName: string, env = process.env): string[] | undefined {
   if (values?.length)
@@ -117,10 +164,12 @@ export function elementsFrom(values: string[] | undefined, env = process.env): E
 /** Destination flags that only mean something together: refuse them rather than ignore them. */
 export function checkDestinationFlags(flags: {
   bucket?: string
+  endpoint?: string
   prefix?: string
   sse?: string
   'sse-kms-key-id'?: string
 }): void {
+  checkEndpoint(flags.endpoint)
   if (flags.prefix && !flags.bucket) {
     throw new UsageError(
       '--prefix is a key prefix inside an S3 bucket, but no --bucket was given.',
@@ -131,6 +180,21 @@ export function checkDestinationFlags(flags: {
   if (flags['sse-kms-key-id'] && flags.sse !== 'aws:kms') {
     throw new UsageError('--sse-kms-key-id goes with --sse aws:kms.', 'Add --sse aws:kms, or leave out the key.')
   }
+}
+
+/** --endpoint (PBM_ENDPOINT) is an http(s) URL: a usage error before any S3 call, not the SDK's "Invalid URL". */
+export function checkEndpoint(endpoint: string | undefined): void {
+  if (endpoint === undefined) return
+  let url: undefined | URL
+  try {
+    url = new URL(endpoint)
+  } catch {}
+
+  if (url && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname) return
+  throw new UsageError(
+    `--endpoint takes the URL of an S3-compatible store, not "${printable(endpoint)}".`,
+    'For example --endpoint https://s3.eu-central-1.wasabisys.com or http://127.0.0.1:9000 (or PBM_ENDPOINT).',
+  )
 }
 
 /** The S3 settings that come straight from the destination flags (the rest is the AWS chain's). */
@@ -233,5 +297,5 @@ export function destinationFrom(
     )
   }
 
-  return {local: to ? {path: path.resolve(to)} : undefined, s3: bucket ? parseBucket(bucket, prefix) : undefined}
+  return {local: to ? {path: resolveFolder(to)} : undefined, s3: bucket ? parseBucket(bucket, prefix) : undefined}
 }

@@ -49,6 +49,28 @@ export function nearestFilenames(backups: readonly Backup[], query: string, n = 
     .map(([file]) => file)
 }
 
+/**
+ * Up to `n` of `names` nearest to a mistyped `query` (a flag, a site, an environment), for a "did you
+ * mean": by edit distance (ignoring case), ties in the order given, none further than `maxDistance`
+ * (default: a third of the query's length, at least 2), so that a guess is never far-fetched. The query
+ * itself is left out unless `includeExact`.
+ */
+export function nearestNames(
+  names: readonly string[],
+  query: string,
+  n = 3,
+  options: {includeExact?: boolean; maxDistance?: number} = {},
+): string[] {
+  const q = query.toLowerCase()
+  const maxDistance = options.maxDistance ?? Math.max(2, Math.floor(q.length / 3))
+  return [...new Set(names)]
+    .map((name, i) => ({distance: editDistance(q, name.toLowerCase()), i, name}))
+    .filter((c) => c.distance <= maxDistance && (options.includeExact || c.name !== query))
+    .sort((a, b) => a.distance - b.distance || a.i - b.i)
+    .slice(0, Math.max(0, n))
+    .map((c) => c.name)
+}
+
 /** Levenshtein distance, two rows at a time. */
 export function editDistance(a: string, b: string): number {
   let previous = Array.from({length: b.length + 1}, (_, j) => j)

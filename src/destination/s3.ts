@@ -661,6 +661,13 @@ export function s3Error(error: unknown, context: ErrorContext, fallback: string)
     })
   }
 
+  if (name === 'CredentialsProviderError' && /from any providers/i.test(message)) {
+    return new PbmError('no-credentials', `No AWS credentials were found (environment, ~/.aws, SSO, instance role).`, {
+      cause: error,
+      hint: 'Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile with AWS_PROFILE or --profile (aws configure, aws sso login).',
+    })
+  }
+
   if (
     [
       'CredentialsProviderError',

@@ -1,6 +1,7 @@
 import chalk from 'chalk'
 
 import type {Backup} from '../catalog/types.js'
+import type {MirrorTargets} from '../jobs/mirror.js'
 import type {ArchiveResult, MirrorResult, PickResult, RunSummary} from '../jobs/results.js'
 import type {DestinationChoice} from '../plan/destination.js'
 
@@ -86,17 +87,13 @@ export function sortResults(results: ArchiveResult[]): ArchiveResult[] {
 /** The summary a person confirms before an interactive transfer: what, how big, where to. */
 export function describePlan(backups: Backup[], destination: DestinationChoice, width = outputWidth()): string {
   const total = backups.reduce((sum, b) => sum + b.sizeBytes, 0)
-  const to = [
-    destination.s3 ? `s3://${destination.s3.bucket}/${destination.s3.prefix}` : '',
-    destination.local ? destination.local.path : '',
-  ].filter(Boolean)
   const times = [...new Set(backups.map((b) => formatUtc(b.date)))]
   return [
     '',
     fitPhrases(
       [
         `${plural(backups.length, 'archive')} of the backup of ${times.join(' and ')}, about ${formatBytes(total)},`,
-        `to ${to.join(' and ')}:`,
+        `to ${describeDestination(destination)}:`,
       ],
       width,
     ),
@@ -104,6 +101,56 @@ export function describePlan(backups: Backup[], destination: DestinationChoice, 
       backups.map((b) => [b.element, b.file, formatBytes(b.sizeBytes)]),
       {columns: [{}, {min: 16, shrink: 'middle'}], indent: '  ', width},
     ),
+    '',
+  ].join('\n')
+}
+
+/** "s3://bucket/prefix/ and /srv/backups" */
+function describeDestination(destination: DestinationChoice): string {
+  return [
+    destination.s3 ? `s3://${destination.s3.bucket}/${destination.s3.prefix}` : '',
+    destination.local ? destination.local.path : '',
+  ]
+    .filter(Boolean)
+    .join(' and ')
+}
+
+/**
+ * What backup:mirror will do, as a person confirms it: which site.envs (or which organization), which
+ * backups and elements, and where to.
+ */
+export function describeMirrorPlan(plan: {
+  all: boolean
+  create: boolean
+  destination: DestinationChoice
+  elements: readonly string[]
+  targets: MirrorTargets
+}): string {
+  const backups = plan.create
+    ? 'a new backup (created first)'
+    : plan.all
+      ? 'every backup not yet mirrored'
+      : 'the newest backup set'
+  const what = `${backups} (${plan.elements.join(', ')})`
+  const where = `to ${describeDestination(plan.destination)}`
+  if (!Array.isArray(plan.targets)) {
+    const {envs, org, tag} = plan.targets
+    return [
+      '',
+      `Mirror ${what} of ${envs.join(', ')} of every site of ${org}${tag ? ` tagged ${tag}` : ''}`,
+      where,
+      '',
+    ].join('\n')
+  }
+
+  const bySite = new Map<string, string[]>()
+  for (const t of plan.targets) bySite.set(t.site, [...(bySite.get(t.site) ?? []), t.env])
+  const width = Math.max(...[...bySite.keys()].map((site) => site.length))
+  return [
+    '',
+    `Mirror ${what} of ${plural(plan.targets.length, 'site.env')}:`,
+    ...[...bySite].map(([site, envs]) => `  ${site.padEnd(width)}  ${envs.join(', ')}`),
+    where,
     '',
   ].join('\n')
 }

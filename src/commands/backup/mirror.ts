@@ -7,6 +7,7 @@ import {ELEMENTS} from '../../catalog/index.js'
 import {EXIT, UsageError} from '../../errors.js'
 import {
   checkDestinationFlags,
+  checkNotSwallowed,
   destinationFlags,
   destinationFrom,
   elementsFrom,
@@ -20,7 +21,7 @@ import {openDestinations, openInventories} from '../../jobs/destinations.js'
 import {createRelay} from '../../jobs/events.js'
 import {mirror, type MirrorTargets} from '../../jobs/mirror.js'
 import {prune, pruneExitCode} from '../../jobs/prune.js'
-import {describeFailure, exitCodeOf, mirrorPingSummary, type MirrorResult} from '../../jobs/results.js'
+import {describeFailure, exitCodeOf, mirrorPingSummary, type MirrorResult, summarize} from '../../jobs/results.js'
 import {verifyExitCode, type VerifyResult, verifyStored} from '../../jobs/verify.js'
 import {parseSinceInput} from '../../plan/select.js'
 import {parseShard} from '../../plan/shard.js'
@@ -28,10 +29,13 @@ import {expandTargets} from '../../plan/targets.js'
 import {parseTerminusRate} from '../../terminus/index.js'
 import * as ask from '../../ui/prompts.js'
 import {formatPruneTotals, reportPrune} from '../../ui/prune-report.js'
-import {reportMirror} from '../../ui/report.js'
+import {describeMirrorPlan, reportMirror} from '../../ui/report.js'
 import {reportVerify} from '../../ui/verify-report.js'
 import {parsePingUrl, pingBody, Pinger, type PingOutcome} from '../../util/ping.js'
 import {resolveTimeoutMs} from '../../util/timeouts.js'
+
+/** The environments of each --site when none are given: what pantheon-backup-to-s3.sh mirrors. */
+const DEFAULT_ENVS = ['dev', 'live'] as const
 
 export default class Mirror extends BaseCommand<typeof Mirror> {
   static override args = {
@@ -186,6 +190,14 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
     const destination = destinationFrom(this.flags, 'Where to?')
     const policy = this.choosePolicy()
     const targets = await this.chooseTargets(terminus, signal)
+    if (this.interactive && !flags['dry-run']) {
+      this.log(describeMirrorPlan({all: flags.all, create: flags.create, destination, elements, targets}))
+      if (!(await ask.askConfirm('Mirror now?', signal))) {
+        // Saying no is an answer, not a failure.
+        this.log('Cancelled: nothing was mirrored.')
+        return {archives: [], summary: summarize([], 0), targets: []}
+      }
+    }
 
     const plan = {
       all: flags.all,
@@ -293,7 +305,9 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
   private async chooseTargets(terminus: ReturnType<typeof openTerminus>, signal: AbortSignal): Promise<MirrorTargets> {
     const {argv, flags} = await this.parse(Mirror)
     const explicit = (argv as string[]).filter(Boolean)
-    const envs = listFlag(flags.env, 'PBM_ENVS') ?? ['dev', 'live']
+    checkNotSwallowed('env', flags.env)
+    const givenEnvs = listFlag(flags.env, 'PBM_ENVS')
+    let envs = givenEnvs ?? [...DEFAULT_ENVS]
     let sites = listFlag(flags.site, 'PBM_SITES') ?? []
     const withEnv = sites.find((site) => site.includes('.'))
     if (withEnv) {
@@ -317,6 +331,13 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
       }
 
       sites = await ask.askSites(await terminus.listSites({signal}), signal)
+    }
+
+    if (this.interactive && sites.length > 0 && !givenEnvs) {
+      // Every environment the chosen sites have (test and multidevs too), the default ones checked.
+      const names = []
+      for (const site of sites) names.push(...(await terminus.listEnvironments(site, {signal})).map((e) => e.name))
+      envs = await ask.askEnvironments(names, DEFAULT_ENVS, signal)
     }
 
     return expandTargets(explicit, sites, envs)

@@ -1,6 +1,5 @@
 import {Args, Flags} from '@oclif/core'
 import {stat} from 'node:fs/promises'
-import path from 'node:path'
 
 import type {Backup, Element} from '../../catalog/types.js'
 import type {openTerminus} from '../../ui/terminus.js'
@@ -8,7 +7,14 @@ import type {openTerminus} from '../../ui/terminus.js'
 import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
 import {groupIntoSets, parseDateInput} from '../../catalog/index.js'
 import {PbmError, UsageError} from '../../errors.js'
-import {checkDestinationFlags, destinationFlags, elementsFrom, s3Settings, transferFlags} from '../../flags.js'
+import {
+  checkDestinationFlags,
+  checkFileFlag,
+  destinationFlags,
+  elementsFrom,
+  s3Settings,
+  transferFlags,
+} from '../../flags.js'
 import {openDestinations} from '../../jobs/destinations.js'
 import {pick} from '../../jobs/pick.js'
 import {exitCodeOf, type PickResult, summarize} from '../../jobs/results.js'
@@ -24,6 +30,7 @@ import {
 import {formatSiteEnv, parseSiteEnv, type SiteEnv} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
 import {describePlan, reportPick} from '../../ui/report.js'
+import {resolveFolder} from '../../util/home.js'
 import {resolveTimeoutMs} from '../../util/timeouts.js'
 
 export default class Pick extends BaseCommand<typeof Pick> {
@@ -95,6 +102,9 @@ ${EXIT_CODES_HELP}`
     }
     const elements = elementsFrom(flags.element)
     checkDestinationFlags(flags)
+    checkFileFlag(flags.file, {catalogIds: true})
+    // `--to=~/x` reaches pbm unexpanded (a shell expands only a word that starts with ~).
+    const to = flags.to === undefined ? undefined : resolveFolder(flags.to)
     this.checkNothingToAsk(choice)
     const terminus = this.openTerminus()
     const target = await this.chooseTarget(terminus, signal)
@@ -109,9 +119,9 @@ ${EXIT_CODES_HELP}`
     const chosen = await this.chooseBackups(backups, choice, elements, signal)
     checkNotExpired(chosen)
 
-    const fileTarget = await this.isFileTarget(flags.to)
-    if (fileTarget) checkFileTarget(flags.to as string, chosen)
-    const destination = await this.chooseDestination(signal)
+    const fileTarget = await this.isFileTarget(to)
+    if (fileTarget) checkFileTarget(to as string, chosen)
+    const destination = await this.chooseDestination(to, signal)
     const planned = chosen.map((backup) => ({backup, key: archiveKey(backup)}))
 
     if (this.interactive && !flags['dry-run']) {
@@ -167,15 +177,16 @@ ${EXIT_CODES_HELP}`
     return narrowToElements(set, asked)
   }
 
-  private async chooseDestination(signal: AbortSignal): Promise<DestinationChoice> {
+  private async chooseDestination(toFlag: string | undefined, signal: AbortSignal): Promise<DestinationChoice> {
     const {flags} = this
-    let {bucket, to} = flags
+    let {bucket} = flags
+    let to = toFlag
     if (!bucket && !to) {
       ;({bucket, to} = await ask.askDestination({bucket, to}, signal))
     }
 
     return {
-      local: to ? {path: path.resolve(to)} : undefined,
+      local: to ? {path: resolveFolder(to)} : undefined,
       s3: bucket ? parseBucket(bucket, flags.prefix) : undefined,
     }
   }
