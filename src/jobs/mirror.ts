@@ -21,6 +21,7 @@ import {
   type TargetResult,
 } from './results.js'
 import {lookOne, preflight, type TransferContext, transferOne} from './transfer.js'
+import {withNearestNames} from './unknown-names.js'
 
 /** Site.envs given one by one, or every site of an organization (optionally with a tag) × envs. */
 export type MirrorTargets = SiteEnv[] | {envs: string[]; org: string; tag?: string}
@@ -150,7 +151,7 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
     // error) and for uninitialized ones (no backups), so no env:list is needed.
     let unlisted: unknown
     const backups = await terminus.listBackups(target.site, target.env, {signal}).catch(async (error: unknown) => {
-      if (!frozen || isAbortError(error)) throw await withEnvironmentsHint(terminus, target, error, signal)
+      if (!frozen || isAbortError(error)) throw await withNearestNames(terminus, target, error, signal)
       unlisted = error
       return []
     })
@@ -229,22 +230,6 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
 
 const FROZEN_NO_CREATE =
   'the site is frozen: Pantheon makes no new backup of it (its listed backups are still mirrored)'
-
-/** An unknown environment is worth one more call: the error then names the environments the site has. */
-async function withEnvironmentsHint(
-  terminus: MirrorDeps['terminus'],
-  target: SiteEnv,
-  error: unknown,
-  signal: AbortSignal,
-): Promise<unknown> {
-  if (!(error instanceof PbmError) || error.code !== 'unknown-env') return error
-  const envs = await terminus.listEnvironments(target.site, {signal}).catch(() => {})
-  if (!envs) return error
-  return new PbmError(error.code, `Could not find an environment identified by ${target.env}.`, {
-    cause: error,
-    hint: `${target.site} has: ${envs.map((e) => e.name).join(', ')}`,
-  })
-}
 
 /** Targets from arguments, or every site of an org; plus the site list, to know which are frozen. */
 async function resolveTargets(

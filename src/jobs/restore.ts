@@ -14,6 +14,7 @@ import {InterruptedError, PbmError} from '../errors.js'
 import {checkImportSize, type MirroredArchive, type RestorableElement} from '../plan/restore.js'
 import {parseArchiveKey} from '../plan/series.js'
 import {StreamVerifier} from '../transfer/verify.js'
+import {createLimit} from '../util/limit.js'
 import {
   type ArchiveRef,
   type BackupFirstResult,
@@ -361,6 +362,30 @@ export function openRestoreMirror(settings: MirrorSettings): RestoreMirror {
     ...(stage ? {sweepStages: (signal: AbortSignal) => sweepExpiredStages(stage, {signal})} : {}),
   }
 }
+
+/**
+ * The archives with the backup folder pbm recorded for each (S3 metadata, the local record), so that a
+ * set shows who started it (`automated` or `manual`): the listing alone has only the filenames. One
+ * look per archive, a few at a time; an archive without a record keeps none.
+ */
+export async function withRecordedFolders(
+  mirror: Pick<RestoreMirror, 'inspect'>,
+  source: SiteEnvRef,
+  archives: readonly MirroredArchive[],
+  signal?: AbortSignal,
+): Promise<MirroredArchive[]> {
+  const limit = createLimit(RECORD_LOOKUPS)
+  return Promise.all(
+    archives.map(async (archive) => {
+      if (archive.folder) return archive
+      const stored = await limit(() => mirror.inspect(`${source.site}/${source.env}/${archive.file}`, signal), signal)
+      return stored?.folder ? {...archive, folder: stored.folder} : archive
+    }),
+  )
+}
+
+/** Archives looked at together by withRecordedFolders. */
+const RECORD_LOOKUPS = 8
 
 /** Pantheon fetches imports from a URL: an archive in a local folder needs a stage. */
 export function stageMissing(): PbmError {

@@ -197,7 +197,8 @@ export function reportMirror(to: ReportOutput, result: MirrorResult, options: {q
   const {archives, targets} = result
   if (!options.quiet) {
     out.log('')
-    out.log(formatResults(archives))
+    // "Nothing to transfer." is not true of a site.env that failed before its archives were known.
+    if (archives.length > 0 || !targets.some((t) => t.status === 'failed')) out.log(formatResults(archives))
     for (const t of targets.filter((t) => t.status === 'skipped')) out.log(`- ${t.site}.${t.env}: skipped, ${t.note}`)
   }
 

@@ -272,6 +272,8 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
             const e = await find('backups:chosen')
             if (e.type === 'target:skipped') {
               step.skip(e.reason)
+              // The site.env itself ends skipped (a neutral mark), not done with a green ✔.
+              task.skip(`${targetId(target)}: skipped, ${e.reason}`)
               return
             }
 

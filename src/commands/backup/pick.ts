@@ -18,6 +18,7 @@ import {
 import {openDestinations} from '../../jobs/destinations.js'
 import {pick} from '../../jobs/pick.js'
 import {exitCodeOf, type PickResult, summarize} from '../../jobs/results.js'
+import {withNearestNames} from '../../jobs/unknown-names.js'
 import {archiveKey, type DestinationChoice, parseBucket} from '../../plan/destination.js'
 import {checkFileTarget, looksLikeFilePath} from '../../plan/local-target.js'
 import {
@@ -109,7 +110,9 @@ ${EXIT_CODES_HELP}`
     const terminus = this.openTerminus()
     const target = await this.chooseTarget(terminus, signal)
     const where = formatSiteEnv(target)
-    const backups = await terminus.listBackups(target.site, target.env, {signal})
+    const backups = await terminus.listBackups(target.site, target.env, {signal}).catch(async (error: unknown) => {
+      throw await withNearestNames(terminus, target, error, signal)
+    })
     if (backups.length === 0) {
       throw new PbmError('no-backups', `${where} has no backups.`, {
         hint: `Create one with: terminus backup:create ${where}`,

@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import path from 'node:path'
 
 import type {Backup} from '../../catalog/types.js'
 
-import {BaseCommand, EXIT_CODES_HELP} from '../../base-command.js'
+import {BaseCommand, RESTORE_EXIT_CODES_HELP} from '../../base-command.js'
 import {parseDateInput} from '../../catalog/index.js'
 import {
   checkPresignLifetime,
@@ -12,8 +11,8 @@ import {
   MIN_PRESIGN_SECONDS,
 } from '../../destination/presign.js'
 import {PbmError, UsageError} from '../../errors.js'
-import {destinationFlags, elementsFrom} from '../../flags.js'
-import {openRestoreMirror, restore, type RestoreMirror, stageMissing} from '../../jobs/restore.js'
+import {checkEndpoint, checkFileFlag, destinationFlags, elementsFrom} from '../../flags.js'
+import {openRestoreMirror, restore, type RestoreMirror, stageMissing, withRecordedFolders} from '../../jobs/restore.js'
 import {restoreExitCode, type RestoreResult} from '../../jobs/results.js'
 import {archiveKey, parseBucket} from '../../plan/destination.js'
 import {
@@ -27,6 +26,7 @@ import {type BackupChoice, hasBackupChoice, narrowToElements} from '../../plan/s
 import {formatSiteEnv, parseSiteEnv, type SiteEnv} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
 import {describeRestorePlan, reportRestore} from '../../ui/restore.js'
+import {resolveFolder} from '../../util/home.js'
 
 const ORDER: RestorableElement[] = ['files', 'database']
 
@@ -57,7 +57,8 @@ export default class Restore extends BaseCommand<typeof Restore> {
     'target.env': Args.string({
       description: 'The site environment to restore into, as in Terminus: <site>.<env>',
       name: 'TARGET_SITE.ENV',
-      required: true,
+      // At a terminal a missing target is asked; without one it is a usage error (checkNothingToAsk).
+      required: false,
     }),
   }
   static override description = `Brings a mirrored backup back to Pantheon, for when Pantheon no longer holds it: verifies the archive in the mirror (pbm's record; --deep reads it back in full), presigns a GET URL for a short, stated time, and runs \`terminus import:database\` / \`terminus import:files\` into TARGET_SITE.ENV, waiting for Pantheon's workflow. The presigned URL is never printed or logged.
@@ -68,7 +69,7 @@ The URL is valid for --presign-expiry (default 30m) and, on a versioned bucket, 
 
 Guardrails: the code cannot be restored (it lives in the site's Git repository); archives above Pantheon's 500MB URL-import limit are refused before any change, with the manual route; a live target needs --allow-live (and, at a terminal, typing the site name); a backup of the target is created first unless --no-backup-first; --dry-run prints the steps and changes nothing. With a terminal, missing choices are asked; without one (or with --json), everything must be in flags, --yes included.
 
-${EXIT_CODES_HELP}`
+${RESTORE_EXIT_CODES_HELP}`
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> mysite.dev --from mysite.live --bucket my-backups',
@@ -166,8 +167,7 @@ ${EXIT_CODES_HELP}`
   public async run(): Promise<RestoreResult> {
     const {flags} = this
     const {signal} = this.abort
-    const target = parseSiteEnv(this.args['target.env'])
-    const where = formatSiteEnv(target)
+    const targetArg = this.args['target.env']
     const choice: BackupChoice = {
       at: flags.at === undefined ? undefined : parseDateInput(flags.at),
       files: flags.file,
@@ -176,13 +176,9 @@ ${EXIT_CODES_HELP}`
     const given = elementsFrom(flags.element)
     const elements = given ? restorableElements(given) : undefined
     const dryRun = flags['dry-run']
-    if (target.env === 'live' && !flags['allow-live']) {
-      throw new UsageError(
-        `${where} is a live environment: restoring replaces what visitors see.`,
-        'Add --allow-live if that is what you mean (a backup of it is made first unless --no-backup-first).',
-      )
-    }
-
+    checkEndpoint(flags.endpoint)
+    checkFileFlag(flags.file, {catalogIds: false})
+    if (targetArg) this.checkLive(parseSiteEnv(targetArg))
     if (!flags.bucket && !flags.to) {
       throw new UsageError(
         'Where is the mirror? No --bucket or --to was given.',
@@ -198,10 +194,12 @@ ${EXIT_CODES_HELP}`
 
     const expiresInSeconds = parseLifetime(flags['presign-expiry'] ?? String(DEFAULT_PRESIGN_SECONDS))
     this.checkNothingToAsk(choice, elements, dryRun)
+    const target = targetArg ? parseSiteEnv(targetArg) : this.checkLive(await this.askTarget(signal))
+    const where = formatSiteEnv(target)
 
     const s3 = {endpoint: flags.endpoint, profile: flags.profile, region: flags.region}
     const mirror = openRestoreMirror({
-      local: flags.to ? {root: path.resolve(flags.to)} : undefined,
+      local: flags.to ? {root: resolveFolder(flags.to)} : undefined,
       s3: flags.bucket ? {...s3, ...parseBucket(flags.bucket, flags.prefix)} : undefined,
       stage: flags.stage ? {...s3, ...parseBucket(flags.stage)} : undefined,
     })
@@ -213,7 +211,7 @@ ${EXIT_CODES_HELP}`
       })
     }
 
-    const chosen = await this.chooseBackups(source, archives, choice, elements, signal)
+    const chosen = await this.chooseBackups(mirror, source, archives, choice, elements, signal)
     const items = chosen.map((backup) => ({backup, key: archiveKey(backup)}))
     // Refused before anything is asked or changed: Pantheon would not import it through a URL.
     for (const item of items) {
@@ -263,6 +261,7 @@ ${EXIT_CODES_HELP}`
   }
 
   private async chooseBackups(
+    mirror: RestoreMirror,
     source: SiteEnv,
     archives: Awaited<ReturnType<RestoreMirror['listArchives']>>,
     choice: BackupChoice,
@@ -277,7 +276,12 @@ ${EXIT_CODES_HELP}`
         if (chosen.length === 0) throw new UsageError('None of the --file archives is of the --element asked for.')
       }
     } else {
-      const sets = mirrorSetsNewestFirst(source.site, source.env, archives)
+      // The list shows who started each set (pbm's record of Pantheon's folder), as backup:pick's does.
+      const sets = mirrorSetsNewestFirst(
+        source.site,
+        source.env,
+        await withRecordedFolders(mirror, source, archives, signal),
+      )
       if (sets.length === 0)
         throw new PbmError('no-backups', `The mirror holds no database or files archive of ${formatSiteEnv(source)}.`)
       const set = await ask.askBackupSet(sets, signal)
@@ -310,9 +314,36 @@ ${EXIT_CODES_HELP}`
     return ask.askSourceSiteEnv(siteEnvs, target, signal)
   }
 
+  /** A live target needs --allow-live, given or asked. */
+  private checkLive(target: SiteEnv): SiteEnv {
+    if (target.env === 'live' && !this.flags['allow-live']) {
+      throw new UsageError(
+        `${formatSiteEnv(target)} is a live environment: restoring replaces what visitors see.`,
+        'Add --allow-live if that is what you mean (a backup of it is made first unless --no-backup-first).',
+      )
+    }
+
+    return target
+  }
+
+  /** The site.env to restore into, asked at a terminal: site, then environment, as backup:pick asks. */
+  private async askTarget(signal: AbortSignal): Promise<SiteEnv> {
+    const terminus = openTerminus(this.flags.terminus)
+    const site = await ask.askSite(await terminus.listSites({signal}), signal)
+    const env = await ask.askEnvironment(site, await terminus.listEnvironments(site, {signal}), signal)
+    return {env, site}
+  }
+
   /** Without a person to ask, every choice must be in the flags: say which is missing before any call. */
   private checkNothingToAsk(choice: BackupChoice, elements: RestorableElement[] | undefined, dryRun: boolean): void {
     if (this.interactive) return
+    if (!this.args['target.env']) {
+      throw new UsageError(
+        'Restore into which site environment? The TARGET_SITE.ENV argument is missing.',
+        'Add it, for example: pbm backup:restore mysite.dev --from mysite.live ...',
+      )
+    }
+
     if (!hasBackupChoice(choice)) {
       throw new UsageError(
         'Which backup? Without a terminal pbm does not guess.',
