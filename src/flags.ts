@@ -75,6 +75,25 @@ export const destinationFlags = {
   }),
 }
 
+/**
+ * --bucket and --to as the commands that read an existing mirror (prune, verify) describe them: the
+ * same flags and variables as destinationFlags', in the words of what they point at.
+ */
+export const mirrorFlags = {
+  bucket: Flags.string({
+    env: 'PBM_BUCKET',
+    helpGroup: 'DESTINATION',
+    helpValue: 'NAME|s3://BUCKET/PREFIX',
+    summary: 'S3 bucket holding the mirror (and the prefix it is under).',
+  }),
+  to: Flags.string({
+    env: 'PBM_TO',
+    helpGroup: 'DESTINATION',
+    helpValue: 'PATH',
+    summary: 'Local folder holding the mirror (layout <site>/<env>/<file>).',
+  }),
+}
+
 export const transferFlags = {
   timeout: Flags.integer({
     min: 1,
@@ -223,7 +242,7 @@ const keepCount = (period: string, env: string) =>
     env,
     helpGroup: 'RETENTION',
     helpValue: 'N',
-    summary: `Keep the newest backup of each of the last N ${period} that have one ("unlimited": all).`,
+    summary: `Keep the newest backup of each of the last N ${period} that have one (-1 or "unlimited": of every one of them; 0: rule off).`,
   })
 
 /** The retention policy (restic's `forget` rules), shared by backup:prune and backup:mirror --prune. */
@@ -234,7 +253,8 @@ export const retentionFlags = {
     env: 'PBM_KEEP_LAST',
     helpGroup: 'RETENTION',
     helpValue: 'N',
-    summary: 'Keep the N newest backups of each series, whatever their dates.',
+    summary:
+      'Keep the N newest backups of each series, whatever their dates (-1 or "unlimited": all of them; 0: rule off).',
   }),
   'keep-monthly': keepCount('months', 'PBM_KEEP_MONTHLY'),
   'keep-weekly': keepCount('ISO weeks', 'PBM_KEEP_WEEKLY'),

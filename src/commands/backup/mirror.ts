@@ -136,7 +136,7 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
       helpGroup: 'FLEET',
       helpValue: 'URL',
       summary:
-        'Health check (healthchecks.io style): URL/start at start, URL on success, URL/fail on failure, with counts and the first errors. A failed ping is a warning.',
+        'Health check (healthchecks.io style): a POST to URL/start as the run begins, then to URL on success, URL/<exit code> when the run ends with failures or problems, or URL/fail when it stops on an error; each body holds the counts and the first errors, and ?rid= pairs a start with its end. A check UUID alone means https://hc-ping.com/UUID. A failed ping is only a warning; --dry-run sends none.',
     }),
     shard: Flags.string({
       env: 'PBM_SHARD',

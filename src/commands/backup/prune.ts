@@ -7,6 +7,7 @@ import {
   destinationFlags,
   destinationFrom,
   elementsFrom,
+  mirrorFlags,
   policyFrom,
   retentionFlags,
   s3Settings,
@@ -18,7 +19,7 @@ import * as ask from '../../ui/prompts.js'
 import {formatPrunePlan, formatPruneTotals, reportPrune} from '../../ui/prune-report.js'
 import {plural} from '../../util/plural.js'
 
-const {bucket, endpoint, prefix, profile, region} = destinationFlags
+const {endpoint, prefix, profile, region} = destinationFlags
 
 export default class Prune extends BaseCommand<typeof Prune> {
   static override args = {
@@ -52,7 +53,7 @@ ${PRUNE_EXIT_CODES_HELP}`
   ]
   static override flags = {
     ...retentionFlags,
-    bucket,
+    bucket: mirrorFlags.bucket,
     'dry-run': Flags.boolean({summary: 'Print the plan and remove nothing.'}),
     element: Flags.string({
       char: 'e',
@@ -64,12 +65,7 @@ ${PRUNE_EXIT_CODES_HELP}`
     prefix,
     profile,
     region,
-    to: Flags.string({
-      env: 'PBM_TO',
-      helpGroup: 'DESTINATION',
-      helpValue: 'PATH',
-      summary: 'Local mirror folder to prune (layout <site>/<env>/<file>).',
-    }),
+    to: mirrorFlags.to,
   }
   static override strict = false
   static override summary = 'Remove the backups of a mirror that a retention policy does not keep (restic’s rules).'

@@ -9,6 +9,7 @@ import {
   destinationFrom,
   elementsFrom,
   listFlag,
+  mirrorFlags,
   s3Settings,
 } from '../../flags.js'
 import {openVerifyStores} from '../../jobs/destinations.js'
@@ -59,6 +60,7 @@ ${VERIFY_EXIT_CODES_HELP}`
   ]
   static override flags = {
     ...destinationFlags,
+    ...mirrorFlags,
     concurrency: Flags.integer({
       default: 4,
       env: 'PBM_CONCURRENCY',
