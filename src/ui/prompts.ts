@@ -24,17 +24,10 @@ interface AskContext {
 /**
  * How every question runs. Ctrl-C (or the run's signal) rejects with ExitPromptError/AbortPromptError,
  * which the base command turns into "Interrupted." and exit 130: the question is then cleared rather than
- * left on the screen half-answered. A question that ends by cancelling (a no, a mistyped name) calls
- * `cancelled(answer)`: its answer is shown with a neutral mark instead of the green ✔ of a done step,
- * because nothing was done.
+ * left on the screen half-answered.
  */
-async function asking<T>(
-  message: string,
-  signal: AbortSignal | undefined,
-  question: (context: AskContext, cancelled: (answer: string) => void) => Promise<T>,
-): Promise<T> {
+async function asking<T>(signal: AbortSignal | undefined, question: (context: AskContext) => Promise<T>): Promise<T> {
   let interrupted = false
-  let cancelledAnswer: string | undefined
   const onKey = (_: unknown, key?: {ctrl?: boolean; name?: string}) => {
     if (key?.ctrl && key.name === 'c') interrupted = true
   }
@@ -42,21 +35,30 @@ async function asking<T>(
   // The prompt's readline sees Ctrl-C first and rejects; this listener runs in the same tick, before the
   // prompt reads clearPromptOnDone in its clean-up.
   process.stdin.on('keypress', onKey)
-  const context: AskContext = {
-    get clearPromptOnDone() {
-      return interrupted || Boolean(signal?.aborted) || cancelledAnswer !== undefined
-    },
-    signal,
-  }
   try {
-    const answer = await question(context, (text) => {
-      cancelledAnswer = text
+    return await question({
+      get clearPromptOnDone() {
+        return interrupted || Boolean(signal?.aborted)
+      },
+      signal,
     })
-    if (cancelledAnswer !== undefined)
-      process.stdout.write(`${chalk.dim('-')} ${chalk.bold(message)} ${cancelledAnswer}\n`)
-    return answer
   } finally {
     process.stdin.off('keypress', onKey)
+  }
+}
+
+/**
+ * The mark of an answered question: the green ✔ of a done step, or a neutral "-" when the answer
+ * cancels (a no, a mistyped name), because nothing was done. Read as the answer is drawn.
+ */
+function answerMark(cancels: () => boolean): {prefix: {done: string; idle: string}} {
+  return {
+    prefix: {
+      get done() {
+        return cancels() ? chalk.dim('-') : chalk.green('✔')
+      },
+      idle: chalk.blue('?'),
+    },
   }
 }
 
@@ -87,7 +89,7 @@ export async function askSite(sites: Site[], signal?: AbortSignal): Promise<stri
       value: site.name,
     }))
   const message = 'Site (type to filter)'
-  return asking(message, signal, async (context) =>
+  return asking(signal, async (context) =>
     (await prompts()).search<string>(
       {
         message,
@@ -101,7 +103,7 @@ export async function askSite(sites: Site[], signal?: AbortSignal): Promise<stri
 
 export async function askSites(sites: Site[], signal?: AbortSignal): Promise<string[]> {
   const message = 'Sites to mirror'
-  return asking(message, signal, async (context) =>
+  return asking(signal, async (context) =>
     (await prompts()).checkbox<string>(
       {
         choices: [...sites]
@@ -124,7 +126,7 @@ export async function askSites(sites: Site[], signal?: AbortSignal): Promise<str
 
 export async function askEnvironment(site: string, envs: Environment[], signal?: AbortSignal): Promise<string> {
   const message = `Environment of ${site}`
-  return asking(message, signal, async (context) =>
+  return asking(signal, async (context) =>
     (await prompts()).select<string>(
       {
         choices: [...envs]
@@ -151,7 +153,7 @@ export async function askEnvironments(
   signal?: AbortSignal,
 ): Promise<string[]> {
   const message = 'Environments to mirror'
-  return asking(message, signal, async (context) =>
+  return asking(signal, async (context) =>
     (await prompts()).checkbox<string>(
       {
         choices: [...new Set(names)]
@@ -168,7 +170,7 @@ export async function askEnvironments(
 
 export async function askBackupSet(sets: BackupSet[], signal?: AbortSignal): Promise<BackupSet> {
   const message = 'Backup (newest first)'
-  return asking(message, signal, async (context) =>
+  return asking(signal, async (context) =>
     (await prompts()).select<BackupSet>(
       {
         choices: describeSets(sets, {width: outputWidth()}).map((name, i) => ({
@@ -186,7 +188,7 @@ export async function askBackupSet(sets: BackupSet[], signal?: AbortSignal): Pro
 
 export async function askElements(set: BackupSet, signal?: AbortSignal): Promise<Element[]> {
   const message = 'Elements'
-  return asking(message, signal, async (context) =>
+  return asking(signal, async (context) =>
     (await prompts()).checkbox<Element>(
       {
         choices: describeArchives(set, outputWidth()).map((name, i) => ({
@@ -214,7 +216,7 @@ export interface DestinationAnswer {
  */
 export async function askDestination(defaults: DestinationAnswer, signal?: AbortSignal): Promise<DestinationAnswer> {
   const kindMessage = 'Destination'
-  const kind = await asking(kindMessage, signal, async (context) =>
+  const kind = await asking(signal, async (context) =>
     (await prompts()).select<'both' | 'local' | 's3'>(
       {
         choices: [
@@ -231,7 +233,7 @@ export async function askDestination(defaults: DestinationAnswer, signal?: Abort
   const answer: DestinationAnswer = {}
   if (kind !== 'local') {
     const message = 'S3 bucket (name or s3://bucket/prefix)'
-    answer.bucket = await asking(message, signal, async (context) =>
+    answer.bucket = await asking(signal, async (context) =>
       (await prompts()).input(
         {
           default: defaults.bucket,
@@ -246,7 +248,7 @@ export async function askDestination(defaults: DestinationAnswer, signal?: Abort
 
   if (kind !== 's3') {
     const message = 'Local folder (~ is your home folder)'
-    answer.to = await asking(message, signal, async (context) =>
+    answer.to = await asking(signal, async (context) =>
       (await prompts()).input({default: defaults.to ?? '.', message, required: true}, context),
     )
   }
@@ -256,13 +258,15 @@ export async function askDestination(defaults: DestinationAnswer, signal?: Abort
 
 /** Yes or no; `defaultAnswer` is what Enter says (no, before removing anything). A no is shown as neutral. */
 export async function askConfirm(message: string, signal?: AbortSignal, defaultAnswer = true): Promise<boolean> {
-  return asking(message, signal, async (context, cancelled) =>
+  let said: boolean | undefined
+  return asking(signal, async (context) =>
     (await prompts()).confirm(
       {
         default: defaultAnswer,
         message,
+        theme: answerMark(() => said === false),
         transformer(yes) {
-          if (!yes) cancelled('No')
+          said = yes
           return yes ? 'Yes' : 'No'
         },
       },
@@ -279,7 +283,7 @@ export async function askSourceSiteEnv(
 ): Promise<{env: string; site: string}> {
   const isTarget = (s: {env: string; site: string}) => s.site === target.site && s.env === target.env
   const message = 'Restore the backup of (from the mirror)'
-  return asking(message, signal, async (context) =>
+  return asking(signal, async (context) =>
     (await prompts()).select<{env: string; site: string}>(
       {
         choices: [...siteEnvs.filter((s) => isTarget(s)), ...siteEnvs.filter((s) => !isTarget(s))].map((s) => ({
@@ -297,13 +301,15 @@ export async function askSourceSiteEnv(
 
 /** A restore into live is confirmed by typing the site's name, as Pantheon's dashboard asks; any other answer cancels. */
 export async function askTypeName(name: string, message: string, signal?: AbortSignal): Promise<boolean> {
-  const question = `${message} Type the site name (${name}) to go on`
-  const answer = await asking(question, signal, async (context, cancelled) =>
+  // What was typed, as last drawn: the answer once Enter is pressed.
+  let typed = ''
+  const answer = await asking(signal, async (context) =>
     (await prompts()).input(
       {
-        message: question,
-        transformer(value, {isFinal}) {
-          if (isFinal && value.trim() !== name) cancelled(value)
+        message: `${message} Type the site name (${name}) to go on`,
+        theme: answerMark(() => typed.trim() !== name),
+        transformer(value) {
+          typed = value
           return value
         },
       },

@@ -334,10 +334,19 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
     }
 
     if (this.interactive && sites.length > 0 && !givenEnvs) {
-      // Every environment the chosen sites have (test and multidevs too), the default ones checked.
-      const names = []
-      for (const site of sites) names.push(...(await terminus.listEnvironments(site, {signal})).map((e) => e.name))
-      envs = await ask.askEnvironments(names, DEFAULT_ENVS, signal)
+      // Every environment the chosen sites have (test and multidevs too), the default ones checked;
+      // each site then mirrors those of the chosen that it has.
+      const has = new Map<string, string[]>()
+      for (const site of sites)
+        has.set(
+          site,
+          (await terminus.listEnvironments(site, {signal})).map((e) => e.name),
+        )
+      envs = await ask.askEnvironments([...has.values()].flat(), DEFAULT_ENVS, signal)
+      const chosen = sites.flatMap((site) =>
+        envs.filter((env) => has.get(site)?.includes(env)).map((env) => `${site}.${env}`),
+      )
+      return expandTargets([...explicit, ...chosen], [], [])
     }
 
     return expandTargets(explicit, sites, envs)

@@ -20,6 +20,15 @@ function errorText(result: Result): string {
     .trim()
 }
 
+/** A run that must be a usage error (exit 2) without any Terminus call. */
+async function refusedBy(world: World, args: string[], env?: Record<string, string>) {
+  const before = world.sandbox.calls().length
+  const result = await world.pbm(args, {env})
+  expect(result.exitCode, errorText(result)).to.equal(2)
+  expect(world.sandbox.calls().length, 'Terminus was called').to.equal(before)
+  return {result, text: errorText(result)}
+}
+
 describe('pbm for a newcomer, from a script', function () {
   this.timeout(60_000)
   let world: World
@@ -42,9 +51,6 @@ describe('pbm for a newcomer, from a script', function () {
   after(async () => {
     await world?.close()
   })
-
-  /** Terminus calls so far (the stand-in's own log). */
-  const terminusCalls = () => world.sandbox.calls().length
 
   describe('typos', () => {
     it('an unknown flag says "did you mean" in one line, then the usage line, not the whole help', async () => {
@@ -95,16 +101,8 @@ describe('pbm for a newcomer, from a script', function () {
   })
 
   describe('usage errors exit 2 before any Terminus or S3 call', () => {
-    const refused = async (args: string[], env?: Record<string, string>) => {
-      const before = terminusCalls()
-      const result = await world.pbm(args, {env})
-      expect(result.exitCode, errorText(result)).to.equal(2)
-      expect(terminusCalls(), 'Terminus was called').to.equal(before)
-      return {result, text: errorText(result)}
-    }
-
     it('a malformed --endpoint (or PBM_ENDPOINT)', async () => {
-      const {text} = await refused([
+      const {text} = await refusedBy(world, [
         'backup:pick',
         'alpha.live',
         '--latest',
@@ -115,11 +113,11 @@ describe('pbm for a newcomer, from a script', function () {
         '--yes',
       ])
       expect(text).to.include('--endpoint takes the URL of an S3-compatible store, not "localhost:9000"')
-      const fromEnv = await refused(['backup:mirror', 'alpha.live', '--bucket', 'b-1', '--yes'], {
+      const fromEnv = await refusedBy(world, ['backup:mirror', 'alpha.live', '--bucket', 'b-1', '--yes'], {
         PBM_ENDPOINT: 'http//x',
       })
       expect(fromEnv.text).to.include('--endpoint takes the URL')
-      const restore = await refused([
+      const restore = await refusedBy(world, [
         'backup:restore',
         'alpha.dev',
         '--latest',
@@ -135,7 +133,7 @@ describe('pbm for a newcomer, from a script', function () {
     })
 
     it('a --file that is not a Pantheon archive filename', async () => {
-      const pathLike = await refused([
+      const pathLike = await refusedBy(world, [
         'backup:pick',
         'alpha.live',
         '--file',
@@ -145,7 +143,7 @@ describe('pbm for a newcomer, from a script', function () {
         '--yes',
       ])
       expect(pathLike.text).to.include("--file takes an archive's filename as Pantheon names it (or its catalog ID)")
-      const slash = await refused([
+      const slash = await refusedBy(world, [
         'backup:restore',
         'alpha.dev',
         '--file',
@@ -169,12 +167,12 @@ describe('pbm for a newcomer, from a script', function () {
     })
 
     it('a SITE.ENV swallowed by a repeatable flag names that flag', async () => {
-      const element = await refused(['backup:pick', '--element', 'db', 'alpha.live', '--latest', '--to', 'x'])
+      const element = await refusedBy(world, ['backup:pick', '--element', 'db', 'alpha.live', '--latest', '--to', 'x'])
       expect(element.text).to.include(
         '--element took "alpha.live" as its value, but it looks like the SITE.ENV argument.',
       )
       expect(element.text).to.include('Put alpha.live before the flags, or write --element=VALUE.')
-      const file = await refused([
+      const file = await refusedBy(world, [
         'backup:pick',
         '--file',
         'alpha_live_2024-05-01T03-12-44_UTC_database.sql.gz',
@@ -183,12 +181,21 @@ describe('pbm for a newcomer, from a script', function () {
         'x',
       ])
       expect(file.text).to.include('--file took "alpha.live" as its value')
-      const env = await refused(['backup:mirror', '--site', 'alpha', '--env', 'live', 'bravo.live', '--to', 'x'])
+      const env = await refusedBy(world, [
+        'backup:mirror',
+        '--site',
+        'alpha',
+        '--env',
+        'live',
+        'bravo.live',
+        '--to',
+        'x',
+      ])
       expect(env.text).to.include('--env took "bravo.live" as its value')
     })
 
     it('backup:restore without its target (and no terminal) names the argument', async () => {
-      const {text} = await refused(['backup:restore', '--latest', '-e', 'db', '--bucket', 'b-1', '--yes'])
+      const {text} = await refusedBy(world, ['backup:restore', '--latest', '-e', 'db', '--bucket', 'b-1', '--yes'])
       expect(text).to.include('Restore into which site environment? The TARGET_SITE.ENV argument is missing.')
     })
   })

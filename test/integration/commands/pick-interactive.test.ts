@@ -162,7 +162,7 @@ describe('pbm backup:pick in a terminal (real prompts in a PTY)', function () {
     await pty.type(KEY.ctrlC)
     const exit = await finishedCleanly(pty)
     expect(exit.exitCode, pty.text()).to.equal(130)
-    expect(pty.text()).to.include('Cancelled')
+    expect(pty.text()).to.include('Interrupted.').and.not.include('Error')
     expect(requests(all())).to.equal(before)
   })
 
