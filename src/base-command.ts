@@ -3,11 +3,13 @@ import chalk from 'chalk'
 import {setMaxListeners} from 'node:events'
 
 import type {EventSink} from './jobs/events.js'
+import type {JsonShape} from './jobs/json.js'
 import type {Terminus} from './terminus/index.js'
 
 import {nearestNames} from './catalog/index.js'
 import {EXIT, InterruptedError, PbmError} from './errors.js'
 import {swallowedBy} from './flags.js'
+import {completeDocument} from './jobs/json.js'
 import {redact} from './redact.js'
 import {openRenderer} from './ui/renderer.js'
 import {openTerminus, type OpenTerminusOptions} from './ui/terminus.js'
@@ -60,6 +62,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }),
   }
   static override enableJsonFlag = true
+  /** The optional fields of this command's --json document (present as null when they do not apply). */
+  static jsonShape?: JsonShape
   protected args!: Interfaces.InferredArgs<T['args']>
   protected flags!: BaseFlags<T>
   /** Fired by the first Ctrl-C; everything long-running takes it. */
@@ -126,6 +130,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } finally {
       await renderer.close()
     }
+  }
+
+  /** The --json document, every optional field present (src/jobs/json.ts), when the command names its shape. */
+  protected override toSuccessJson(result: unknown): unknown {
+    const {jsonShape} = this.ctor as typeof BaseCommand
+    return jsonShape ? completeDocument(result, jsonShape) : result
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {

@@ -19,6 +19,7 @@ import {
 } from '../../flags.js'
 import {openDestinations, openInventories} from '../../jobs/destinations.js'
 import {createRelay} from '../../jobs/events.js'
+import {MIRROR_JSON} from '../../jobs/json.js'
 import {mirror, type MirrorTargets} from '../../jobs/mirror.js'
 import {prune, pruneExitCode} from '../../jobs/prune.js'
 import {describeFailure, exitCodeOf, mirrorPingSummary, type MirrorResult, summarize} from '../../jobs/results.js'
@@ -71,6 +72,7 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
       description: 'From cron: configuration from the environment, only the summary and errors printed.',
     },
   ]
+  static override jsonShape = MIRROR_JSON
   static override flags = {
     ...destinationFlags,
     ...transferFlags,

@@ -16,6 +16,7 @@ import {
   transferFlags,
 } from '../../flags.js'
 import {openDestinations} from '../../jobs/destinations.js'
+import {PICK_JSON} from '../../jobs/json.js'
 import {pick} from '../../jobs/pick.js'
 import {exitCodeOf, type PickResult, summarize} from '../../jobs/results.js'
 import {withNearestNames} from '../../jobs/unknown-names.js'
@@ -61,6 +62,7 @@ ${EXIT_CODES_HELP}`
         'The newest set of 1 May 2024 or earlier (by the time in its filenames), every element, to S3 under a prefix; JSON result.',
     },
   ]
+  static override jsonShape = PICK_JSON
   static override flags = {
     ...destinationFlags,
     ...transferFlags,

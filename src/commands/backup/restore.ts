@@ -12,6 +12,7 @@ import {
 } from '../../destination/presign.js'
 import {PbmError, UsageError} from '../../errors.js'
 import {checkEndpoint, checkFileFlag, destinationFlags, elementsFrom} from '../../flags.js'
+import {RESTORE_JSON} from '../../jobs/json.js'
 import {openRestoreMirror, restore, type RestoreMirror, stageMissing, withRecordedFolders} from '../../jobs/restore.js'
 import {restoreExitCode, type RestoreResult} from '../../jobs/results.js'
 import {archiveKey, parseBucket} from '../../plan/destination.js'
@@ -91,6 +92,7 @@ ${RESTORE_EXIT_CODES_HELP}`
       description: 'Print what restoring live would run, and change nothing.',
     },
   ]
+  static override jsonShape = RESTORE_JSON
   static override flags = {
     bucket: Flags.string({
       env: 'PBM_BUCKET',

@@ -13,6 +13,7 @@ import {
   s3Settings,
 } from '../../flags.js'
 import {openVerifyStores} from '../../jobs/destinations.js'
+import {VERIFY_JSON} from '../../jobs/json.js'
 import {type MirrorTargets} from '../../jobs/mirror.js'
 import {verify, verifyExitCode, type VerifyResult} from '../../jobs/verify.js'
 import {expandTargets} from '../../plan/targets.js'
@@ -58,6 +59,7 @@ ${VERIFY_EXIT_CODES_HELP}`
       description: 'Re-mirror whatever is missing or corrupt, then say what could not be repaired.',
     },
   ]
+  static override jsonShape = VERIFY_JSON
   static override flags = {
     ...destinationFlags,
     ...mirrorFlags,
