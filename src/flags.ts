@@ -3,14 +3,7 @@ import {Flags} from '@oclif/core'
 import type {Element} from './catalog/types.js'
 import type {S3Settings} from './jobs/destinations.js'
 
-import {
-  isSafeFilename,
-  isSiteName,
-  normalizeElement,
-  parseCatalogId,
-  parseFilename,
-  printable,
-} from './catalog/index.js'
+import {isSafeFilename, isSiteName, normalizeElement, printable} from './catalog/index.js'
 import {UsageError} from './errors.js'
 import {type DestinationChoice, parseBucket} from './plan/destination.js'
 import {parsePolicy, type RetentionPolicy} from './plan/retention.js'
@@ -143,18 +136,17 @@ export function checkNotSwallowed(flag: string, values: readonly string[] | unde
 }
 
 /**
- * --file names an archive as Pantheon does (`mysite_live_2024-05-01T03-12-44_UTC_database.sql.gz`) or,
- * where Terminus takes one, by catalog ID: refused before any call when it cannot be one (a path, `..`,
- * a SITE.ENV the flag swallowed).
+ * --file names an archive as Pantheon does (`mysite_live_2024-05-01T03-12-44_UTC_database.sql.gz`) or by
+ * catalog ID: a value that cannot be a name at all (a path, `..`, a SITE.ENV the flag swallowed) is
+ * refused before any call. A mistyped name goes on, to be answered with the nearest names listed.
  */
-export function checkFileFlag(values: readonly string[] | undefined, options: {catalogIds: boolean}): void {
+export function checkFileFlag(values: readonly string[] | undefined): void {
   checkNotSwallowed('file', values)
   for (const value of values ?? []) {
-    const archive = isSafeFilename(value) && parseFilename(value) !== undefined
-    if (archive || (options.catalogIds && parseCatalogId(value) !== undefined)) continue
+    if (isSafeFilename(value)) continue
     throw new UsageError(
-      `--file takes an archive's filename as Pantheon names it${options.catalogIds ? ' (or its catalog ID)' : ''}, not "${printable(value)}".`,
-      `For example --file mysite_live_2024-05-01T03-12-44_UTC_database.sql.gz; ${options.catalogIds ? '`terminus backup:list SITE.ENV` lists them, and --to says where it goes' : 'the names are the last part of the mirror’s keys'}.`,
+      `--file takes an archive's name as Pantheon gives it, not a path: "${printable(value)}".`,
+      'For example --file mysite_live_2024-05-01T03-12-44_UTC_database.sql.gz (`terminus backup:list SITE.ENV` lists them); --to says where it goes.',
     )
   }
 }

@@ -35,7 +35,7 @@ export async function withNearestNames(
     const near = nearestNames(names, target.env)
     return new PbmError(error.code, `Could not find an environment identified by ${target.env}.`, {
       cause: error,
-      hint: `${near.length > 0 ? `Did you mean ${near.map((env) => `${target.site}.${env}`).join(' or ')}? ` : ''}${target.site} has: ${names.join(', ')}`,
+      hint: `${near.length > 0 ? `Did you mean ${near.map((env) => `${target.site}.${env}`).join(' or ')}? ` : ''}${target.site} has: ${names.join(', ')} (terminus env:list ${target.site}).`,
     })
   }
 

@@ -34,13 +34,14 @@ describe('a newcomer: the pure rules', () => {
   })
 
   describe('flag checks before any call', () => {
-    it('--file takes Pantheon archive filenames (and, for pick, catalog IDs), nothing path-like', () => {
+    it('--file takes a name (a mistyped one too, for the nearest names later), never a path', () => {
       const file = 'alpha_live_2024-05-01T03-12-44_UTC_database.sql.gz'
-      expect(() => checkFileFlag([file], {catalogIds: false})).to.not.throw()
-      expect(() => checkFileFlag(['1714533164_backup_database'], {catalogIds: true})).to.not.throw()
-      expect(() => checkFileFlag(['1714533164_backup_database'], {catalogIds: false})).to.throw(UsageError)
-      for (const bad of [`../${file}`, `alpha/live/${file}`, 'x..sql.gz', 'notes_v2.sql', '']) {
-        expect(() => checkFileFlag([bad], {catalogIds: true}), bad).to.throw(UsageError, /--file takes/)
+      for (const good of [file, file.replace('_database', '_databse'), '1714533164_backup_database']) {
+        expect(() => checkFileFlag([good]), good).to.not.throw()
+      }
+
+      for (const bad of [`../${file}`, `alpha/live/${file}`, 'x..sql.gz', '/tmp/x.sql.gz', '']) {
+        expect(() => checkFileFlag([bad]), bad).to.throw(UsageError, /--file takes an archive's name/)
       }
     })
 

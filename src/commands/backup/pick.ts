@@ -105,7 +105,7 @@ ${EXIT_CODES_HELP}`
     }
     const elements = elementsFrom(flags.element)
     checkDestinationFlags(flags)
-    checkFileFlag(flags.file, {catalogIds: true})
+    checkFileFlag(flags.file)
     // `--to=~/x` reaches pbm unexpanded (a shell expands only a word that starts with ~).
     const to = flags.to === undefined ? undefined : resolveFolder(flags.to)
     this.checkNothingToAsk(choice)

@@ -179,7 +179,7 @@ ${RESTORE_EXIT_CODES_HELP}`
     const elements = given ? restorableElements(given) : undefined
     const dryRun = flags['dry-run']
     checkEndpoint(flags.endpoint)
-    checkFileFlag(flags.file, {catalogIds: false})
+    checkFileFlag(flags.file)
     if (targetArg) this.checkLive(parseSiteEnv(targetArg))
     if (!flags.bucket && !flags.to) {
       throw new UsageError(

@@ -142,7 +142,7 @@ describe('pbm for a newcomer, from a script', function () {
         'x',
         '--yes',
       ])
-      expect(pathLike.text).to.include("--file takes an archive's filename as Pantheon names it (or its catalog ID)")
+      expect(pathLike.text).to.include("--file takes an archive's name as Pantheon gives it, not a path")
       const slash = await refusedBy(world, [
         'backup:restore',
         'alpha.dev',
@@ -152,7 +152,7 @@ describe('pbm for a newcomer, from a script', function () {
         'b-1',
         '--yes',
       ])
-      expect(slash.text).to.include("--file takes an archive's filename as Pantheon names it, not")
+      expect(slash.text).to.include("--file takes an archive's name as Pantheon gives it, not a path")
       // A catalog ID is a name Terminus takes: not refused (it fails later, not found).
       const id = await world.pbm([
         'backup:pick',

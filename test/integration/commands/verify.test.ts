@@ -115,7 +115,7 @@ describe('pbm backup:verify (built CLI, sandbox + s3rver + folder)', function ()
       expected.map((a) => `s3://${world.bucket}/${a.site}/${a.env}/${a.file}`).sort(),
     )
     for (const o of doc.objects) {
-      expect(Object.keys(o).sort()).to.deep.equal(['element', 'env', 'file', 'location', 'site', 'status'])
+      expect(Object.keys(o).sort()).to.deep.equal(['detail', 'element', 'env', 'file', 'location', 'site', 'status'])
       expect(o.status, JSON.stringify(o)).to.equal('ok')
     }
 
