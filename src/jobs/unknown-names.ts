@@ -33,7 +33,7 @@ export async function withNearestNames(
     if (!envs) return error
     const names = envs.map((e) => e.name)
     const near = nearestNames(names, target.env)
-    return new PbmError(error.code, `Could not find an environment identified by ${target.env}.`, {
+    return new PbmError(error.code, `Site ${target.site} has no environment "${target.env}".`, {
       cause: error,
       hint: `${near.length > 0 ? `Did you mean ${near.map((env) => `${target.site}.${env}`).join(' or ')}? ` : ''}${target.site} has: ${names.join(', ')} (terminus env:list ${target.site}).`,
     })

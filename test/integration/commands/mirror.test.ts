@@ -449,7 +449,7 @@ describe('pbm backup:mirror (built CLI, sandbox + s3rver)', function () {
           site: archive.site,
           status: 'transferred',
         })
-        expect(row!.error).to.equal(undefined)
+        expect(row!.error).to.equal(null)
       }
 
       const failedRow = out.archives.find((a) => a.file === corrupt.file)

@@ -217,7 +217,7 @@ describe('pbm for a newcomer, from a script', function () {
     const result = await world.pbm(['backup:mirror', 'alpha.nope', '--to', path.join(world.tmp, 'nope'), '--yes'])
     expect(result.exitCode).to.equal(1)
     expect(String(result.stdout)).to.not.include('Nothing to transfer.')
-    expect(String(result.stderr)).to.include('alpha.nope: Could not find an environment identified by nope.')
+    expect(String(result.stderr)).to.include('alpha.nope: Site alpha has no environment "nope".')
   })
 
   it('~ and ~/x in --to mean the home folder, not a folder named ~', async () => {
