@@ -330,7 +330,7 @@ ${RESTORE_EXIT_CODES_HELP}`
 
   /** The site.env to restore into, asked at a terminal: site, then environment, as backup:pick asks. */
   private async askTarget(signal: AbortSignal): Promise<SiteEnv> {
-    const terminus = openTerminus(this.flags.terminus)
+    const terminus = this.openTerminus()
     const site = await ask.askSite(await terminus.listSites({signal}), signal)
     const env = await ask.askEnvironment(site, await terminus.listEnvironments(site, {signal}), signal)
     return {env, site}
