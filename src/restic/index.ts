@@ -1,0 +1,9 @@
+export {
+  type BackupRequest,
+  MIN_RESTIC_VERSION,
+  PASSWORD_VARIABLES,
+  Restic,
+  ResticBackup,
+  type ResticOptions,
+  type Snapshot,
+} from './restic.js'
