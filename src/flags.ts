@@ -87,6 +87,23 @@ export const mirrorFlags = {
   }),
 }
 
+/** A vault as a destination (backup:mirror and backup:pick), beside or instead of --bucket/--to. */
+export const vaultFlags = {
+  restic: Flags.string({
+    env: 'PBM_RESTIC_REPO',
+    helpGroup: 'DESTINATION',
+    helpValue: 'REPO',
+    summary:
+      "A vault: a restic repository (made once with restic init) that keeps each archive's decompressed content as a snapshot; its password from RESTIC_PASSWORD_FILE/COMMAND.",
+  }),
+  'restic-bin': Flags.string({
+    env: 'PBM_RESTIC_BIN',
+    helpGroup: 'DESTINATION',
+    helpValue: 'PATH',
+    summary: 'The restic executable for --restic (0.14 or newer; default: restic on PATH).',
+  }),
+}
+
 export const transferFlags = {
   timeout: Flags.integer({
     min: 1,
@@ -298,16 +315,31 @@ export function policyFrom(flags: {
  * asks `question` (a command's own words) and names the flags.
  */
 export function destinationFrom(
-  flags: {bucket?: string; prefix?: string; to?: string},
+  flags: {bucket?: string; prefix?: string; restic?: string; 'restic-bin'?: string; to?: string},
   question: string,
 ): DestinationChoice {
-  const {bucket, prefix, to} = flags
-  if (!bucket && !to) {
+  const {bucket, prefix, restic, to} = flags
+  if (!bucket && !to && !restic) {
     throw new UsageError(
       `${question} No destination was given.`,
-      'Add --bucket NAME (or s3://bucket/prefix) and/or --to DIR, or set PBM_BUCKET / PBM_TO.',
+      'restic' in flags
+        ? 'Add --bucket NAME (or s3://bucket/prefix), --to DIR and/or --restic REPO, or set PBM_BUCKET / PBM_TO / PBM_RESTIC_REPO.'
+        : 'Add --bucket NAME (or s3://bucket/prefix) and/or --to DIR, or set PBM_BUCKET / PBM_TO.',
     )
   }
 
-  return {local: to ? {path: resolveFolder(to)} : undefined, s3: bucket ? parseBucket(bucket, prefix) : undefined}
+  return {
+    local: to ? {path: resolveFolder(to)} : undefined,
+    s3: bucket ? parseBucket(bucket, prefix) : undefined,
+    ...vaultFrom(flags),
+  }
+}
+
+/** The vault of --restic (a local repository's path made absolute, as --to's is), if any. */
+export function vaultFrom(flags: {restic?: string; 'restic-bin'?: string}): Pick<DestinationChoice, 'restic'> {
+  const {restic} = flags
+  if (!restic) return {}
+  // restic's backends are `name:...`; anything else is a folder (a Windows drive letter is not ours).
+  const repo = /^[a-z][\d+.a-z-]*:/i.test(restic) ? restic : resolveFolder(restic)
+  return {restic: {repo, bin: flags['restic-bin']}}
 }

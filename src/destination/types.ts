@@ -46,6 +46,12 @@ export interface ExistingObject {
  * the final name and no multipart upload is left open.
  */
 export interface Sink {
+  /**
+   * What the sink takes: the archive's bytes as downloaded (`archive`, the default), or its
+   * decompressed content (`content`: the tar or the SQL), which the engine inflates once for every
+   * sink that asks. Either way commit() comes only after the whole archive was verified.
+   */
+  readonly takes?: 'archive' | 'content'
   /** Returns a promise when the sink wants the writer to wait (backpressure) or has failed. */
   write(chunk: Buffer): Promise<void> | void
   /**
@@ -83,8 +89,11 @@ export interface StoredHash {
   crc32c?: string
 }
 
+/** S3 (or compatible), a local folder, or a vault (a restic repository). */
+export type DestinationKind = 'local' | 'restic' | 's3'
+
 export interface Destination {
-  readonly kind: 'local' | 's3'
+  readonly kind: DestinationKind
   /** `s3://bucket/prefix/site/env/file` or an absolute path, for people and --json. */
   describe(key: string): string
   /** Fail fast, before any download, when the destination cannot take archives. */

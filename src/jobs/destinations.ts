@@ -6,6 +6,8 @@ import {createLocalDestination, createS3Destination} from '../destination/index.
 import {createLocalInventory} from '../destination/local-inventory.js'
 import {createLocalReader, createS3Reader, type ObjectReader} from '../destination/read.js'
 import {createS3Inventory} from '../destination/s3-inventory.js'
+import {createVaultDestination} from '../destination/vault.js'
+import {Restic} from '../restic/index.js'
 
 /** S3 settings that come straight from flags (env-backed); the rest is the AWS chain's. */
 export type S3Settings = Pick<
@@ -14,7 +16,7 @@ export type S3Settings = Pick<
 >
 
 /**
- * The destinations of one run, S3 first. `localFile` is pick's `--to FILE` (exactly one archive, that
+ * The destinations of one run: S3, the folder, the vault. `localFile` is pick's `--to FILE` (exactly one archive, that
  * path); otherwise a local path is a folder with the <site>/<env>/<file> layout.
  */
 export function openDestinations(choice: DestinationChoice, s3: S3Settings, localFile = false): Destination[] {
@@ -31,6 +33,7 @@ export function openDestinations(choice: DestinationChoice, s3: S3Settings, loca
     )
   }
 
+  if (choice.restic) destinations.push(createVaultDestination(new Restic(choice.restic)))
   return destinations
 }
 

@@ -1,4 +1,5 @@
 import type {Backup} from '../catalog/types.js'
+import type {DestinationKind} from '../destination/types.js'
 import type {PingSummary} from '../util/ping.js'
 import type {PruneResult} from './prune.js'
 import type {VerifyResult} from './verify.js'
@@ -20,7 +21,7 @@ export interface ArchiveRef extends SiteEnvRef {
 
 /** An archive at one destination (backup:verify's subject). */
 export interface ObjectRef extends ArchiveRef {
-  destination: 'local' | 's3'
+  destination: DestinationKind
   /** `s3://bucket/key` or an absolute path. */
   location: string
 }
@@ -33,7 +34,7 @@ export interface FailureInfo {
 
 /** One row of a command's result: one archive at one destination. This is also the --json shape. */
 export interface ArchiveResult extends ArchiveRef {
-  destination: 'local' | 's3'
+  destination: DestinationKind
   /** `s3://bucket/key` or an absolute path. */
   location: string
   bytes?: number

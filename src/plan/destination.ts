@@ -6,6 +6,8 @@ export interface DestinationChoice {
   s3?: {bucket: string; prefix: string}
   /** A folder (layout <site>/<env>/<file>) or, for exactly one archive, a file path. */
   local?: {path: string}
+  /** A vault: a restic repository as restic takes it, and the restic to run (`--restic-bin`). */
+  restic?: {repo: string; bin?: string}
 }
 
 /**

@@ -5,5 +5,6 @@ export {
   Restic,
   ResticBackup,
   type ResticOptions,
+  scrubUrl,
   type Snapshot,
 } from './restic.js'

@@ -7,6 +7,7 @@ import {checkKey} from '../destination/key.js'
 import {InterruptedError, isAbortError, PbmError} from '../errors.js'
 import {redact} from '../redact.js'
 import {formatBytes} from '../util/bytes.js'
+import {ContentStream} from './content.js'
 import {ResumableDownload} from './download.js'
 import {type Progress, ProgressReporter} from './progress.js'
 import {judgeExisting, type SourceFacts} from './safety.js'
@@ -371,6 +372,8 @@ async function transferWith(job: TransferJob, signal: AbortSignal, outcome: Outc
     const sinks: Sink[] = []
     /** The destination (index) of each sink. */
     const owners: number[] = []
+    /** The decompressed content, for the sinks that take it (none: no inflater on this thread). */
+    let content: ContentStream | undefined
     try {
       let next = await chunks.next()
       progress.setTotal(dl.total)
@@ -400,6 +403,11 @@ async function transferWith(job: TransferJob, signal: AbortSignal, outcome: Outc
       if (openFailure !== -1)
         throw new SinkFailure(todo[openFailure], (opened[openFailure] as PromiseRejectedResult).reason)
 
+      const contentSinks = sinks.flatMap((sink, n) =>
+        sink.takes === 'content' ? [{sink, tag: (error: unknown) => new SinkFailure(todo[n], error)}] : [],
+      )
+      if (contentSinks.length > 0) content = new ContentStream(archive.file, contentSinks)
+
       // The resumed bytes are read back: verified like downloaded ones, and written to the other sinks.
       const resumed = fromAt === undefined ? undefined : sinks[todo.indexOf(fromAt)]
       if (resumed) {
@@ -422,9 +430,18 @@ async function transferWith(job: TransferJob, signal: AbortSignal, outcome: Outc
 
       progress.tick(dl.offset)
       progress.set('verifying')
-      // Sinks finish storing what they have (parts in flight, fsync) while the inflater finishes.
-      const flushed = Promise.allSettled(sinks.map((s) => s.flush?.()))
+      // Sinks finish storing what they have (parts in flight, fsync) while the inflater finishes; a
+      // content sink once it has all of the content (its input still open until the commit).
+      const contentTaken = content?.end()
+      contentTaken?.catch(() => {})
+      const flushed = Promise.allSettled(
+        sinks.map(async (s) => {
+          if (s.takes === 'content') await contentTaken?.catch(() => {})
+          return s.flush?.()
+        }),
+      )
       const verified = await untilAborted(signal, verifier.finish({hash: dl.hash, total: dl.total}))
+      if (contentTaken) await untilAborted(signal, contentTaken)
       const flushFailure = (await untilAborted(signal, flushed)).findIndex((f) => f.status === 'rejected')
       if (flushFailure !== -1) {
         const {reason} = (await flushed)[flushFailure] as PromiseRejectedResult
@@ -455,6 +472,7 @@ async function transferWith(job: TransferJob, signal: AbortSignal, outcome: Outc
       if (error instanceof TransferError) throw error
       await chunks.return().catch(() => {})
       verifier.dispose()
+      content?.destroy()
       if (signal.aborted) {
         // Ctrl-C: what was written so far stays where the next run can resume it (a local partial);
         // the rest is aborted (S3 multipart uploads).
@@ -480,10 +498,13 @@ async function transferWith(job: TransferJob, signal: AbortSignal, outcome: Outc
       const v = verifier.update(chunk)
       if (v) waits = [v]
       for (const [n, sink] of sinks.entries()) {
-        if (sink === except) continue
+        if (sink === except || sink.takes === 'content') continue
         const w = sink.write(chunk)
         if (w) (waits ??= []).push(w.catch(sinkFailure(todo[n])))
       }
+
+      const c = content?.write(chunk)
+      if (c) (waits ??= []).push(c)
 
       if (waits) await untilAborted(signal, Promise.all(waits))
       if (signal.aborted) throw new InterruptedError()

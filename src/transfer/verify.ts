@@ -266,7 +266,7 @@ export class StreamVerifier {
   }
 }
 
-function gzipError(file: string, error: Error & {code?: string}, at: number): PbmError {
+export function gzipError(file: string, error: Error & {code?: string}, at: number): PbmError {
   if (error.code === 'Z_BUF_ERROR' || /unexpected end/i.test(error.message)) {
     return new PbmError('truncated', `${file} is truncated: the gzip stream ends before its trailer.`, {cause: error})
   }

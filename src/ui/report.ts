@@ -5,6 +5,7 @@ import type {MirrorTargets} from '../jobs/mirror.js'
 import type {ArchiveResult, MirrorResult, PickResult, RunSummary} from '../jobs/results.js'
 import type {DestinationChoice} from '../plan/destination.js'
 
+import {scrubUrl} from '../restic/index.js'
 import {plural} from '../util/plural.js'
 import {fitPhrases, fitTable, outputWidth, wrapLine} from './fit.js'
 import {formatBytes, formatDuration, formatRate, formatUtc} from './format.js'
@@ -110,6 +111,7 @@ function describeDestination(destination: DestinationChoice): string {
   return [
     destination.s3 ? `s3://${destination.s3.bucket}/${destination.s3.prefix}` : '',
     destination.local ? destination.local.path : '',
+    destination.restic ? `the vault ${scrubUrl(destination.restic.repo)}` : '',
   ]
     .filter(Boolean)
     .join(' and ')

@@ -18,6 +18,8 @@ export interface TestVault {
   env: Record<string, string>
   /** `restic <args>` against the vault, as a person would run it; throws on a non-zero exit. */
   restic(...args: string[]): string
+  /** `restic dump SNAPSHOT PATH`: the file's bytes. */
+  dump(snapshot: string, file: string): Buffer
   /** pbm's snapshots, as restic lists them. */
   snapshots(): Array<{id: string; short_id: string; paths: string[]; tags: string[]; time: string}>
 }
@@ -33,17 +35,20 @@ export function initVault(repo?: string, env: Record<string, string> = {}): Test
   writeFileSync(passwordFile, VAULT_PASSWORD, {mode: 0o600})
   const location = repo ?? path.join(dir, 'repo')
   const vaultEnv = {...env, RESTIC_PASSWORD_FILE: passwordFile}
-  const run = (...args: string[]): string => {
+  const bytes = (...args: string[]): Buffer => {
     const r = spawnSync('restic', ['-r', location, ...args], {
-      encoding: 'utf8',
       env: {...process.env, ...vaultEnv, RESTIC_CACHE_DIR: path.join(dir, 'cache')},
+      maxBuffer: 1024 * 1024 * 1024,
     })
     if (r.status !== 0) throw new Error(`restic ${args.join(' ')} failed (${r.status}): ${r.stderr}`)
     return r.stdout
   }
 
+  const run = (...args: string[]): string => bytes(...args).toString('utf8')
+
   run('init')
   return {
+    dump: (snapshot, file) => bytes('dump', snapshot, file),
     env: vaultEnv,
     repo: location,
     restic: run,

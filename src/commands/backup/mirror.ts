@@ -16,6 +16,7 @@ import {
   retentionFlags,
   s3Settings,
   transferFlags,
+  vaultFlags,
 } from '../../flags.js'
 import {openDestinations, openInventories} from '../../jobs/destinations.js'
 import {createRelay} from '../../jobs/events.js'
@@ -68,6 +69,12 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
     },
     {
       command:
+        'RESTIC_PASSWORD_FILE=~/.config/pbm/vault-password <%= config.bin %> <%= command.id %> --site mysite --restic s3:https://s3.amazonaws.com/my-vault',
+      description:
+        'Into a vault (a restic repository made once with restic init): each night stores only what changed.',
+    },
+    {
+      command:
         'PBM_SITES="site-one site-two" PBM_BUCKET=my-backups <%= config.bin %> <%= command.id %> --create --quiet',
       description: 'From cron: configuration from the environment, only the summary and errors printed.',
     },
@@ -75,6 +82,7 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
   static override jsonShape = MIRROR_JSON
   static override flags = {
     ...destinationFlags,
+    ...vaultFlags,
     ...transferFlags,
     ...retentionFlags,
     all: Flags.boolean({
@@ -190,6 +198,13 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
     checkDestinationFlags(flags)
     // Before any Terminus call or question: a run without a destination cannot do anything.
     const destination = destinationFrom(this.flags, 'Where to?')
+    if (destination.restic && (flags.prune || flags.verify)) {
+      throw new UsageError(
+        `--${flags.prune ? 'prune' : 'verify'} does not cover a vault (--restic) yet.`,
+        'Mirror into the vault without it; prune and verify the vault with restic itself (restic forget, restic check).',
+      )
+    }
+
     const policy = this.choosePolicy()
     const targets = await this.chooseTargets(terminus, signal)
     if (this.interactive && !flags['dry-run']) {

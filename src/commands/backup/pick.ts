@@ -14,6 +14,8 @@ import {
   elementsFrom,
   s3Settings,
   transferFlags,
+  vaultFlags,
+  vaultFrom,
 } from '../../flags.js'
 import {openDestinations} from '../../jobs/destinations.js'
 import {PICK_JSON} from '../../jobs/json.js'
@@ -65,6 +67,7 @@ ${EXIT_CODES_HELP}`
   static override jsonShape = PICK_JSON
   static override flags = {
     ...destinationFlags,
+    ...vaultFlags,
     ...transferFlags,
     at: Flags.string({
       exclusive: ['file', 'latest'],
@@ -186,13 +189,14 @@ ${EXIT_CODES_HELP}`
     const {flags} = this
     let {bucket} = flags
     let to = toFlag
-    if (!bucket && !to) {
+    if (!bucket && !to && !flags.restic) {
       ;({bucket, to} = await ask.askDestination({bucket, to}, signal))
     }
 
     return {
       local: to ? {path: resolveFolder(to)} : undefined,
       s3: bucket ? parseBucket(bucket, flags.prefix) : undefined,
+      ...vaultFrom(flags),
     }
   }
 
@@ -224,10 +228,10 @@ ${EXIT_CODES_HELP}`
       )
     }
 
-    if (!this.flags.bucket && !this.flags.to) {
+    if (!this.flags.bucket && !this.flags.to && !this.flags.restic) {
       throw new UsageError(
         'Where to? No destination was given.',
-        'Add --bucket NAME (or s3://bucket/prefix) and/or --to PATH.',
+        'Add --bucket NAME (or s3://bucket/prefix), --to PATH and/or --restic REPO.',
       )
     }
   }

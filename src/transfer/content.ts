@@ -1,0 +1,113 @@
+import {createGunzip, type Gunzip} from 'node:zlib'
+
+import type {Sink} from '../destination/types.js'
+
+import {gzipError} from './verify.js'
+
+/**
+ * The archive's decompressed content (the tar or the SQL) for the sinks that take it rather than the
+ * gzip bytes (a vault: restic deduplicates content, not gzip). One inflater serves all of them, on
+ * zlib's thread pool, and only runs when such a sink exists. It is not the verification: the
+ * verifier checks the same bytes on its own thread, and a content sink sees the end of its input only
+ * when the engine commits it, after the archive was verified.
+ *
+ * Backpressure runs both ways: a content sink that wants the writer to wait pauses the inflater, and
+ * a full inflater makes write() return a promise.
+ */
+export class ContentStream {
+  private readonly gunzip: Gunzip
+  private failure?: unknown
+  private bytesIn = 0
+  /** Sink writes not yet settled (each pauses the inflater until it is). */
+  private pending = 0
+  private readonly waiters = new Set<{resolve: () => void; reject: (error: unknown) => void}>()
+  private readonly ended: Promise<void>
+
+  /** `tag` wraps a sink's own failure so that the engine knows which destination failed. */
+  constructor(
+    private readonly file: string,
+    private readonly sinks: Array<{sink: Sink; tag: (error: unknown) => unknown}>,
+  ) {
+    this.gunzip = createGunzip()
+    this.gunzip.on('data', (content: Buffer) => this.deliver(content))
+    this.gunzip.on('drain', () => this.wake())
+    this.gunzip.on('error', (error: Error & {code?: string}) => this.fail(gzipError(this.file, error, this.bytesIn)))
+    this.ended = new Promise<void>((resolve, reject) => {
+      this.gunzip.once('end', () => {
+        // Everything inflated was handed to the sinks; wait for their last writes to settle.
+        const check = () => {
+          if (this.failure) reject(this.failure)
+          else if (this.pending === 0) resolve()
+          else this.waiters.add({resolve: check, reject})
+        }
+
+        check()
+      })
+      this.gunzip.once('error', () => reject(this.failure))
+    })
+    this.ended.catch(() => {})
+  }
+
+  /** Compressed bytes in; a promise when the inflater (or a sink behind it) wants the writer to wait. */
+  write(chunk: Buffer): Promise<void> | void {
+    if (this.failure) return Promise.reject(this.failure)
+    this.bytesIn += chunk.length
+    if (this.gunzip.write(chunk)) return
+    return new Promise((resolve, reject) => {
+      this.waiters.add({resolve, reject})
+    })
+  }
+
+  /** No more compressed bytes: resolves when every sink has taken all of the content. */
+  end(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure)
+    this.gunzip.end()
+    return this.ended
+  }
+
+  /** Stop inflating (after a failure elsewhere). */
+  destroy(): void {
+    this.failure ??= new Error('content stream destroyed')
+    this.gunzip.destroy()
+    this.wakeAll()
+  }
+
+  private deliver(content: Buffer): void {
+    for (const {sink, tag} of this.sinks) {
+      const wait = sink.write(content)
+      if (!wait) continue
+      this.pending++
+      this.gunzip.pause()
+      wait.then(
+        () => {
+          this.pending--
+          if (this.pending === 0 && !this.failure) this.gunzip.resume()
+          this.wake()
+        },
+        (error: unknown) => {
+          this.pending--
+          this.fail(tag(error))
+        },
+      )
+    }
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error
+    this.wakeAll()
+  }
+
+  private wake(): void {
+    if (this.failure) return this.wakeAll()
+    if (this.gunzip.writableNeedDrain || this.pending > 0) return
+    const waiting = [...this.waiters]
+    this.waiters.clear()
+    for (const w of waiting) w.resolve()
+  }
+
+  private wakeAll(): void {
+    const waiting = [...this.waiters]
+    this.waiters.clear()
+    for (const w of waiting) if (this.failure) w.reject(this.failure)
+  }
+}
