@@ -3,6 +3,7 @@ import {chmodSync, existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import {createVaultDestination} from '../../../src/destination/vault.js'
 import {Restic} from '../../../src/restic/index.js'
 import {initVault, VAULT_PASSWORD} from '../../helpers/restic.js'
 import {failure} from '../terminus/helpers.js'
@@ -87,5 +88,32 @@ describe('restic adapter (real restic)', () => {
     const error = await failure(backup.finish())
     expect(error).to.include({code: 'interrupted'})
     expect(await restic.snapshots()).to.deep.equal([])
+  })
+
+  it("a vault sink keeps restic's input open through flush(): aborted then, it leaves no snapshot", async () => {
+    const vault = initVault()
+    const destination = createVaultDestination(new Restic({repo: vault.repo, env: vault.env}))
+    await destination.preflight()
+    const meta = {
+      site: 's1',
+      env: 'live',
+      element: 'database' as const,
+      folder: '1714533164_backup',
+      file: 's1_live_2024-05-01T03-12-44_UTC_database.sql.gz',
+      size: 100,
+    }
+    const sink = await destination.open(`s1/live/${meta.file}`, meta, new AbortController().signal)
+    expect(sink.takes).to.equal('content')
+    await sink.write(Buffer.from('INSERT INTO t VALUES (1);\n'))
+    await sink.flush?.()
+    await sink.abort()
+    expect(vault.snapshots()).to.deep.equal([])
+    const kept = await destination.open(`s1/live/${meta.file}`, meta, new AbortController().signal)
+    await kept.write(Buffer.from('INSERT INTO t VALUES (1);\n'))
+    await kept.flush?.()
+    await kept.commit()
+    const [snapshot] = vault.snapshots()
+    expect(snapshot.paths).to.deep.equal(['/s1/live/database.sql'])
+    expect(snapshot.time).to.equal('2024-05-01T03:12:44Z')
   })
 })
