@@ -64,9 +64,14 @@ export interface Sink {
   /**
    * Make the verified archive visible under its final name (and record what was verified, if it can).
    * Resolves with a note when the archive is committed but something beside it is not (local: the
-   * completion record could not be written).
+   * completion record could not be written). A content sink also gets the content's size and SHA-256.
    */
-  commit(verified?: {bytes: number; md5?: string; crc32c?: string}): Promise<string | undefined | void>
+  commit(verified?: {
+    bytes: number
+    md5?: string
+    crc32c?: string
+    content?: ContentFacts
+  }): Promise<string | undefined | void>
   /** Throw the partial archive away (idempotent, never throws). */
   abort(): Promise<void>
   /**
@@ -81,6 +86,13 @@ export interface Sink {
    */
   readonly resumedBytes?: number
   readResumed?(): AsyncIterable<Buffer>
+}
+
+/** The archive's decompressed content (the tar or the SQL), as the content sinks were given it. */
+export interface ContentFacts {
+  bytes: number
+  /** SHA-256 (hex) of the content. */
+  sha256: string
 }
 
 /** What is stored under a key, hashed by reading it back. */

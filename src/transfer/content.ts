@@ -1,6 +1,7 @@
+import {createHash, type Hash} from 'node:crypto'
 import {createGunzip, type Gunzip} from 'node:zlib'
 
-import type {Sink} from '../destination/types.js'
+import type {ContentFacts, Sink} from '../destination/types.js'
 
 import {gzipError} from './verify.js'
 
@@ -13,6 +14,9 @@ import {gzipError} from './verify.js'
  *
  * Backpressure runs both ways: a content sink that wants the writer to wait pauses the inflater, and
  * a full inflater makes write() return a promise.
+ *
+ * The content's SHA-256 is computed here, once for all content sinks, as it passes: it is what a
+ * restore, which re-gzips the content (other gzip bytes), proves itself equal against.
  */
 export class ContentStream {
   private readonly gunzip: Gunzip
@@ -21,7 +25,9 @@ export class ContentStream {
   /** Sink writes not yet settled (each pauses the inflater until it is). */
   private pending = 0
   private readonly waiters = new Set<{resolve: () => void; reject: (error: unknown) => void}>()
-  private readonly ended: Promise<void>
+  private readonly ended: Promise<ContentFacts>
+  private readonly sha256: Hash = createHash('sha256')
+  private bytesOut = 0
 
   /** `tag` wraps a sink's own failure so that the engine knows which destination failed. */
   constructor(
@@ -32,12 +38,12 @@ export class ContentStream {
     this.gunzip.on('data', (content: Buffer) => this.deliver(content))
     this.gunzip.on('drain', () => this.wake())
     this.gunzip.on('error', (error: Error & {code?: string}) => this.fail(gzipError(this.file, error, this.bytesIn)))
-    this.ended = new Promise<void>((resolve, reject) => {
+    this.ended = new Promise<ContentFacts>((resolve, reject) => {
       this.gunzip.once('end', () => {
         // Everything inflated was handed to the sinks; wait for their last writes to settle.
         const check = () => {
           if (this.failure) reject(this.failure)
-          else if (this.pending === 0) resolve()
+          else if (this.pending === 0) resolve({bytes: this.bytesOut, sha256: this.sha256.digest('hex')})
           else this.waiters.add({resolve: check, reject})
         }
 
@@ -58,8 +64,8 @@ export class ContentStream {
     })
   }
 
-  /** No more compressed bytes: resolves when every sink has taken all of the content. */
-  end(): Promise<void> {
+  /** No more compressed bytes: resolves, with the content's size and SHA-256, when every sink has taken all of it. */
+  end(): Promise<ContentFacts> {
     if (this.failure) return Promise.reject(this.failure)
     this.gunzip.end()
     return this.ended
@@ -73,6 +79,8 @@ export class ContentStream {
   }
 
   private deliver(content: Buffer): void {
+    this.sha256.update(content)
+    this.bytesOut += content.length
     for (const {sink, tag} of this.sinks) {
       const wait = sink.write(content)
       if (!wait) continue

@@ -441,7 +441,7 @@ async function transferWith(job: TransferJob, signal: AbortSignal, outcome: Outc
         }),
       )
       const verified = await untilAborted(signal, verifier.finish({hash: dl.hash, total: dl.total}))
-      if (contentTaken) await untilAborted(signal, contentTaken)
+      const contentFacts = contentTaken ? await untilAborted(signal, contentTaken) : undefined
       const flushFailure = (await untilAborted(signal, flushed)).findIndex((f) => f.status === 'rejected')
       if (flushFailure !== -1) {
         const {reason} = (await flushed)[flushFailure] as PromiseRejectedResult
@@ -451,7 +451,9 @@ async function transferWith(job: TransferJob, signal: AbortSignal, outcome: Outc
       // 4. Commit: per destination. One that fails is reported failed (its sink aborted), the others
       //    hold the complete, verified archive and are reported transferred.
       progress.set('committing')
-      const committed = await Promise.allSettled(sinks.map((s) => s.commit(verified)))
+      const committed = await Promise.allSettled(
+        sinks.map((s) => s.commit(s.takes === 'content' ? {...verified, content: contentFacts} : verified)),
+      )
       const failedCommits: number[] = []
       for (const [n, c] of committed.entries()) {
         if (c.status === 'rejected') {
