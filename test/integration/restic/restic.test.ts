@@ -111,9 +111,55 @@ describe('restic adapter (real restic)', () => {
     const kept = await destination.open(`s1/live/${meta.file}`, meta, new AbortController().signal)
     await kept.write(Buffer.from('INSERT INTO t VALUES (1);\n'))
     await kept.flush?.()
-    await kept.commit()
-    const [snapshot] = vault.snapshots()
+    await kept.commit({bytes: 100, md5: 'a'.repeat(32), content: {bytes: 26, sha256: 'b'.repeat(64)}})
+    const [snapshot, record] = vault.snapshots()
     expect(snapshot.paths).to.deep.equal(['/s1/live/database.sql'])
     expect(snapshot.time).to.equal('2024-05-01T03:12:44Z')
+    expect(record.paths).to.deep.equal(['/s1/live/database.pbm.json'])
+    expect(record.time).to.equal('2024-05-01T03:12:44Z')
+    expect(record.tags).to.include.members(['pbm', 'pbm-record', `of=${snapshot.short_id}`, `sha256=${'b'.repeat(64)}`])
+    expect(JSON.parse(vault.dump(record.id, '/s1/live/database.pbm.json').toString())).to.deep.equal({
+      snapshot: snapshot.short_id,
+      file: meta.file,
+      archive: {bytes: 100, md5: 'a'.repeat(32)},
+      content: {bytes: 26, sha256: 'b'.repeat(64)},
+    })
+  })
+
+  it('a completion record that cannot be saved fails the commit, clearly; its data snapshot does not count as in the vault', async () => {
+    const vault = initVault()
+    // The real restic, except that saving a completion record fails as a full or read-only backend would.
+    const dir = mkdtempSync(path.join(tmpdir(), 'pbm-record-fails-'))
+    const bin = path.join(dir, 'restic')
+    writeFileSync(
+      bin,
+      '#!/bin/sh\ncase "$*" in *pbm-record*) echo "Fatal: unable to save snapshot: disk full" >&2; exit 1;; esac\nexec restic "$@"\n',
+    )
+    chmodSync(bin, 0o755)
+    const meta = {
+      site: 's1',
+      env: 'live',
+      element: 'code' as const,
+      folder: '1714533164_backup',
+      file: 's1_live_2024-05-01T03-12-44_UTC_code.tar.gz',
+      size: 100,
+    }
+    const key = `s1/live/${meta.file}`
+    const failing = createVaultDestination(new Restic({bin, repo: vault.repo, env: vault.env}))
+    await failing.preflight()
+    const sink = await failing.open(key, meta, new AbortController().signal)
+    await sink.write(Buffer.from('tar bytes'))
+    const error = await sink.commit({bytes: 100, content: {bytes: 9, sha256: 'c'.repeat(64)}}).then(
+      () => undefined,
+      (error_: unknown) => error_ as {code: string; message: string},
+    )
+    expect(error?.code).to.equal('vault-record-failed')
+    expect(error?.message).to.match(/was saved as snapshot [\da-f]{8}, but its completion record was not \(.*disk full/)
+    await sink.abort()
+    // The orphan is there, and a new run does not take it for the archive.
+    expect(vault.snapshots().map((s) => s.paths[0])).to.deep.equal(['/s1/live/code.tar'])
+    const again = createVaultDestination(new Restic({repo: vault.repo, env: vault.env}))
+    await again.preflight()
+    expect(await again.inspect(key)).to.equal(undefined)
   })
 })
