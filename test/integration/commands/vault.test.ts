@@ -7,7 +7,9 @@ import type {Result} from 'execa'
 
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {chmodSync, readFileSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {chmodSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
@@ -32,6 +34,16 @@ function recordingRestic(dir: string): {bin: string; calls: () => string[]} {
   writeFileSync(bin, `#!/bin/sh\necho "$1" >> ${JSON.stringify(log)}\nexec restic "$@"\n`)
   chmodSync(bin, 0o755)
   return {bin, calls: () => readFileSync(log, 'utf8').split('\n').filter(Boolean)}
+}
+
+/** Resolves when a process that is not our child has exited (gone, or a zombie awaiting its reaper). */
+async function exited(pid: number): Promise<void> {
+  const stat = `/proc/${pid}/stat`
+  while (existsSync(stat) && !/^\d+ \(.*\) Z/.test(readFileSync(stat, 'utf8'))) {
+    await new Promise((resolve) => {
+      setTimeout(resolve, 50)
+    })
+  }
 }
 
 function describeRun(result: Result): string {
@@ -90,9 +102,25 @@ describe('pbm into a vault (--restic; built CLI, sandbox, real restic)', functio
 
   const content = (file: string) => gunzipSync(Buffer.concat([...world.sandbox.bytes(file)]))
 
-  /** Every snapshot holds what the archive inflates to, at its path, time and tags. */
+  const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
+
+  type VaultSnapshot = ReturnType<TestVault['snapshots']>[number]
+  const isRecord = (s: VaultSnapshot) => s.tags.includes('pbm-record')
+  const tag = (s: VaultSnapshot, name: string) => s.tags.find((t) => t.startsWith(`${name}=`))?.slice(name.length + 1)
+
+  /** The completion record of a data snapshot, if any: a `pbm-record` snapshot naming it in `of=`, same file. */
+  const recordOf = (vault: TestVault, data: VaultSnapshot) =>
+    vault
+      .snapshots()
+      .find((r) => isRecord(r) && data.id.startsWith(tag(r, 'of') ?? '-') && tag(r, 'file') === tag(data, 'file'))
+
+  /**
+   * Every data snapshot holds what the archive inflates to, at its path, time and tags, and has its
+   * completion record, whose sha256 is that of the content restic gives back.
+   */
   function expectSnapshotsOf(vault: TestVault, archives: ReturnType<typeof newest>): void {
-    const snapshots = vault.snapshots()
+    const snapshots = vault.snapshots().filter((s) => !isRecord(s))
+    expect(vault.snapshots().filter((s) => isRecord(s))).to.have.length(snapshots.length)
     expect(snapshots.map((s) => s.tags.find((t) => t.startsWith('file='))).sort()).to.deep.equal(
       archives.map((a) => `file=${a.file}`).sort(),
     )
@@ -110,7 +138,12 @@ describe('pbm into a vault (--restic; built CLI, sandbox, real restic)', functio
         `md5=${a.md5}`,
       ])
       expect(new Date(s.time).getTime()).to.equal(Number(a.folder.split('_')[0]) * 1000)
-      expect(vault.dump(s.id, inside).equals(content(a.file)), `${a.file} in the vault`).to.equal(true)
+      const dumped = vault.dump(s.id, inside)
+      expect(dumped.equals(content(a.file)), `${a.file} in the vault`).to.equal(true)
+      const record = recordOf(vault, s)
+      expect(record, `the completion record of ${a.file}`).not.to.equal(undefined)
+      expect(record!.time).to.equal(s.time)
+      expect(tag(record!, 'sha256')).to.equal(sha256(dumped))
     }
   }
 
@@ -125,7 +158,8 @@ describe('pbm into a vault (--restic; built CLI, sandbox, real restic)', functio
     expect(rows.every((r) => r.destination === 'restic' && r.status === 'transferred')).to.equal(true)
     expectSnapshotsOf(vault, [...newest('alpha'), ...newest('bravo')])
     expect(recorder.calls().filter((c) => c === 'snapshots')).to.have.length(1)
-    expect(recorder.calls().filter((c) => c === 'backup')).to.have.length(6)
+    // Per archive, its content and its completion record.
+    expect(recorder.calls().filter((c) => c === 'backup')).to.have.length(12)
 
     const before = recorder.calls().length
     const again = await world.pbm([...args, '--log-format', 'json'], {env: vault.env})
@@ -133,7 +167,7 @@ describe('pbm into a vault (--restic; built CLI, sandbox, real restic)', functio
     expect(String(again.stdout)).to.match(/6 skipped/)
     // One listing of the vault for the whole run, no backup.
     expect(recorder.calls().slice(before)).to.deep.equal(['version', 'cat', 'snapshots'])
-    expect(vault.snapshots()).to.have.length(6)
+    expect(vault.snapshots()).to.have.length(12)
     expectNoSecrets(String(first.stdout), String(first.stderr), String(again.stdout), String(again.stderr))
   })
 
@@ -172,7 +206,12 @@ describe('pbm into a vault (--restic; built CLI, sandbox, real restic)', functio
       expect(result.exitCode, describeRun(result)).to.equal(1)
       const failed = json<{archives: RowJson[]}>(result).archives.filter((r) => r.status === 'failed')
       expect(failed.map((r) => r.file)).to.deep.equal([files.file])
-      expect(vault.snapshots().map((s) => s.tags.find((t) => t.startsWith('file=')))).to.have.members(
+      expect(
+        vault
+          .snapshots()
+          .filter((s) => !isRecord(s))
+          .map((s) => s.tags.find((t) => t.startsWith('file='))),
+      ).to.have.members(
         newest('alpha')
           .filter((a) => a.file !== files.file)
           .map((a) => `file=${a.file}`),
@@ -197,6 +236,66 @@ describe('pbm into a vault (--restic; built CLI, sandbox, real restic)', functio
     expect(vault.snapshots()).to.deep.equal([])
     expect(vault.restic('list', 'locks').trim()).to.equal('')
     expectNoSecrets(String(result.stdout), String(result.stderr))
+  })
+
+  it('pbm killed (SIGKILL) mid-archive leaves at most an unrecorded data snapshot; the next run transfers that archive again, with its record', async () => {
+    const vault = initVault()
+    const files = newest('alpha').find((a) => a.element === 'files')!
+    world.sandbox.setFault(files.file, {rateBytesPerSec: 100_000})
+    const child = execa(process.execPath, [PBM, 'backup:mirror', 'alpha.live', '--restic', vault.repo], {
+      cwd: world.tmp,
+      env: {...world.env, ...vault.env, CI: 'true'},
+      reject: false,
+    })
+    await world.sandbox.waitServed(files.file, world.sandbox.stats(files.file).bytesServed + 100_000)
+    // The restic processes pbm runs now: killing pbm ends their input, as the OOM killer would.
+    const restics = spawnSync('pgrep', ['-P', String(child.pid)], {encoding: 'utf8'})
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(Number)
+    expect(restics.length, 'restic runs for the archive in flight').to.be.greaterThan(0)
+    child.kill('SIGKILL')
+    await child
+    // They exit on their own once they have saved what they got.
+    for (const pid of restics) await exited(pid)
+
+    const data = vault.snapshots().filter((s) => !isRecord(s))
+    const orphans = data.filter((s) => !recordOf(vault, s))
+    // restic saved what its input held when it ended, without a record: the files archive truncated
+    // (and any other archive still in flight, before or during its commit).
+    const orphaned = orphans.map((s) => tag(s, 'file')!)
+    expect(orphaned).to.include(files.file)
+    expect(new Set(orphaned).size, 'at most one orphan per archive').to.equal(orphaned.length)
+    const truncated = orphans.find((s) => tag(s, 'file') === files.file)!
+    expect(vault.dump(truncated.id, '/alpha/live/files.tar').length).to.be.lessThan(content(files.file).length)
+    for (const r of vault.snapshots().filter((s) => isRecord(s))) {
+      expect(
+        data.some((s) => s.id.startsWith(tag(r, 'of')!)),
+        'a record names a data snapshot',
+      ).to.equal(true)
+    }
+
+    world.sandbox.clearFaults()
+    const again = await world.pbm(['backup:mirror', 'alpha.live', '--restic', vault.repo, '--json'], {env: vault.env})
+    expect(again.exitCode, describeRun(again)).to.equal(0)
+    for (const row of json<{archives: RowJson[]}>(again).archives) {
+      const expected = orphaned.includes(row.file) ? 'transferred' : 'skipped'
+      expect(row.status, `${row.file}: an orphan does not count as in the vault`).to.equal(expected)
+    }
+
+    for (const a of newest('alpha')) {
+      const inside = `/alpha/live/${a.element}.${a.element === 'database' ? 'sql' : 'tar'}`
+      const recorded = vault
+        .snapshots()
+        .filter((s) => !isRecord(s) && tag(s, 'file') === a.file)
+        .filter((s) => recordOf(vault, s))
+      expect(recorded, a.file).to.have.length(1)
+      const dumped = vault.dump(recorded[0].id, inside)
+      expect(tag(recordOf(vault, recorded[0])!, 'sha256')).to.equal(sha256(dumped))
+      expect(dumped.equals(content(a.file))).to.equal(true)
+    }
+
+    expect(vault.restic('list', 'locks').trim()).to.equal('')
   })
 
   it('refuses before any transfer: no repository (naming restic init), no password, a restic too old, --prune', async () => {
