@@ -36,6 +36,10 @@ function recordingRestic(dir: string): {bin: string; calls: () => string[]} {
   return {bin, calls: () => readFileSync(log, 'utf8').split('\n').filter(Boolean)}
 }
 
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
 /** Resolves when a process that is not our child has exited (gone, or a zombie awaiting its reaper). */
 async function exited(pid: number): Promise<void> {
   const stat = `/proc/${pid}/stat`
@@ -101,8 +105,6 @@ describe('pbm into a vault (--restic; built CLI, sandbox, real restic)', functio
   }
 
   const content = (file: string) => gunzipSync(Buffer.concat([...world.sandbox.bytes(file)]))
-
-  const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 
   type VaultSnapshot = ReturnType<TestVault['snapshots']>[number]
   const isRecord = (s: VaultSnapshot) => s.tags.includes('pbm-record')

@@ -149,10 +149,13 @@ describe('restic adapter (real restic)', () => {
     await failing.preflight()
     const sink = await failing.open(key, meta, new AbortController().signal)
     await sink.write(Buffer.from('tar bytes'))
-    const error = await sink.commit({bytes: 100, content: {bytes: 9, sha256: 'c'.repeat(64)}}).then(
-      () => undefined,
-      (error_: unknown) => error_ as {code: string; message: string},
-    )
+    let error: undefined | {code: string; message: string}
+    try {
+      await sink.commit({bytes: 100, content: {bytes: 9, sha256: 'c'.repeat(64)}})
+    } catch (error_) {
+      error = error_ as {code: string; message: string}
+    }
+
     expect(error?.code).to.equal('vault-record-failed')
     expect(error?.message).to.match(/was saved as snapshot [\da-f]{8}, but its completion record was not \(.*disk full/)
     await sink.abort()
