@@ -112,7 +112,9 @@ describe('restic adapter (real restic)', () => {
     await kept.write(Buffer.from('INSERT INTO t VALUES (1);\n'))
     await kept.flush?.()
     await kept.commit({bytes: 100, md5: 'a'.repeat(32), content: {bytes: 26, sha256: 'b'.repeat(64)}})
-    const [snapshot, record] = vault.snapshots()
+    // Both have the backup run's time: restic lists them in either order.
+    const snapshot = vault.snapshots().find((s) => !s.tags.includes('pbm-record'))!
+    const record = vault.snapshots().find((s) => s.tags.includes('pbm-record'))!
     expect(snapshot.paths).to.deep.equal(['/s1/live/database.sql'])
     expect(snapshot.time).to.equal('2024-05-01T03:12:44Z')
     expect(record.paths).to.deep.equal(['/s1/live/database.pbm.json'])
