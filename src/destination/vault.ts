@@ -2,7 +2,7 @@ import type {Element} from '../catalog/types.js'
 import type {ArchiveMeta, Destination, ExistingObject, Sink} from './types.js'
 
 import {isElement} from '../catalog/element.js'
-import {parseFilename} from '../catalog/filename.js'
+import {archiveTime} from '../catalog/time.js'
 import {InterruptedError, PbmError} from '../errors.js'
 import {type Restic, type ResticBackup, type Snapshot} from '../restic/index.js'
 
@@ -88,13 +88,12 @@ export function recordPath(archive: {site: string; env: string; element: Element
 }
 
 /**
- * When the backup ran: the folder's epoch (shared by every element of one backup run, so a set's
- * snapshots have one time), else the time in the filename.
+ * The snapshot's time: the backup's one time (catalog/time.ts: the time in its filename, else the
+ * folder's epoch), so that `restic snapshots` shows what every pbm screen shows.
  */
 export function backupTime(archive: {folder: string; file: string}): Date {
   const epoch = /^(\d+)_/.exec(archive.folder)?.[1]
-  if (epoch) return new Date(Number(epoch) * 1000)
-  return parseFilename(archive.file)?.date ?? new Date()
+  return archiveTime(archive.file) ?? (epoch ? new Date(Number(epoch) * 1000) : new Date())
 }
 
 /**

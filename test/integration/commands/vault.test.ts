@@ -139,7 +139,9 @@ describe('pbm into a vault (--restic; built CLI, sandbox, real restic)', functio
         `size=${a.size}`,
         `md5=${a.md5}`,
       ])
-      expect(new Date(s.time).getTime()).to.equal(Number(a.folder.split('_')[0]) * 1000)
+      // The backup's one time, as every screen shows it: the one in its filename.
+      const [, day, hh, mm, ss] = /_(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)_UTC_/.exec(a.file)!
+      expect(new Date(s.time).toISOString()).to.equal(`${day}T${hh}:${mm}:${ss}.000Z`)
       const dumped = vault.dump(s.id, inside)
       expect(dumped.equals(content(a.file)), `${a.file} in the vault`).to.equal(true)
       const record = recordOf(vault, s)
