@@ -7,9 +7,8 @@ import type {Result} from 'execa'
 
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {chmodSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
@@ -48,6 +47,19 @@ async function exited(pid: number): Promise<void> {
       setTimeout(resolve, 50)
     })
   }
+}
+
+/** The processes whose environment names this repository: the restics pbm started for it. */
+function resticsOf(repo: string): number[] {
+  return readdirSync('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return []
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0')
+      return environ.includes(`RESTIC_REPOSITORY=${repo}`) ? [Number(entry)] : []
+    } catch {
+      return [] // gone meanwhile, or not ours to read
+    }
+  })
 }
 
 function describeRun(result: Result): string {
@@ -253,14 +265,12 @@ describe('pbm into a vault (--restic; built CLI, sandbox, real restic)', functio
     })
     await world.sandbox.waitServed(files.file, world.sandbox.stats(files.file).bytesServed + 100_000)
     // The restic processes pbm runs now: killing pbm ends their input, as the OOM killer would.
-    const restics = spawnSync('pgrep', ['-P', String(child.pid)], {encoding: 'utf8'})
-      .stdout.split('\n')
-      .filter(Boolean)
-      .map(Number)
-    expect(restics.length, 'restic runs for the archive in flight').to.be.greaterThan(0)
+    expect(resticsOf(vault.repo).length, 'restic runs for the archive in flight').to.be.greaterThan(0)
     child.kill('SIGKILL')
     await child
-    // They exit on their own once they have saved what they got.
+    // They exit on their own once they have saved what they got (found again after the kill: pbm may
+    // have started another one, for a record, after the first look).
+    const restics = resticsOf(vault.repo)
     for (const pid of restics) await exited(pid)
 
     const data = vault.snapshots().filter((s) => !isRecord(s))
