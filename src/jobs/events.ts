@@ -68,6 +68,8 @@ export type JobEvent =
   | {type: 'restore:importing'; target: SiteEnvRef; archive: ArchiveRef; from: string; expiresAt: Date}
   | {type: 'restore:imported'; target: SiteEnvRef; archive: ArchiveRef; seconds: number}
   | {type: 'restore:failed'; target: SiteEnvRef; archive: ArchiveRef; error: FailureInfo}
+  /** backup:restore --output: the archive is in `file` (`unchanged`: the same archive was there already). */
+  | {type: 'restore:saved'; target: SiteEnvRef; archive: ArchiveRef; file: string; bytes: number; unchanged: boolean}
   /** The stage is gone (or, with `error`, could not be deleted: the message says how to). */
   | {type: 'restore:unstaged'; target: SiteEnvRef; archive: ArchiveRef; where: string; error?: FailureInfo}
   /**

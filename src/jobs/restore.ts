@@ -1,6 +1,10 @@
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
 import type {Backup} from '../catalog/types.js'
-import type {Destination, ExistingObject} from '../destination/index.js'
-import type {ObjectReader} from '../destination/read.js'
+import type {ArchiveMeta, Destination, ExistingObject} from '../destination/index.js'
+import type {DestinationKind} from '../destination/types.js'
 import type {Terminus} from '../terminus/index.js'
 import type {EventSink} from './events.js'
 
@@ -10,10 +14,12 @@ import {presignGet, type S3Location, stageForImport, sweepExpiredStages} from '.
 import {createLocalReader, createS3Reader} from '../destination/read.js'
 import {createS3Inventory} from '../destination/s3-inventory.js'
 import {type SweptStage} from '../destination/stage.js'
+import {createVaultReadback} from '../destination/vault-read.js'
 import {InterruptedError, PbmError} from '../errors.js'
 import {checkImportSize, type MirroredArchive, type RestorableElement} from '../plan/restore.js'
 import {parseArchiveKey} from '../plan/series.js'
-import {StreamVerifier} from '../transfer/verify.js'
+import {Restic, type ResticOptions} from '../restic/index.js'
+import {StreamVerifier, type Verified} from '../transfer/verify.js'
 import {createLimit} from '../util/limit.js'
 import {
   type ArchiveRef,
@@ -69,14 +75,24 @@ export interface VerifiedObject {
 
 /** Where the mirror is, as backup:restore needs it: list, check, read back, and publish for Pantheon. */
 export interface RestoreMirror {
-  readonly kind: 'local' | 's3'
+  readonly kind: DestinationKind
   describe(key: string): string
   /** Every mirrored archive of SITE.ENV (any other object is left out). */
   listArchives(site: string, env: string, signal?: AbortSignal): Promise<MirroredArchive[]>
   /** Every site.env that has archives in the mirror. */
   listSiteEnvs(signal?: AbortSignal): Promise<SiteEnvRef[]>
   inspect(key: string, signal?: AbortSignal): Promise<ExistingObject | undefined>
-  reader: ObjectReader
+  /**
+   * The archive as Pantheon imports it, streamed: the stored bytes (S3, folder; `versionId` pins a
+   * version), or a vault's content gzip-compressed anew, which throws as it ends when the content's
+   * SHA-256 is not the recorded one.
+   */
+  read(key: string, signal: AbortSignal, versionId?: string): Promise<AsyncIterable<Buffer>>
+  /**
+   * True when read() gives the stored archive's own bytes, so their size and MD5 are checked against
+   * pbm's record; false for a vault, whose gzip bytes are new and whose content's SHA-256 is checked.
+   */
+  readonly storesArchives: boolean
   /**
    * Presign (S3) or stage and presign (local) what was verified: on a versioned bucket the URL names the
    * verified version; elsewhere the object (or the local file) must still be what was verified, or this
@@ -201,6 +217,79 @@ export async function restore(plan: RestorePlan, deps: RestoreDeps, signal: Abor
   return withWarnings({backupFirst, restored: rows}, warnings)
 }
 
+/** backup:restore --output: the chosen archives go to local files, and nothing to Pantheon. */
+export interface SavePlan {
+  /** Whose archives they are. */
+  source: SiteEnvRef
+  items: RestoreItem[]
+  /** One archive's file, or a folder that takes each archive under its Pantheon filename. */
+  output: {file: string} | {folder: string}
+  /** Replace a different file already there. */
+  force: boolean
+}
+
+/**
+ * backup:restore --output's work: each archive read from the mirror in full, verified as it streams
+ * (saveArchive), into its file; stops at the first failure. Needs no Terminus and changes no site.
+ */
+export async function saveArchives(
+  plan: SavePlan,
+  deps: Pick<RestoreDeps, 'events' | 'mirror'>,
+  signal: AbortSignal,
+): Promise<RestoreResult> {
+  const {events, mirror} = deps
+  const target = plan.source
+  const refs = plan.items.map((item) => baseOf(item.backup))
+  events.emit({archives: refs, backupFirst: false, dryRun: false, target, type: 'restore:started'})
+  const rows: RestoredArchive[] = plan.items.map((item) => ({
+    element: item.backup.element as RestorableElement,
+    file: item.backup.file,
+    from: mirror.describe(item.key),
+    seconds: 0,
+    source: siteEnvOf(item.backup),
+    target: 'file' in plan.output ? plan.output.file : path.join(plan.output.folder, item.backup.file),
+    workflow: 'not-run',
+  }))
+  for (const [i, item] of plan.items.entries()) {
+    const row = rows[i]
+    const archive = refs[i]
+    const started = Date.now()
+    try {
+      if (signal.aborted) throw signal.reason ?? new InterruptedError()
+      events.emit({archive, deep: true, target, type: 'restore:verifying'})
+      const stored = await mirror.inspect(item.key, signal)
+      if (!stored) throw new PbmError('not-found', `${row.from} is not in the mirror (any more).`)
+      const saved = await saveArchive(mirror, {key: item.key, meta: metaOf(item.backup)}, stored, row.target, {
+        force: plan.force,
+        signal,
+      })
+      events.emit({archive, bytes: saved.bytes, deep: true, md5: saved.md5, target, type: 'restore:verified'})
+      row.workflow = saved.status
+      row.seconds = seconds(started)
+      events.emit({
+        archive,
+        bytes: saved.bytes,
+        file: saved.file,
+        target,
+        type: 'restore:saved',
+        unchanged: saved.status === 'unchanged',
+      })
+    } catch (error) {
+      row.workflow = 'failed'
+      row.seconds = seconds(started)
+      row.error = describeFailure(error)
+      events.emit({archive, error: row.error, target, type: 'restore:failed'})
+      break
+    }
+  }
+
+  const elements = [...new Set(plan.items.map((item) => item.backup.element))]
+  return {
+    backupFirst: {element: elements.length === 1 ? elements[0] : 'all', status: 'skipped', target: ''},
+    restored: rows,
+  }
+}
+
 function withWarnings(result: RestoreResult, warnings: string[]): RestoreResult {
   return warnings.length > 0 ? {...result, warnings} : result
 }
@@ -259,30 +348,109 @@ async function verifyStored(
     return verifiedOf(stored, stored.md5)
   }
 
-  const read = await mirror.reader.read(item.key, signal, stored.versionId)
-  const verifier = new StreamVerifier(where)
+  const verified = await readVerified(mirror, item.key, stored, signal)
+  events.emit({
+    archive,
+    bytes: verified.bytes,
+    deep: true,
+    md5: verified.md5,
+    target: plan.target,
+    type: 'restore:verified',
+  })
+  // A vault's gzip is made anew on every read: only its content is what was verified.
+  return mirror.storesArchives ? verifiedOf(stored, verified.md5) : verifiedOf(stored)
+}
+
+/**
+ * Read an archive from the mirror in full and verify it as it streams (gzip to its trailer; the stored
+ * bytes also by size and MD5, a vault's content by its SHA-256), handing each chunk to `onChunk` (a
+ * file being written) as well. Throws when anything differs, or at an abort.
+ */
+async function readVerified(
+  mirror: RestoreMirror,
+  key: string,
+  stored: ExistingObject,
+  signal: AbortSignal,
+  onChunk?: (chunk: Buffer) => Promise<void> | void,
+): Promise<Verified> {
+  const verifier = new StreamVerifier(mirror.describe(key))
   try {
-    for await (const chunk of read.body) {
+    for await (const chunk of await mirror.read(key, signal, stored.versionId)) {
       if (signal.aborted) throw signal.reason ?? new InterruptedError()
-      await verifier.update(chunk)
+      await Promise.all([verifier.update(chunk), onChunk?.(chunk)])
     }
 
-    const verified = await verifier.finish({hash: {md5: stored.md5}, total: stored.recordedSize ?? stored.size})
-    events.emit({
-      archive,
-      bytes: verified.bytes,
-      deep: true,
-      md5: verified.md5,
-      target: plan.target,
-      type: 'restore:verified',
-    })
-    return verifiedOf(stored, verified.md5)
+    if (signal.aborted) throw signal.reason ?? new InterruptedError()
+    return await verifier.finish(
+      mirror.storesArchives ? {hash: {md5: stored.md5}, total: stored.recordedSize ?? stored.size} : {hash: {}},
+    )
   } finally {
     verifier.dispose()
   }
 }
 
-function verifiedOf(stored: ExistingObject, md5: string | undefined): VerifiedObject {
+/** The archive's facts, as a local file records them. */
+function metaOf(backup: Backup): ArchiveMeta {
+  return {element: backup.element, env: backup.env, file: backup.file, folder: backup.folder, site: backup.site}
+}
+
+/** What saveArchive did: wrote the file, or found the same archive there already. */
+export interface SavedArchive {
+  file: string
+  bytes: number
+  md5: string
+  status: 'saved' | 'unchanged'
+}
+
+/**
+ * Write one archive of the mirror to a local file, verified as it streams (readVerified): created as
+ * a `.partial` (exclusive, 0600, never through a symlink) and renamed only once verified, so nothing
+ * half-written or unverified ever has the final name. A different file already there is never
+ * replaced without `force`; the same archive (same bytes) is left as it is.
+ */
+export async function saveArchive(
+  mirror: RestoreMirror,
+  item: {key: string; meta: ArchiveMeta},
+  stored: ExistingObject,
+  file: string,
+  options: {force: boolean; signal: AbortSignal},
+): Promise<SavedArchive> {
+  const {force, signal} = options
+  const local = createLocalDestination({file})
+  await local.preflight(signal)
+  const existsDifferent = () =>
+    new PbmError('exists-different', `${file} exists and is not this archive: it was not overwritten.`, {
+      hint: 'Add --force to replace it, or give --output another path.',
+    })
+  const before = await local.inspect(item.key, signal)
+  if (before && !force && mirror.storesArchives && stored.md5) {
+    // Decided before any read: the stored archive's MD5 is known.
+    const there = before.complete && before.md5 ? before.md5 : (await local.hash!(item.key, signal)).md5
+    if (there !== stored.md5) throw existsDifferent()
+    return {bytes: before.size, file, md5: there, status: 'unchanged'}
+  }
+
+  const sink = await local.open(item.key, item.meta, signal)
+  try {
+    const verified = await readVerified(mirror, item.key, stored, signal, (chunk) => sink.write(chunk))
+    await sink.flush?.()
+    if (!force && (await local.inspect(item.key, signal))) {
+      // Made anew (a vault) or there is no MD5 to compare before: the bytes just written tell.
+      const there = await local.hash!(item.key, signal)
+      await sink.abort()
+      if (there.md5 !== verified.md5) throw existsDifferent()
+      return {bytes: verified.bytes, file, md5: verified.md5, status: 'unchanged'}
+    }
+
+    await sink.commit({bytes: verified.bytes, crc32c: verified.crc32c, md5: verified.md5})
+    return {bytes: verified.bytes, file, md5: verified.md5, status: 'saved'}
+  } catch (error) {
+    await sink.abort()
+    throw error
+  }
+}
+
+function verifiedOf(stored: ExistingObject, md5?: string): VerifiedObject {
   return {
     size: stored.size,
     ...(md5 ? {md5} : {}),
@@ -305,16 +473,20 @@ function seconds(since: number): number {
 export interface MirrorSettings {
   s3?: S3Location & {prefix: string; profile?: string; region?: string}
   local?: {root: string}
+  /** A vault: the restic repository pbm wrote (`--restic`), and the restic to read it with. */
+  vault?: ResticOptions
   /** Where a local archive is staged for Pantheon: `s3://bucket/prefix` and the S3 settings. */
   stage?: S3Location & {prefix: string}
 }
 
 /** The mirror of one restore run: an S3 bucket (and prefix) or a local folder. */
 export function openRestoreMirror(settings: MirrorSettings): RestoreMirror {
-  const {local, s3, stage} = settings
+  const {local, s3, stage, vault} = settings
+  if (vault) return openVault(new Restic(vault), stage)
   if (s3) {
     const destination: Destination = createS3Destination({...s3})
     const inventory = createS3Inventory({...s3})
+    const reader = createS3Reader(s3)
     return {
       describe: (key) => destination.describe(key),
       inspect: (key, signal) => destination.inspect(key, signal),
@@ -334,13 +506,15 @@ export function openRestoreMirror(settings: MirrorSettings): RestoreMirror {
         const {expiresAt, url} = await presignGet(s3, `${s3.prefix}${key}`, {expiresInSeconds, versionId})
         return {expiresAt, url, where}
       },
-      reader: createS3Reader(s3),
+      read: async (key, signal, versionId) => (await reader.read(key, signal, versionId)).body,
+      storesArchives: true,
     }
   }
 
   if (!local) throw new PbmError('usage', 'No mirror was given.', {exitCode: 2})
   const destination = createLocalDestination({root: local.root})
   const inventory = createLocalInventory({root: local.root})
+  const reader = createLocalReader({root: local.root})
   return {
     describe: (key) => destination.describe(key),
     inspect: (key, signal) => destination.inspect(key, signal),
@@ -358,9 +532,73 @@ export function openRestoreMirror(settings: MirrorSettings): RestoreMirror {
       })
       return {expiresAt: staged.expiresAt, stage: staged, url: staged.url, where: staged.where}
     },
-    reader: createLocalReader({root: local.root}),
+    read: async (key, signal) => (await reader.read(key, signal)).body,
+    storesArchives: true,
     ...(stage ? {sweepStages: (signal: AbortSignal) => sweepExpiredStages(stage, {signal})} : {}),
   }
+}
+
+/**
+ * A vault as a restore's mirror: its complete archives (those with a completion record), each read as
+ * a new gzip of its content (SHA-256 checked), and published as a local mirror's archive is: written
+ * to a private temporary file, then staged (`--stage`) for Pantheon and the file removed.
+ */
+function openVault(restic: Restic, stage: MirrorSettings['stage']): RestoreMirror {
+  const readback = createVaultReadback(restic)
+  const listed = async (signal?: AbortSignal) => [...(await readback.archives(signal)).values()]
+  const mirror: RestoreMirror = {
+    describe: (key) => `${restic.location}::${key}`,
+    async inspect(key, signal) {
+      const archive = (await readback.archives(signal)).get(key)
+      if (!archive) return
+      // Listed only with its completion record, saved after the archive was verified.
+      return {complete: true, folder: archive.folder, size: archive.size ?? 0}
+    },
+    kind: 'restic',
+    async listArchives(site, env, signal) {
+      return (await listed(signal))
+        .filter((a) => a.site === site && a.env === env)
+        .map((a) => ({file: a.file, folder: a.folder, size: a.size ?? 0}))
+    },
+    async listSiteEnvs(signal) {
+      const seen = new Map<string, SiteEnvRef>()
+      for (const a of await listed(signal)) if (a.element !== 'code') seen.set(`${a.site}.${a.env}`, a)
+      return [...seen.values()]
+        .map(({env, site}) => ({env, site}))
+        .sort((a, b) => a.site.localeCompare(b.site) || a.env.localeCompare(b.env))
+    },
+    async publish(key, expiresInSeconds, signal) {
+      if (!stage) throw stageMissing()
+      const archive = (await readback.archives(signal)).get(key)
+      if (!archive) throw new PbmError('not-found', `${mirror.describe(key)} is not in the vault (any more).`)
+      // 0700, readable by this user only; removed whatever happens, once the stage has its copy.
+      const dir = await mkdtemp(path.join(tmpdir(), 'pbm-restore-'))
+      try {
+        const file = path.join(dir, archive.file)
+        const {element, env, folder, site} = archive
+        const written = await saveArchive(
+          mirror,
+          {key, meta: {element, env, file: archive.file, folder, site}},
+          {complete: true, size: archive.size ?? 0},
+          file,
+          {force: false, signal},
+        )
+        const staged = await stageForImport(stage, file, {
+          expiresInSeconds,
+          md5: written.md5,
+          prefix: stage.prefix,
+          signal,
+        })
+        return {expiresAt: staged.expiresAt, stage: staged, url: staged.url, where: staged.where}
+      } finally {
+        await rm(dir, {force: true, recursive: true})
+      }
+    },
+    read: async (key, signal) => readback.read(key, signal),
+    storesArchives: false,
+    ...(stage ? {sweepStages: (signal: AbortSignal) => sweepExpiredStages(stage, {signal})} : {}),
+  }
+  return mirror
 }
 
 /**

@@ -95,12 +95,15 @@ export interface RestoredArchive {
   file: string
   /** The site.env whose backup it is. */
   source: string
-  /** The site.env it was imported into. */
+  /** The site.env it was imported into; with --output, the file it was written to. */
   target: string
   /** Where Pantheon fetched it from (`s3://bucket/key`), never the presigned URL. */
   from: string
-  /** The import workflow: succeeded, failed, planned (dry run), or not-run (an earlier step failed). */
-  workflow: 'failed' | 'not-run' | 'planned' | 'succeeded'
+  /**
+   * The import workflow: succeeded, failed, planned (dry run), or not-run (an earlier step failed);
+   * with --output: saved, or unchanged (the same archive was in the file already).
+   */
+  workflow: 'failed' | 'not-run' | 'planned' | 'saved' | 'succeeded' | 'unchanged'
   seconds: number
   error?: FailureInfo
 }

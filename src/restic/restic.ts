@@ -128,6 +128,52 @@ export class Restic {
     return new ResticBackup(child, request.signal, this.stopGraceMs, (out) => this.failure('backup', out))
   }
 
+  /**
+   * `restic dump SNAPSHOT PATH`: the one file's content, streamed as restic prints it (iterating pulls,
+   * so restic waits while the reader does). Ends after restic exited 0; a non-zero exit (restic 0.14:
+   * "non-zero if there was any error") is a typed error. An abort, or a reader that stops early, makes
+   * restic quit (SIGINT, which removes its lock; SIGKILL after the grace time).
+   * @yields the file's bytes, in order
+   */
+  async *dump(snapshot: string, file: string, signal: AbortSignal): AsyncGenerator<Buffer> {
+    if (signal.aborted) throw new InterruptedError()
+    const child = spawn(this.bin, ['dump', '--quiet', snapshot, file], {
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      stderr = (stderr + s).slice(-8192)
+    })
+    const exited = new Promise<Exit>((resolve) => {
+      child.once('error', (spawnError: NodeJS.ErrnoException) =>
+        resolve({code: null, signal: null, stderr, stdout: '', spawnError}),
+      )
+      child.once('close', (code, sig) => resolve({code, signal: sig, stderr, stdout: ''}))
+    })
+    const stop = () => {
+      stopChild(child, this.stopGraceMs, exited).catch(() => {})
+    }
+
+    signal.addEventListener('abort', stop, {once: true})
+    let ended = false
+    try {
+      for await (const chunk of child.stdout!) {
+        if (signal.aborted) break
+        yield chunk as Buffer
+      }
+
+      const exit = await exited
+      if (signal.aborted) throw new InterruptedError()
+      if (exit.spawnError) throw this.spawnFailure(exit.spawnError)
+      if (exit.code !== 0) throw this.failure('dump', exit)
+      ended = true
+    } finally {
+      signal.removeEventListener('abort', stop)
+      if (!ended) await stopChild(child, this.stopGraceMs, exited)
+    }
+  }
+
   /** Run restic with the repository; its stdout, or a typed error from what it printed. */
   async run(args: string[], options: {signal?: AbortSignal} = {}): Promise<{stdout: string; stderr: string}> {
     const {signal} = options

@@ -136,6 +136,7 @@ export function toRecord(e: JobEvent, time: Date): LogRecord | undefined {
     case 'restore:importing':
     case 'restore:imported':
     case 'restore:failed':
+    case 'restore:saved':
     case 'restore:unstaged': {
       return restoreRecord(e, record)
     }
@@ -220,6 +221,10 @@ function restoreRecord(e: Exclude<RestoreEvent, {type: 'restore:started'}>, reco
 
     case 'restore:failed': {
       return {...out, code: e.error.code, level: 'error', message: e.error.message}
+    }
+
+    case 'restore:saved': {
+      return {...out, bytes: e.bytes, output: e.file, unchanged: e.unchanged}
     }
 
     case 'restore:unstaged': {

@@ -125,6 +125,10 @@ export function lineRenderer(options: {
         return `✖ ${targetId(e.target)} ${e.archive.element}: ${e.error.message}`
       }
 
+      case 'restore:saved': {
+        return `✔ ${of(e.archive)}: ${e.archive.file} ${e.unchanged ? 'already in' : 'written to'} ${e.file} (${formatBytes(e.bytes)})`
+      }
+
       case 'restore:unstaged': {
         return e.error
           ? `✖ ${targetId(e.target)} ${e.archive.element}: ${e.error.message}`

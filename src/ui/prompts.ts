@@ -278,10 +278,10 @@ export async function askConfirm(message: string, signal?: AbortSignal, defaultA
 /** Which site.env's backup to restore: those the mirror holds, the target's own first. */
 export async function askSourceSiteEnv(
   siteEnvs: Array<{env: string; site: string}>,
-  target: {env: string; site: string},
+  target: undefined | {env: string; site: string},
   signal?: AbortSignal,
 ): Promise<{env: string; site: string}> {
-  const isTarget = (s: {env: string; site: string}) => s.site === target.site && s.env === target.env
+  const isTarget = (s: {env: string; site: string}) => s.site === target?.site && s.env === target?.env
   const message = 'Restore the backup of (from the mirror)'
   return asking(signal, async (context) =>
     (await prompts()).select<{env: string; site: string}>(

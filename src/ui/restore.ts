@@ -79,7 +79,9 @@ const WORKFLOW_COLOUR: Record<RestoredArchive['workflow'], (text: string) => str
   failed: chalk.red,
   'not-run': chalk.yellow,
   planned: chalk.cyan,
+  saved: chalk.green,
   succeeded: chalk.green,
+  unchanged: chalk.green,
 }
 
 /** backup:restore's closing words: the backup made first, each import's outcome, failures and leftovers. */
@@ -87,6 +89,30 @@ export function reportRestore(to: ReportOutput, result: RestoreResult, width = o
   const out = wrapping(to, width)
   const {backupFirst} = result
   out.log('')
+  // --output imports nothing: there is no target, and no backup of one.
+  if (backupFirst.target) reportBackupFirst(out, backupFirst)
+  out.log(
+    fitTable(
+      result.restored.map((r) => [
+        WORKFLOW_COLOUR[r.workflow](r.workflow),
+        r.element,
+        `${r.source} → ${r.target}`,
+        r.file,
+        r.workflow === 'succeeded' || r.workflow === 'saved' ? formatDuration(r.seconds) : '',
+      ]),
+      {
+        columns: [{}, {}, {min: 16, order: 2, shrink: 'middle'}, {min: 20, order: 1, shrink: 'middle'}],
+        header: [backupFirst.target ? 'WORKFLOW' : 'OUTPUT', 'ELEMENT', 'FROM → INTO', 'ARCHIVE', 'TIME'],
+        width,
+      },
+    ),
+  )
+  for (const r of result.restored.filter((r) => r.workflow === 'failed' && r.error?.code !== 'interrupted'))
+    out.error(`✖ ${r.target} ${r.element}: ${r.error?.message}`)
+  for (const warning of result.warnings ?? []) out.error(`✖ ${warning}`)
+}
+
+function reportBackupFirst(out: ReportOutput, backupFirst: RestoreResult['backupFirst']): void {
   switch (backupFirst.status) {
     case 'created': {
       out.log(`Backup of ${backupFirst.target} created first (${formatDuration(backupFirst.seconds)}).`)
@@ -107,24 +133,4 @@ export function reportRestore(to: ReportOutput, result: RestoreResult, width = o
       out.log(`Would create a backup of ${backupFirst.target} first.`)
     }
   }
-
-  out.log(
-    fitTable(
-      result.restored.map((r) => [
-        WORKFLOW_COLOUR[r.workflow](r.workflow),
-        r.element,
-        `${r.source} → ${r.target}`,
-        r.file,
-        r.workflow === 'succeeded' ? formatDuration(r.seconds) : '',
-      ]),
-      {
-        columns: [{}, {}, {min: 16, order: 2, shrink: 'middle'}, {min: 20, order: 1, shrink: 'middle'}],
-        header: ['WORKFLOW', 'ELEMENT', 'FROM → INTO', 'ARCHIVE', 'TIME'],
-        width,
-      },
-    ),
-  )
-  for (const r of result.restored.filter((r) => r.workflow === 'failed' && r.error?.code !== 'interrupted'))
-    out.error(`✖ ${r.target} ${r.element}: ${r.error?.message}`)
-  for (const warning of result.warnings ?? []) out.error(`✖ ${warning}`)
 }

@@ -1,4 +1,6 @@
 import {Args, Flags} from '@oclif/core'
+import {stat} from 'node:fs/promises'
+import path from 'node:path'
 
 import type {Backup} from '../../catalog/types.js'
 
@@ -11,11 +13,20 @@ import {
   MIN_PRESIGN_SECONDS,
 } from '../../destination/presign.js'
 import {PbmError, UsageError} from '../../errors.js'
-import {checkEndpoint, checkFileFlag, destinationFlags, elementsFrom} from '../../flags.js'
+import {checkEndpoint, checkFileFlag, destinationFlags, elementsFrom, vaultFlags, vaultFrom} from '../../flags.js'
 import {RESTORE_JSON} from '../../jobs/json.js'
-import {openRestoreMirror, restore, type RestoreMirror, stageMissing, withRecordedFolders} from '../../jobs/restore.js'
+import {
+  openRestoreMirror,
+  restore,
+  type RestoreMirror,
+  saveArchives,
+  type SavePlan,
+  stageMissing,
+  withRecordedFolders,
+} from '../../jobs/restore.js'
 import {restoreExitCode, type RestoreResult} from '../../jobs/results.js'
 import {archiveKey, parseBucket} from '../../plan/destination.js'
+import {checkFileTarget, looksLikeFilePath} from '../../plan/local-target.js'
 import {
   checkImportSize,
   mirrorSetsNewestFirst,
@@ -64,6 +75,10 @@ export default class Restore extends BaseCommand<typeof Restore> {
   }
   static override description = `Brings a mirrored backup back to Pantheon, for when Pantheon no longer holds it: verifies the archive in the mirror (pbm's record; --deep reads it back in full), presigns a GET URL for a short, stated time, and runs \`terminus import:database\` / \`terminus import:files\` into TARGET_SITE.ENV, waiting for Pantheon's workflow. The presigned URL is never printed or logged.
 
+From a vault (--restic REPO), each archive is \`restic dump\` of its snapshot, gzip-compressed on the fly into a .tar.gz/.sql.gz under its Pantheon filename; its content's SHA-256 must be the one recorded when it was mirrored, or nothing is imported. It then goes through --stage like a local mirror's archive.
+
+--output PATH writes the archives to local files instead of importing them (a file for one archive, or a folder that takes each under its Pantheon filename): from any source, verified as they stream (a mirror's archive by size, MD5 and gzip; a vault's by its content's SHA-256), 0600, under the final name only once complete. A different file already there is not replaced without --force. With --output, nothing on Pantheon changes: TARGET_SITE.ENV may be left out (--from names whose backup), and no stage, --yes or Terminus is needed.
+
 From a local mirror (--to DIR), Pantheon still needs a URL: --stage s3://bucket/prefix uploads the archive there for the import and deletes it afterwards, also after a failure or Ctrl-C. A stage that a crash left behind is marked (tags and metadata) with its URL's expiry, and deleted by the next restore through that stage (or backup:prune of its bucket) once the URL has expired.
 
 The URL is valid for --presign-expiry (default 30m) and, on a versioned bucket, names the version that was verified. It is an argument of \`terminus import:*\`, so local users can read it in the process table while the import runs: restore on a single-tenant runner, or mount /proc with hidepid=2.
@@ -88,6 +103,17 @@ ${RESTORE_EXIT_CODES_HELP}`
     },
     {
       command:
+        '<%= config.bin %> <%= command.id %> mysite.dev --from mysite.live --at 2024-05-01 --element db --restic /srv/vault --stage s3://scratch/pbm-stage --yes',
+      description: "From a vault: live's database of May 1st, content-checked, staged and imported into dev.",
+    },
+    {
+      command:
+        '<%= config.bin %> <%= command.id %> --from mysite.live --latest --element db --restic /srv/vault --output ~/restores/',
+      description:
+        "Write live's newest database from the vault to ~/restores/<Pantheon filename>; nothing is imported.",
+    },
+    {
+      command:
         '<%= config.bin %> <%= command.id %> mysite.live --latest --element db --bucket my-backups --allow-live --dry-run',
       description: 'Print what restoring live would run, and change nothing.',
     },
@@ -104,6 +130,7 @@ ${RESTORE_EXIT_CODES_HELP}`
     prefix: destinationFlags.prefix,
     profile: destinationFlags.profile,
     region: destinationFlags.region,
+    ...vaultFlags,
     to: Flags.string({
       env: 'PBM_TO',
       exclusive: ['bucket'],
@@ -115,8 +142,16 @@ ${RESTORE_EXIT_CODES_HELP}`
       env: 'PBM_STAGE',
       helpGroup: 'DESTINATION',
       helpValue: 's3://BUCKET/PREFIX',
-      summary: 'With --to: where a local archive is uploaded for Pantheon to fetch; deleted after the import.',
+      summary: 'With --to or --restic: where the archive is uploaded for Pantheon to fetch; deleted after the import.',
     }),
+    output: Flags.string({
+      char: 'o',
+      helpGroup: 'DESTINATION',
+      helpValue: 'PATH',
+      summary:
+        'Write the archive to this file (or into this folder, under its Pantheon filename) instead of importing it.',
+    }),
+    force: Flags.boolean({summary: 'With --output: replace a different file already there.'}),
     from: Flags.string({
       helpGroup: 'BACKUP',
       helpValue: 'SITE.ENV',
@@ -180,31 +215,42 @@ ${RESTORE_EXIT_CODES_HELP}`
     const dryRun = flags['dry-run']
     checkEndpoint(flags.endpoint)
     checkFileFlag(flags.file)
-    if (targetArg) this.checkLive(parseSiteEnv(targetArg))
-    if (!flags.bucket && !flags.to) {
+    const output = flags.output ? resolveFolder(flags.output) : undefined
+    if (targetArg && !output) this.checkLive(parseSiteEnv(targetArg))
+    const sources = [flags.bucket && '--bucket', flags.to && '--to', flags.restic && '--restic'].filter(Boolean)
+    if (sources.length === 0) {
       throw new UsageError(
-        'Where is the mirror? No --bucket or --to was given.',
-        'Add --bucket NAME|s3://BUCKET/PREFIX or --to DIR.',
+        'Where is the mirror? No --bucket, --to or --restic was given.',
+        'Add --bucket NAME|s3://BUCKET/PREFIX, --to DIR or --restic REPO.',
       )
     }
 
+    if (sources.length > 1) throw new UsageError(`A restore reads one mirror: ${sources.join(' or ')}, not both.`)
     if (flags.prefix && !flags.bucket) throw new UsageError('--prefix goes with --bucket.')
-    if (flags.to && !flags.stage) throw stageMissing()
-    if (flags.stage && !flags.to) {
-      throw new UsageError('--stage is for a local mirror (--to DIR); an S3 mirror is presigned where it is.')
+    if (flags.force && !output) throw new UsageError('--force goes with --output (a file that may be replaced).')
+    if (output && flags.stage) {
+      throw new UsageError('--output writes a local file and imports nothing: --stage is not used with it.')
+    }
+
+    if ((flags.to || flags.restic) && !flags.stage && !output) throw stageMissing()
+    if (flags.stage && !flags.to && !flags.restic) {
+      throw new UsageError(
+        '--stage is for a local mirror (--to DIR) or a vault (--restic REPO); an S3 mirror is presigned where it is.',
+      )
     }
 
     const expiresInSeconds = parseLifetime(flags['presign-expiry'] ?? String(DEFAULT_PRESIGN_SECONDS))
-    this.checkNothingToAsk(choice, elements, dryRun)
-    const target = targetArg ? parseSiteEnv(targetArg) : this.checkLive(await this.askTarget(signal))
-    const where = formatSiteEnv(target)
-
+    this.checkNothingToAsk(choice, elements, dryRun, Boolean(output))
     const s3 = {endpoint: flags.endpoint, profile: flags.profile, region: flags.region}
     const mirror = openRestoreMirror({
       local: flags.to ? {root: resolveFolder(flags.to)} : undefined,
       s3: flags.bucket ? {...s3, ...parseBucket(flags.bucket, flags.prefix)} : undefined,
       stage: flags.stage ? {...s3, ...parseBucket(flags.stage)} : undefined,
+      vault: vaultFrom(flags).restic,
     })
+    if (output) return this.saveToFiles(mirror, output, choice, elements, signal)
+    const target = targetArg ? parseSiteEnv(targetArg) : this.checkLive(await this.askTarget(signal))
+    const where = formatSiteEnv(target)
     const source = await this.chooseSource(mirror, target, signal)
     const archives = await mirror.listArchives(source.site, source.env, signal)
     if (archives.length === 0) {
@@ -262,6 +308,59 @@ ${RESTORE_EXIT_CODES_HELP}`
     return result
   }
 
+  /** --output: the chosen archives into local files; no target, no Terminus, no stage. */
+  private async saveToFiles(
+    mirror: RestoreMirror,
+    output: string,
+    choice: BackupChoice,
+    elements: RestorableElement[] | undefined,
+    signal: AbortSignal,
+  ): Promise<RestoreResult> {
+    const targetArg = this.args['target.env']
+    const source = this.flags.from
+      ? parseSiteEnv(this.flags.from)
+      : targetArg
+        ? parseSiteEnv(targetArg)
+        : await this.chooseSource(mirror, undefined, signal)
+    const archives = await mirror.listArchives(source.site, source.env, signal)
+    if (archives.length === 0) {
+      throw new PbmError('no-backups', `The mirror holds no archives of ${formatSiteEnv(source)}.`, {
+        hint: `Mirror them first (pbm backup:mirror ${formatSiteEnv(source)} ...), or check --bucket/--prefix/--to/--restic.`,
+      })
+    }
+
+    const chosen = await this.chooseBackups(mirror, source, archives, choice, elements, signal)
+    const isFolder = (await stat(output).catch(() => {}))?.isDirectory() || !looksLikeFilePath(output)
+    if (!isFolder) checkFileTarget(output, chosen)
+    const plan: SavePlan = {
+      force: this.flags.force,
+      items: chosen.map((backup) => ({backup, key: archiveKey(backup)})),
+      output: isFolder ? {folder: output} : {file: output},
+      source,
+    }
+    if (this.flags['dry-run']) {
+      const result: RestoreResult = {
+        backupFirst: {element: 'all', status: 'skipped', target: ''},
+        restored: plan.items.map((item) => ({
+          element: item.backup.element as RestorableElement,
+          file: item.backup.file,
+          from: mirror.describe(item.key),
+          seconds: 0,
+          source: formatSiteEnv(source),
+          target: 'file' in plan.output ? plan.output.file : path.join(plan.output.folder, item.backup.file),
+          workflow: 'planned',
+        })),
+      }
+      if (!this.jsonEnabled()) reportRestore({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result)
+      return result
+    }
+
+    const result = await this.withRenderer({lines: true}, (events) => saveArchives(plan, {events, mirror}, signal))
+    if (!this.jsonEnabled()) reportRestore({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result)
+    process.exitCode = restoreExitCode(result, signal)
+    return result
+  }
+
   private async chooseBackups(
     mirror: RestoreMirror,
     source: SiteEnv,
@@ -307,9 +406,13 @@ ${RESTORE_EXIT_CODES_HELP}`
     return ORDER.flatMap((el) => byElement.get(el) ?? [])
   }
 
-  private async chooseSource(mirror: RestoreMirror, target: SiteEnv, signal: AbortSignal): Promise<SiteEnv> {
+  private async chooseSource(
+    mirror: RestoreMirror,
+    target: SiteEnv | undefined,
+    signal: AbortSignal,
+  ): Promise<SiteEnv> {
     if (this.flags.from) return parseSiteEnv(this.flags.from)
-    if (!this.interactive) return target
+    if (!this.interactive && target) return target
     const siteEnvs = await mirror.listSiteEnvs(signal)
     if (siteEnvs.length === 0)
       throw new PbmError('no-backups', 'The mirror holds no archives at all.', {hint: 'Check --bucket/--prefix/--to.'})
@@ -337,9 +440,21 @@ ${RESTORE_EXIT_CODES_HELP}`
   }
 
   /** Without a person to ask, every choice must be in the flags: say which is missing before any call. */
-  private checkNothingToAsk(choice: BackupChoice, elements: RestorableElement[] | undefined, dryRun: boolean): void {
+  private checkNothingToAsk(
+    choice: BackupChoice,
+    elements: RestorableElement[] | undefined,
+    dryRun: boolean,
+    output: boolean,
+  ): void {
     if (this.interactive) return
-    if (!this.args['target.env']) {
+    if (output && !this.args['target.env'] && !this.flags.from) {
+      throw new UsageError(
+        'Whose backup? With --output and no TARGET_SITE.ENV, --from names it.',
+        'Add --from SITE.ENV, for example: pbm backup:restore --from mysite.live --output ./restores ...',
+      )
+    }
+
+    if (!output && !this.args['target.env']) {
       throw new UsageError(
         'Restore into which site environment? The TARGET_SITE.ENV argument is missing.',
         'Add it, for example: pbm backup:restore mysite.dev --from mysite.live ...',
@@ -360,9 +475,9 @@ ${RESTORE_EXIT_CODES_HELP}`
       )
     }
 
-    if (!dryRun && !this.flags.yes) {
+    if (!dryRun && !output && !this.flags.yes) {
       throw new UsageError(
-        `Restoring replaces what ${formatSiteEnv(parseSiteEnv(this.args['target.env']))} holds, and nobody is here to confirm it.`,
+        `Restoring replaces what ${formatSiteEnv(parseSiteEnv(this.args['target.env']!))} holds, and nobody is here to confirm it.`,
         'Add --yes (or --dry-run to see the steps first).',
       )
     }
