@@ -163,6 +163,11 @@ export interface SandboxImport {
   /** Hex MD5 of the bytes fetched from the URL. */
   md5: string
   size: number
+  /**
+   * Hex SHA-256 of the archive's content (what the gzip inflates to): Pantheon imports any valid archive,
+   * so a re-compressed one (a vault's restore) is the same import when this is the same.
+   */
+  contentSha256: string
   /** ISO time of the import. */
   at: string
   /** The workflow's ID (a UUID). */

@@ -29,8 +29,10 @@ export const IMPORT_ARGS = {'import:database': ['site_env', 'url'], 'import:file
 /**
  * @typedef {{importLimitBytes: number, importMs: number, fails: Record<string, string | null>}} ImportConfig
  *   `fails` is keyed `<site>.<env>` or `<site>.<env>.<element>`: the workflow fails with that message.
- * @typedef {{element: 'database' | 'files', md5: string, size: number, at: string, workflow: string,
- *   source: string}} ImportRecord  `source` is the URL's origin and path, never its query string.
+ * @typedef {{element: 'database' | 'files', md5: string, size: number, contentSha256: string, at: string,
+ *   workflow: string, source: string}} ImportRecord  `source` is the URL's origin and path, never its query
+ *   string; `contentSha256` is the SHA-256 of what the gzip inflates to (Pantheon imports any valid archive:
+ *   a re-compressed one of the same content is the same import).
  */
 
 /** @param {string} dir */
@@ -153,6 +155,7 @@ export async function runImport(c) {
     element,
     md5: outcome.md5,
     size: outcome.size,
+    contentSha256: outcome.contentSha256,
     at: new Date().toISOString(),
     workflow: randomUUID(),
     source: `${/** @type {URL} */ (parsed).origin}${/** @type {URL} */ (parsed).pathname}`,
@@ -167,7 +170,7 @@ export async function runImport(c) {
  * Pantheon's `do_import` workflow: fetch the URL and check the archive, or say why it failed.
  * @param {string} url @param {'database' | 'files'} element @param {import('./state.js').SiteState} site
  * @param {import('./state.js').EnvState} env @param {ImportConfig} config
- * @returns {Promise<{md5: string, size: number} | {error: string}>}
+ * @returns {Promise<{md5: string, size: number, contentSha256: string} | {error: string}>}
  */
 async function importWorkflow(url, element, site, env, config) {
   if (!env.initialized) return {error: 'Workflow failed.'}
@@ -227,9 +230,10 @@ function readStdinLine() {
 
 /**
  * Download the URL as Pantheon would (following redirects), hash it, and inflate it to check the gzip
- * stream to its trailer. Keeps the first 512 inflated bytes to tell a tar from a SQL dump.
+ * stream to its trailer, hashing the content too. Keeps the first 512 inflated bytes to tell a tar from
+ * a SQL dump.
  * @param {string} url @param {number} limit
- * @returns {Promise<{md5: string, size: number, head: Buffer} | {error: string}>}
+ * @returns {Promise<{md5: string, size: number, contentSha256: string, head: Buffer} | {error: string}>}
  */
 async function fetchArchive(url, limit) {
   let current = url
@@ -282,17 +286,20 @@ function request(url) {
 
 /**
  * @param {http.IncomingMessage} res @param {string} url @param {number} limit
- * @returns {Promise<{md5: string, size: number, head: Buffer} | {error: string}>}
+ * @returns {Promise<{md5: string, size: number, contentSha256: string, head: Buffer} | {error: string}>}
  */
 function consume(res, url, limit) {
   return new Promise((resolve) => {
     const md5 = createHash('md5')
+    const content = createHash('sha256')
     let size = 0
     /** @type {Buffer[]} */
     const head = []
     let headLength = 0
     let settled = false
-    const finish = (/** @type {{md5: string, size: number, head: Buffer} | {error: string}} */ v) => {
+    const finish = (
+      /** @type {{md5: string, size: number, contentSha256: string, head: Buffer} | {error: string}} */ v,
+    ) => {
       if (settled) return
       settled = true
       resolve(v)
@@ -301,13 +308,21 @@ function consume(res, url, limit) {
     const notGzip = () => finish({error: `The archive at ${url} is not a gzip archive.`})
     const gunzip = zlib.createGunzip()
     gunzip.on('data', (/** @type {Buffer} */ d) => {
+      content.update(d)
       if (headLength < 512) {
         head.push(d)
         headLength += d.length
       }
     })
     gunzip.on('error', notGzip)
-    gunzip.on('end', () => finish({md5: md5.digest('hex'), size, head: Buffer.concat(head).subarray(0, 512)}))
+    gunzip.on('end', () =>
+      finish({
+        md5: md5.digest('hex'),
+        size,
+        contentSha256: content.digest('hex'),
+        head: Buffer.concat(head).subarray(0, 512),
+      }),
+    )
     let first = true
     res.on('data', (/** @type {Buffer} */ chunk) => {
       if (first && !(chunk[0] === 0x1f && (chunk.length < 2 || chunk[1] === 0x8b))) {
