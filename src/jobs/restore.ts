@@ -138,15 +138,7 @@ export async function restore(plan: RestorePlan, deps: RestoreDeps, signal: Abor
     verified.push(await verifyStored(item, refs[i], plan, deps, signal))
   }
 
-  const rows: RestoredArchive[] = plan.items.map((item) => ({
-    element: item.backup.element as RestorableElement,
-    file: item.backup.file,
-    from: mirror.describe(item.key),
-    seconds: 0,
-    source: siteEnvOf(item.backup),
-    target: siteEnvOf(target),
-    workflow: plan.dryRun ? 'planned' : 'not-run',
-  }))
+  const rows = plan.items.map((item) => rowOf(item, mirror, siteEnvOf(target), plan.dryRun ? 'planned' : 'not-run'))
   const elements = [...new Set(plan.items.map((item) => item.backup.element))]
   const backupFirst: BackupFirstResult = {
     element: elements.length === 1 ? elements[0] : 'all',
@@ -241,15 +233,7 @@ export async function saveArchives(
   const target = plan.source
   const refs = plan.items.map((item) => baseOf(item.backup))
   events.emit({archives: refs, backupFirst: false, dryRun: false, target, type: 'restore:started'})
-  const rows: RestoredArchive[] = plan.items.map((item) => ({
-    element: item.backup.element as RestorableElement,
-    file: item.backup.file,
-    from: mirror.describe(item.key),
-    seconds: 0,
-    source: siteEnvOf(item.backup),
-    target: 'file' in plan.output ? plan.output.file : path.join(plan.output.folder, item.backup.file),
-    workflow: 'not-run',
-  }))
+  const rows = savedRows(plan, mirror, 'not-run')
   for (const [i, item] of plan.items.entries()) {
     const row = rows[i]
     const archive = refs[i]
@@ -287,6 +271,36 @@ export async function saveArchives(
   return {
     backupFirst: {element: elements.length === 1 ? elements[0] : 'all', status: 'skipped', target: ''},
     restored: rows,
+  }
+}
+
+/** The result rows of --output before anything is written: each archive and the file it goes to. */
+export function savedRows(
+  plan: SavePlan,
+  mirror: Pick<RestoreMirror, 'describe'>,
+  workflow: RestoredArchive['workflow'],
+): RestoredArchive[] {
+  const {output} = plan
+  return plan.items.map((item) =>
+    rowOf(item, mirror, 'file' in output ? output.file : path.join(output.folder, item.backup.file), workflow),
+  )
+}
+
+/** One archive's result row, before its outcome is known. */
+function rowOf(
+  item: RestoreItem,
+  mirror: Pick<RestoreMirror, 'describe'>,
+  target: string,
+  workflow: RestoredArchive['workflow'],
+): RestoredArchive {
+  return {
+    element: item.backup.element as RestorableElement,
+    file: item.backup.file,
+    from: mirror.describe(item.key),
+    seconds: 0,
+    source: siteEnvOf(item.backup),
+    target,
+    workflow,
   }
 }
 

@@ -1,6 +1,5 @@
 import {Args, Flags} from '@oclif/core'
 import {stat} from 'node:fs/promises'
-import path from 'node:path'
 
 import type {Backup} from '../../catalog/types.js'
 
@@ -20,6 +19,7 @@ import {
   restore,
   type RestoreMirror,
   saveArchives,
+  savedRows,
   type SavePlan,
   stageMissing,
   withRecordedFolders,
@@ -341,15 +341,7 @@ ${RESTORE_EXIT_CODES_HELP}`
     if (this.flags['dry-run']) {
       const result: RestoreResult = {
         backupFirst: {element: 'all', status: 'skipped', target: ''},
-        restored: plan.items.map((item) => ({
-          element: item.backup.element as RestorableElement,
-          file: item.backup.file,
-          from: mirror.describe(item.key),
-          seconds: 0,
-          source: formatSiteEnv(source),
-          target: 'file' in plan.output ? plan.output.file : path.join(plan.output.folder, item.backup.file),
-          workflow: 'planned',
-        })),
+        restored: savedRows(plan, mirror, 'planned'),
       }
       if (!this.jsonEnabled()) reportRestore({error: (l) => this.logToStderr(l), log: (l) => this.log(l)}, result)
       return result
