@@ -18,8 +18,29 @@ export type RemoveOutcome =
   | {key: string; status: 'locked'; until?: Date; mode?: string; legalHold?: boolean}
   | {key: string; status: 'failed'; code: string; message: string}
 
+/** One of pbm's own leftovers in a store, found by listing it (vault: a data snapshot without its record). */
+export interface Leftover {
+  /** The key remove() takes for it (never one of an archive). */
+  key: string
+  /** For people and --json: what it is, and where. */
+  what: string
+  /** Why it is pbm's, and no longer anyone's: `no completion record, stored 3 h ago (a run that died)`. */
+  reason: string
+  size: number
+}
+
+/** A store-wide step after the removals that frees what they held (vault: `restic prune`). */
+export interface CompactOutcome {
+  /** What runs, as a person would type it: `restic prune`. */
+  command: string
+  status: 'done' | 'failed' | 'planned'
+  /** What it freed, in the store's own words (`1.908 MiB`). */
+  freed?: string
+  error?: {code: string; message: string}
+}
+
 export interface Inventory {
-  readonly kind: 'local' | 's3'
+  readonly kind: 'local' | 'restic' | 's3'
   /** `s3://bucket/prefix/key` or an absolute path, for people and --json. */
   describe(key: string): string
   /** Every object under the root or prefix, one page at a time (at most LIST_PAGE objects). */
@@ -36,6 +57,19 @@ export interface Inventory {
    * pbm's stage, by its name and its own metadata). Failures come back, they are not thrown.
    */
   sweepStages?(keys: readonly string[], signal?: AbortSignal): Promise<SweptStage[]>
+  /**
+   * pbm's own leftovers among what list() saw (vault: data snapshots whose completion record was never
+   * saved, by a run that died or failed, and records whose data is gone), of these site.envs and
+   * elements; each is removed by remove(leftover.key), beside the planned archives.
+   */
+  leftovers?(
+    filter: {targets?: ReadonlyArray<{site: string; env: string}>; elements?: readonly string[]; now: Date},
+    signal?: AbortSignal,
+  ): Promise<Leftover[]>
+  /** After the removals: free the space they held (vault: `restic prune`); dry run: what would run. */
+  compact?(dryRun: boolean, signal?: AbortSignal): Promise<CompactOutcome>
+  /** What removing a key removes when that is more than one object (vault: its snapshots' short IDs). */
+  partsOf?(key: string): string[] | undefined
 }
 
 /** S3's DeleteObjects limit, used for local batches too so that progress looks the same. */

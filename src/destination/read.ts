@@ -28,9 +28,22 @@ export interface StoredRead {
   recorded?: RecordedFacts
 }
 
+/** What backup:verify asks a store that checks itself whole: read no data, all of it, a slice, a share. */
+export type StoreCheckRead = 'all' | 'none' | {index: number; of: number} | {percent: number}
+
+/** What a store's own check found (vault: `restic check`). */
+export interface StoreCheck {
+  /** What ran, as a person would type it: `restic check --read-data-subset 1/7`. */
+  command: string
+  /** Archives (keys) the check found damaged, and why. */
+  damaged: Array<{key: string; detail: string}>
+  /** Damage the check could not tie to an archive, in the store's words (empty: none). */
+  problems: string[]
+}
+
 /** Reads stored archives back (backup:verify --deep), under the same keys as the Destination. */
 export interface ObjectReader {
-  readonly kind: 'local' | 's3'
+  readonly kind: 'local' | 'restic' | 's3'
   describe(key: string): string
   /** `versionId` (S3, versioned bucket): read that version, not whatever is newest under the key. */
   read(key: string, signal?: AbortSignal, versionId?: string): Promise<StoredRead>
@@ -39,6 +52,11 @@ export interface ObjectReader {
    * destination's inspect() trusts a record only while size and mtime are unchanged).
    */
   recorded?(key: string): Promise<RecordedFacts | undefined>
+  /**
+   * A store that checks its own integrity as a whole (vault: `restic check`, reading its packs back):
+   * verify runs it once instead of reading each archive back, and marks the archives it names.
+   */
+  checkAll?(read: StoreCheckRead, signal?: AbortSignal): Promise<StoreCheck>
 }
 
 const READ_BUFFER = 1024 * 1024

@@ -31,7 +31,7 @@ export interface VaultArchive {
 export const RECORD_TAG = 'pbm-record'
 
 /** The value of a `name=value` tag. */
-function tagOf(snapshot: Snapshot, name: string): string | undefined {
+export function tagOf(snapshot: Snapshot, name: string): string | undefined {
   return snapshot.tags.find((t) => t.startsWith(`${name}=`))?.slice(name.length + 1) || undefined
 }
 
@@ -146,6 +146,9 @@ export function createVaultDestination(restic: Restic): Destination {
       ]
       const tags = [
         ...names,
+        // When this run began the archive: prune tells a dead run's unrecorded snapshot from one whose
+        // record is still being written by its age (see vault-inventory.ts).
+        `started=${new Date().toISOString()}`,
         ...(meta.size === undefined ? [] : [`size=${meta.size}`]),
         ...(meta.md5 ? [`md5=${meta.md5}`] : []),
       ]

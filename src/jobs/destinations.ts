@@ -6,8 +6,11 @@ import {createLocalDestination, createS3Destination} from '../destination/index.
 import {createLocalInventory} from '../destination/local-inventory.js'
 import {createLocalReader, createS3Reader, type ObjectReader} from '../destination/read.js'
 import {createS3Inventory} from '../destination/s3-inventory.js'
+import {createVaultInventory, createVaultReader} from '../destination/vault-inventory.js'
 import {createVaultDestination} from '../destination/vault.js'
+import {leaseFor} from '../destination/lock.js'
 import {Restic} from '../restic/index.js'
+import {resolveTimeoutMs} from '../util/timeouts.js'
 
 /** S3 settings that come straight from flags (env-backed); the rest is the AWS chain's. */
 export type S3Settings = Pick<
@@ -33,11 +36,23 @@ export function openDestinations(choice: DestinationChoice, s3: S3Settings, loca
     )
   }
 
-  if (choice.restic) destinations.push(createVaultDestination(new Restic(choice.restic)))
+  if (choice.restic) destinations.push(createVaultDestination(resticOf(choice.restic)))
   return destinations
 }
 
-/** What prune lists and removes from, with where it is for people (S3 first, as openDestinations). */
+/** One restic adapter per vault of a run (it checks restic and opens the repository once). */
+const adapters = new WeakMap<NonNullable<DestinationChoice['restic']>, Restic>()
+function resticOf(vault: NonNullable<DestinationChoice['restic']>): Restic {
+  let restic = adapters.get(vault)
+  if (!restic) {
+    restic = new Restic(vault)
+    adapters.set(vault, restic)
+  }
+
+  return restic
+}
+
+/** What prune lists and removes from, with where it is for people (S3, folder, vault, as openDestinations). */
 export function openInventories(
   choice: DestinationChoice,
   s3: S3Settings,
@@ -53,6 +68,13 @@ export function openInventories(
 
   if (choice.local) {
     inventories.push({inventory: createLocalInventory({root: choice.local.path}), location: choice.local.path})
+  }
+
+  if (choice.restic) {
+    const restic = resticOf(choice.restic)
+    // An unrecorded snapshot younger than a lock's lease may be a running pbm's (the same rule as a folder's locks).
+    const {staleAfterMs} = leaseFor(resolveTimeoutMs())
+    inventories.push({inventory: createVaultInventory(restic, {leaseMs: staleAfterMs}), location: restic.location})
   }
 
   return inventories
@@ -74,6 +96,7 @@ export function openVerifyStores(choice: DestinationChoice, s3: S3Settings): Ver
   const readers: ObjectReader[] = []
   if (choice.s3) readers.push(createS3Reader({...s3, bucket: choice.s3.bucket, prefix: choice.s3.prefix}))
   if (choice.local) readers.push(createLocalReader({root: choice.local.path}))
-  // The same order in all three lists: S3, then the folder.
+  if (choice.restic) readers.push(createVaultReader(resticOf(choice.restic)))
+  // The same order in all three lists: S3, the folder, the vault.
   return destinations.map((destination, i) => ({destination, ...inventories[i], reader: readers[i]}))
 }

@@ -45,6 +45,7 @@ const ARCHIVE_ROW = {bytes: null, error: null, md5: null, note: null}
 export const PICK_JSON: JsonShape = {rows: {archives: ARCHIVE_ROW}}
 
 export const VERIFY_JSON: JsonShape = {
+  fields: {stores: []},
   nested: {summary: {fields: {deep: false, sample: null}}},
   rows: {objects: {detail: null}, targets: {detail: null, newest: null}},
 }

@@ -1,5 +1,5 @@
 import type {Element} from '../catalog/types.js'
-import type {Inventory, RemoveOutcome} from '../destination/inventory.js'
+import type {CompactOutcome, Inventory, Leftover, RemoveOutcome} from '../destination/inventory.js'
 import type {RetentionPolicy} from '../plan/retention.js'
 
 import {planPrune, type PrunePlan, type PruneSeriesPlan} from '../plan/prune.js'
@@ -49,6 +49,8 @@ export interface PruneKept {
   reasons: string[]
   /** Set when the policy would remove it but Object Lock or a legal hold keeps it. */
   locked?: {until?: Date; mode?: string; legalHold?: boolean}
+  /** What it is stored as, when more than one object (vault: its snapshots' short IDs). */
+  parts?: string[]
 }
 
 /** One backup the policy removes: planned (dry run, or not yet asked), removed, or failed. */
@@ -59,6 +61,16 @@ export interface PruneRemoved {
   status: 'failed' | 'planned' | 'removed'
   /** On a versioned bucket: hidden behind a delete marker, the data is still stored. */
   deleteMarker?: boolean
+  error?: FailureInfo
+  /** What its removal removes, when more than one object (vault: the snapshots `restic forget` is given). */
+  parts?: string[]
+}
+
+/** One of pbm's own leftovers (vault: a snapshot without its completion record), removed with the plan. */
+export interface PruneLeftover {
+  what: string
+  reason: string
+  status: 'failed' | 'planned' | 'removed'
   error?: FailureInfo
 }
 
@@ -93,6 +105,8 @@ export interface PruneSummary {
   failed: number
   /** Of the removed, those that left a delete marker (versioned bucket). */
   deleteMarkers: number
+  /** pbm's leftovers removed (or, when nothing was removed, that would be): see PruneResult.leftovers. */
+  leftovers: number
 }
 
 /** backup:prune's result, and its --json document. */
@@ -111,6 +125,10 @@ export interface PruneResult {
   unselected: number
   /** Why nothing was removed although the plan removes something. */
   stopped?: {reason: 'max-delete'; maxDelete: number} | {reason: 'not-confirmed'}
+  /** pbm's own leftovers found beside the archives, each with why, removed with the plan (empty: none). */
+  leftovers: PruneLeftover[]
+  /** The store-wide step after the removals that frees their space (vault: `restic prune`); absent elsewhere. */
+  compact?: CompactOutcome
 }
 
 /**
@@ -170,10 +188,18 @@ export async function prune(request: PruneRequest, deps: PruneDeps, signal: Abor
     })
   }
 
-  const result = resultOf(plan, location, request)
+  const leftovers = inventory.leftovers
+    ? await inventory.leftovers({elements: request.elements, now: request.now, targets: request.targets}, signal)
+    : []
+  const result = resultOf(plan, location, request, inventory, leftovers)
   const toRemove = plan.summary.removed
-  if (request.dryRun) return finish(result, events)
-  if (toRemove === 0) {
+  if (request.dryRun) {
+    if (inventory.compact) result.compact = await inventory.compact(true, signal)
+    return finish(result, events)
+  }
+
+  if (toRemove === 0 && leftovers.length === 0) {
+    if (inventory.compact) result.compact = await inventory.compact(false, signal)
     // A real run with nothing to remove: there is nothing it "would" do either.
     delete result.summary.wouldRemove
     delete result.summary.bytesWouldFree
@@ -185,21 +211,38 @@ export async function prune(request: PruneRequest, deps: PruneDeps, signal: Abor
     return finish(result, events)
   }
 
-  if (deps.confirm && !(await deps.confirm(result))) {
+  if (toRemove > 0 && deps.confirm && !(await deps.confirm(result))) {
     result.stopped = {reason: 'not-confirmed'}
     return finish(result, events)
   }
 
-  await removePlanned(plan, result, deps, signal)
+  await removePlanned(plan, leftovers, result, deps, signal)
+  // After the removals, once: frees what they held (a vault's forgotten snapshots' data).
+  if (inventory.compact) result.compact = await inventory.compact(false, signal)
   return finish(result, events)
 }
 
 /** The exit code of a prune: 1 when anything failed or --max-delete stopped it, else 0. */
 export function pruneExitCode(result: PruneResult): number {
-  return result.summary.failed > 0 || result.stopped?.reason === 'max-delete' ? 1 : 0
+  const failed =
+    result.summary.failed > 0 ||
+    result.leftovers.some((l) => l.status === 'failed') ||
+    result.compact?.status === 'failed'
+  return failed || result.stopped?.reason === 'max-delete' ? 1 : 0
 }
 
-function resultOf(plan: PrunePlan, location: string, request: PruneRequest): PruneResult {
+function resultOf(
+  plan: PrunePlan,
+  location: string,
+  request: PruneRequest,
+  inventory: Inventory,
+  leftovers: Leftover[],
+): PruneResult {
+  const parts = (key: string) => {
+    const found = inventory.partsOf?.(key)
+    return found ? {parts: found} : {}
+  }
+
   const suspect = plan.series.reduce((n, s) => n + s.suspect.length, 0)
   return {
     dryRun: request.dryRun,
@@ -210,8 +253,8 @@ function resultOf(plan: PrunePlan, location: string, request: PruneRequest): Pru
     series: plan.series.map((s) => ({
       element: s.element,
       env: s.env,
-      keep: s.keep.map((k) => ({date: k.date, file: k.file, reasons: k.reasons, size: k.size})),
-      remove: s.remove.map((r) => ({date: r.date, file: r.file, size: r.size, status: 'planned' as const})),
+      keep: s.keep.map((k) => ({date: k.date, file: k.file, reasons: k.reasons, size: k.size, ...parts(k.key)})),
+      remove: s.remove.map((r) => ({date: r.date, file: r.file, size: r.size, status: 'planned' as const, ...parts(r.key)})),
       site: s.site,
       suspect: s.suspect.map((e) => e.file),
       unrecorded: s.unrecorded.length,
@@ -223,12 +266,14 @@ function resultOf(plan: PrunePlan, location: string, request: PruneRequest): Pru
       deleteMarkers: 0,
       failed: 0,
       kept: plan.summary.kept,
+      leftovers: leftovers.length,
       locked: 0,
       removed: 0,
       suspect,
       unrecorded: plan.unrecorded.count,
       wouldRemove: plan.summary.removed,
     },
+    leftovers: leftovers.map((l) => ({reason: l.reason, status: 'planned' as const, what: l.what})),
     unselected: plan.unselected,
   }
 }
@@ -236,6 +281,7 @@ function resultOf(plan: PrunePlan, location: string, request: PruneRequest): Pru
 /** Removes every planned entry (all series in one stream of batches) and records each outcome. */
 async function removePlanned(
   plan: PrunePlan,
+  leftovers: Leftover[],
   result: PruneResult,
   deps: PruneDeps,
   signal: AbortSignal,
@@ -247,7 +293,8 @@ async function removePlanned(
   }
 
   const outcomes = new Map<string, RemoveOutcome>()
-  for await (const batch of inventory.remove([...where.keys()], signal)) {
+  // The leftovers go with the archives: one removal (a vault: one `restic forget` per batch).
+  for await (const batch of inventory.remove([...where.keys(), ...leftovers.map((l) => l.key)], signal)) {
     for (const outcome of batch) {
       outcomes.set(outcome.key, outcome)
       const at = where.get(outcome.key)
@@ -272,11 +319,19 @@ async function removePlanned(
     }
   }
 
+  result.leftovers = leftovers.map((l) => {
+    const outcome = outcomes.get(l.key)
+    const row = {reason: l.reason, what: l.what}
+    if (outcome?.status === 'removed') return {...row, status: 'removed' as const}
+    const error = outcome?.status === 'failed' ? {code: outcome.code, message: outcome.message} : noAnswer()
+    return {...row, error, status: 'failed' as const}
+  })
   const summary: PruneSummary = {
     bytesFreed: 0,
     deleteMarkers: 0,
     failed: 0,
     kept: 0,
+    leftovers: result.leftovers.filter((l) => l.status === 'removed').length,
     locked: 0,
     removed: 0,
     suspect: result.summary.suspect,

@@ -2,6 +2,7 @@ import {setMaxListeners} from 'node:events'
 
 import type {Backup, Element} from '../catalog/types.js'
 import type {Destination} from '../destination/index.js'
+import type {StoreCheckRead} from '../destination/read.js'
 import type {Terminus} from '../terminus/index.js'
 import type {VerifyStore} from './destinations.js'
 import type {EventSink} from './events.js'
@@ -115,14 +116,30 @@ export interface VerifySummary {
   problems: number
   /** Objects in the mirror that are not pbm's archives (left alone). */
   foreign: number
+  /** Stores whose own check (restic check) found damage no archive explains: problems too. */
+  storeProblems: number
   seconds: number
   deep: boolean
   sample?: string
 }
 
+/** A store that checks itself whole (a vault: `restic check`): what ran and what it found. */
+export interface VerifiedStore {
+  location: string
+  command: string
+  /** `ok`; `damaged` (archives marked corrupt, or damage no archive explains: `problems`); `error` (could not check). */
+  status: 'damaged' | 'error' | 'ok'
+  /** Damage the check could not tie to an archive, in the store's words. */
+  problems: string[]
+  /** Archives it found damaged (marked corrupt in `objects`). */
+  damaged: number
+}
+
 /** backup:verify's result, and its --json document. */
 export interface VerifyResult {
   objects: VerifiedObject[]
+  /** Stores checked whole (vaults), beside their archives' rows; empty for S3 and folders. */
+  stores: VerifiedStore[]
   targets: VerifiedTarget[]
   summary: VerifySummary
   /** Why the run could not vouch for some of the mirror (also counted in summary.errors). */
@@ -286,7 +303,10 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
 
   const deepKeys = new Set<string>()
   if (plan.deep) {
-    for (const p of present) if (inSample(p.key, plan.sample, deps.random)) deepKeys.add(p.ref.location)
+    for (const p of present) {
+      // A store that checks itself whole reads its data back in its own check, below.
+      if (!p.store.reader.checkAll && inSample(p.key, plan.sample, deps.random)) deepKeys.add(p.ref.location)
+    }
   }
 
   const reading = present.filter((p) => deepKeys.has(p.ref.location))
@@ -298,6 +318,30 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
       (reading.length === 0 ? '' : `, reading ${reading.length === present.length ? 'each' : reading.length} back`),
     type: 'step:started',
   })
+
+  // 3a. Stores that check themselves whole (a vault): once each, the same --deep and --sample.
+  const storeRows: VerifiedStore[] = []
+  const damagedAt = new Map<string, string>()
+  for (const store of stores) {
+    if (!store.reader.checkAll) continue
+    const read = !plan.deep ? 'none' : plan.sample ? sampleRead(plan.sample) : 'all'
+    try {
+      const found = await store.reader.checkAll(read, signal)
+      for (const d of found.damaged) damagedAt.set(store.destination.describe(d.key), d.detail)
+      storeRows.push({
+        command: found.command,
+        damaged: found.damaged.length,
+        location: store.location,
+        problems: found.problems,
+        status: found.damaged.length > 0 || found.problems.length > 0 ? 'damaged' : 'ok',
+      })
+    } catch (error) {
+      if (signal.aborted || isAbortError(error)) throw signal.reason ?? new InterruptedError()
+      const failure = describeFailure(error)
+      errors.push({location: store.location, ...failure})
+      storeRows.push({command: 'check', damaged: 0, location: store.location, problems: [failure.message], status: 'error'})
+    }
+  }
 
   // 3. Every present object: its record (quick), then its bytes (deep, when sampled).
   const objects: VerifiedObject[] = []
@@ -343,6 +387,12 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
         quick = judgeChanged(existing.size, written)
         recorded = written
       }
+    }
+
+    const damaged = damagedAt.get(p.ref.location)
+    if (damaged) {
+      record(p.ref, 'corrupt', damaged, plan.deep)
+      return
     }
 
     if (quick.status === 'corrupt' || !deepKeys.has(p.ref.location)) {
@@ -470,17 +520,26 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
     deep: plan.deep,
     foreign,
     read,
+    storeProblems: storeRows.filter((r) => r.status === 'damaged' && r.problems.length > 0).length,
     sample: plan.deep && plan.sample ? describeSample(plan.sample) : undefined,
     seconds: (Date.now() - started) / 1000,
   })
-  return {errors, objects: sortObjects(objects), summary, targets: targetRows}
+  return {errors, objects: sortObjects(objects), stores: storeRows, summary, targets: targetRows}
 }
 
 function summarizeVerify(
   objects: VerifiedObject[],
   targets: VerifiedTarget[],
   errors: VerifyResult['errors'],
-  extra: {bytesRead: number; deep: boolean; foreign: number; read: number; sample?: string; seconds: number},
+  extra: {
+    bytesRead: number
+    deep: boolean
+    foreign: number
+    read: number
+    sample?: string
+    seconds: number
+    storeProblems?: number
+  },
 ): VerifySummary {
   const count = (status: ObjectStatus) => objects.filter((o) => o.status === status).length
   const countTargets = (status: TargetStatus) => targets.filter((t) => t.status === status).length
@@ -505,11 +564,12 @@ function summarizeVerify(
     objectProblems: 0,
     targetProblems: 0,
     unverifiable: count('unverifiable'),
+    storeProblems: extra.storeProblems ?? 0,
     ...(extra.sample ? {sample: extra.sample} : {}),
   }
   summary.objectProblems = summary.missing + summary.corrupt + summary.unverifiable
   summary.targetProblems = targets.filter((t) => TARGET_PROBLEMS.includes(t.status)).length
-  summary.problems = summary.objectProblems + summary.targetProblems
+  summary.problems = summary.objectProblems + summary.targetProblems + summary.storeProblems
   return summary
 }
 
@@ -562,7 +622,7 @@ export async function verifyStored(
     read: 0,
     seconds: (Date.now() - started) / 1000,
   })
-  return {errors, objects: sortObjects(objects), summary, targets: []}
+  return {errors, objects: sortObjects(objects), stores: [], summary, targets: []}
 }
 
 function baseRefOfRow(row: ArchiveRef): ArchiveRef {
@@ -677,6 +737,11 @@ export function verifyExitCode(summary: VerifySummary, signal: AbortSignal): num
   if (signal.aborted && signal.reason instanceof InterruptedError) return EXIT.interrupted
   if (summary.errors > 0) return EXIT.failure
   return summary.problems > 0 ? EXIT.problems : EXIT.ok
+}
+
+/** --sample as what a store that checks itself whole reads: the same slice (of its packs) or share. */
+function sampleRead(sample: Sample): StoreCheckRead {
+  return sample.kind === 'slice' ? {index: sample.index, of: sample.of} : {percent: sample.percent}
 }
 
 function describeSample(sample: Sample): string {

@@ -197,6 +197,72 @@ export class Restic {
     }
   }
 
+  // --- prune and verify (backup:prune --restic, backup:verify --restic) ---
+
+  /** Every snapshot in the repository, pbm's and anyone else's (prune reports those it leaves alone). */
+  async allSnapshots(signal?: AbortSignal): Promise<Snapshot[]> {
+    const {stdout} = await this.run(['snapshots', '--json'], {signal})
+    return snapshotsFromJson(stdout)
+  }
+
+  /**
+   * `restic forget ID...`: exactly these snapshots, in one call (restic takes the exclusive lock, so
+   * it fails while any other restic, such as a running mirror's backup, holds the repository). restic
+   * skips an ID it does not find ("Ignoring"): those come back as already gone.
+   */
+  async forget(ids: readonly string[], signal?: AbortSignal): Promise<{notFound: string[]}> {
+    if (ids.length === 0) return {notFound: []}
+    const {stderr} = await this.run(['forget', '--', ...ids], {signal})
+    const notFound = [...stderr.matchAll(/Ignoring "([\da-f]+)": no matching ID/g)].map((m) => m[1])
+    return {notFound}
+  }
+
+  /** `restic prune`: frees the data no snapshot uses any more; what it freed, in restic's words. */
+  async prune(signal?: AbortSignal): Promise<{freed?: string}> {
+    const {stdout} = await this.run(['prune'], {signal})
+    // `total prune:           6 blobs / 1.908 MiB`
+    const freed = /total prune:\s+\d+ blobs \/ ([\d.]+ [KMGT]?i?B)/.exec(stdout)?.[1]
+    return freed ? {freed} : {}
+  }
+
+  /**
+   * `restic check`, reading a subset of the data packs back (`n/t`, `x%`) or none. A damaged repository
+   * is an answer, not an error: the damaged packs' IDs and restic's words come back.
+   */
+  async check(readDataSubset: string | undefined, signal?: AbortSignal): Promise<ResticCheck> {
+    const args = ['check', ...(readDataSubset ? ['--read-data-subset', readDataSubset] : [])]
+    try {
+      await this.run(args, {signal})
+      return {damagedPacks: [], errors: [], ok: true}
+    } catch (error) {
+      const text = error instanceof ResticFailure ? this.scrub(error.exit.stderr) : undefined
+      if (!text || !/repository contains errors/.test(text)) throw error
+      const errors = text
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line && !line.startsWith('Fatal:') && !/^\[\d+:\d+\]/.test(line))
+      const damagedPacks = [
+        ...new Set([...text.matchAll(/(?:want|[Pp]ack(?: ID)?)\s+([\da-f]{64})/g)].map((m) => m[1])),
+      ]
+      return {damagedPacks, errors, ok: false}
+    }
+  }
+
+  /** The snapshots holding any blob of these packs (`restic find --pack`), by full snapshot ID. */
+  async snapshotsInPacks(packs: readonly string[], signal?: AbortSignal): Promise<Map<string, string[]>> {
+    const byPack = new Map<string, string[]>()
+    for (const pack of packs) {
+      const {stdout} = await this.run(['find', '--json', '--pack', pack], {signal})
+      const found = parseJson(stdout.trim() || '[]')
+      const ids = Array.isArray(found) ? found.map((f: {snapshot?: unknown}) => f?.snapshot) : []
+      byPack.set(pack, [...new Set(ids.filter((id): id is string => typeof id === 'string'))])
+    }
+
+    return byPack
+  }
+
+  // --- end of prune and verify ---
+
   private async openOnce(signal?: AbortSignal): Promise<void> {
     await this.version(signal)
     if (!PASSWORD_VARIABLES.some((name) => this.env[name])) {
@@ -242,7 +308,7 @@ export class Restic {
       })
     }
 
-    return new PbmError('restic-failed', `restic ${command} failed: ${detail}`)
+    return new ResticFailure(`restic ${command} failed: ${detail}`, exit)
   }
 
   /** restic's words without secrets: no password value, no user:password in a URL, no signed query. */
@@ -255,6 +321,23 @@ export class Restic {
 
     return redact(scrubUrl(out))
   }
+}
+
+/** restic exited with an error pbm has no name for; `exit` keeps what it printed (unscrubbed). */
+export class ResticFailure extends PbmError {
+  constructor(
+    message: string,
+    readonly exit: Exit,
+  ) {
+    super('restic-failed', message)
+  }
+}
+
+/** What `restic check` found: ok, or the damaged packs (full IDs) and restic's error lines. */
+export interface ResticCheck {
+  ok: boolean
+  damagedPacks: string[]
+  errors: string[]
 }
 
 /** Backend secrets restic reads from the environment: never shown, even if restic echoed one. */

@@ -48,15 +48,17 @@ function formatSeries(series: PruneSeriesResult, dryRun: boolean, width: number)
 }
 
 function removedNote(entry: PruneSeriesResult['remove'][number], dryRun: boolean): string {
+  // A vault's archive is two snapshots: say which `restic forget` gets.
+  const parts = entry.parts ? ` (snapshots ${entry.parts.join(', ')})` : ''
   switch (entry.status) {
     case 'planned': {
-      return dryRun ? '(dry run: not removed)' : ''
+      return dryRun ? `(dry run: not removed)${parts}` : parts.trim()
     }
 
     case 'removed': {
       return entry.deleteMarker
         ? 'removed (delete marker written; the data stays until a lifecycle rule expires it)'
-        : 'removed'
+        : `removed${parts}`
     }
 
     case 'failed': {
@@ -83,6 +85,7 @@ export function formatPruneTotals(result: PruneResult): string {
     parts.push(`${plural(summary.deleteMarkers, 'delete marker')} written`)
   }
 
+  if (summary.leftovers > 0) parts.push(`${notRemoved ? 'would remove' : 'removed'} ${plural(summary.leftovers, 'leftover')} of pbm's`)
   if (!notRemoved) parts.push(`${summary.failed} failed`)
   if (summary.suspect > 0) {
     parts.push(`${summary.suspect} dated in the future (kept, not trusted)`)
@@ -95,6 +98,29 @@ export function formatPruneTotals(result: PruneResult): string {
       : ''
   const foreign = notPbm > 0 ? `; ${plural(notPbm, 'object')} not pbm's left alone${unrecorded}` : ''
   return `${parts.join(', ')}${foreign}`
+}
+
+/**
+ * pbm's leftovers (each with why it is one, and what became of it) and the store-wide step that
+ * frees space (a vault's `restic prune`): planned on a dry run, done, or failed.
+ */
+export function formatPruneStore(result: PruneResult): string[] {
+  const lines = result.leftovers.map((l) => {
+    const fate = l.status === 'planned' ? (result.dryRun ? 'would remove (dry run)' : 'not removed') : l.status
+    return `leftover ${l.what}: ${l.reason}; ${fate}`
+  })
+  const {compact} = result
+  if (compact) {
+    const how =
+      compact.status === 'planned'
+        ? 'would run after the removals (dry run: not run)'
+        : compact.status === 'done'
+          ? `done${compact.freed ? ` (${compact.freed} freed)` : ''}`
+          : `failed: ${compact.error?.message ?? 'failed'}`
+    lines.push(`${compact.command}: ${how}`)
+  }
+
+  return lines
 }
 
 /** Why nothing was removed, when the plan removes something. */
@@ -133,6 +159,15 @@ export function reportPrune(to: ReportOutput, result: PruneResult, options: {pla
     for (const r of s.remove.filter((r) => r.status === 'failed')) {
       out.error(`✖ ${s.site}.${s.env} ${s.element}: ${r.file} not removed: ${r.error?.message ?? 'failed'}`)
     }
+  }
+
+  for (const line of formatPruneStore(result)) out.log(line)
+  for (const l of result.leftovers.filter((l) => l.status === 'failed')) {
+    out.error(`✖ ${l.what} not removed: ${l.error?.message ?? 'failed'}`)
+  }
+
+  if (result.compact?.status === 'failed') {
+    out.error(`✖ ${result.compact.command} failed: ${result.compact.error?.message ?? 'failed'}`)
   }
 
   out.log(formatPruneTotals(result))

@@ -68,6 +68,13 @@ export function reportVerify(
     out.log('')
   }
 
+  // A store checked whole (a vault's restic check): what ran, and damage no archive row explains.
+  for (const store of result.stores ?? []) {
+    const verdict = store.status === 'ok' ? chalk.green('ok') : chalk.red(store.status)
+    out.log(`${store.location}: ${store.command}: ${verdict}${store.damaged ? ` (${plural(store.damaged, 'archive')} in damaged packs)` : ''}`)
+    if (store.status === 'damaged') for (const line of store.problems) out.error(`✖ ${store.location}: ${line}`)
+  }
+
   const fineTargets = result.targets.length - targets.length
   const fineObjects = result.objects.length - objects.length
   if (result.objects.length > 0 || result.targets.length > 0) {
@@ -104,6 +111,7 @@ export function formatVerifySummary(s: VerifySummary): string {
     targets(s.targetsMissing, 'missing'),
     targets(s.incomplete, 'incomplete'),
     targets(s.stale, 'stale'),
+    s.storeProblems ? `${plural(s.storeProblems, 'store')} damaged` : '',
   ].filter(Boolean)
   const problems = s.problems === 0 ? 'no problems' : `${plural(s.problems, 'problem')}: ${kinds.join(', ')}`
   const extra = [

@@ -198,13 +198,6 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
     checkDestinationFlags(flags)
     // Before any Terminus call or question: a run without a destination cannot do anything.
     const destination = destinationFrom(this.flags, 'Where to?')
-    if (destination.restic && (flags.prune || flags.verify)) {
-      throw new UsageError(
-        `--${flags.prune ? 'prune' : 'verify'} does not cover a vault (--restic) yet.`,
-        'Mirror into the vault without it; prune and verify the vault with restic itself (restic forget, restic check).',
-      )
-    }
-
     const policy = this.choosePolicy()
     const targets = await this.chooseTargets(terminus, signal)
     if (this.interactive && !flags['dry-run']) {

@@ -11,6 +11,7 @@ import {
   policyFrom,
   retentionFlags,
   s3Settings,
+  vaultFlags,
 } from '../../flags.js'
 import {openInventories} from '../../jobs/destinations.js'
 import {prune, pruneExitCode, type PruneResult} from '../../jobs/prune.js'
@@ -32,6 +33,8 @@ export default class Prune extends BaseCommand<typeof Prune> {
 
 Only keys <prefix><site>/<env>/<Pantheon filename> that carry pbm's record of a verified transfer (S3 metadata; the local completion record) are counted: anything else is "not pbm's" and never touched (--include-unrecorded also counts archives without a record, as the old shell script left them). The newest backup of a series is never removed. A backup dated more than a day after this run's clock is not trusted: it is kept, reported as a warning, and never counts as the newest, as the anchor of --keep-within or as one of a count. In a local folder, each file is removed only while its folder still resolves to <root>/<site>/<env>. An object under S3 Object Lock or a legal hold is reported as kept (locked until DATE); on a versioned bucket a removal writes a delete marker, and pbm says so.
 
+A vault (--restic REPO) is pruned by the same plan: each removed backup is its data snapshot and its completion record, forgotten by ID with one \`restic forget\` (never a snapshot pbm did not write), then \`restic prune\` frees their space. pbm's own leftovers in the vault (a data snapshot whose run died before saving its completion record, older than the lock lease or stored again since; a record whose data is gone) are removed with them, each with its reason. restic holds the repository exclusively while it forgets and prunes: a mirror into the vault at the same time makes the prune fail (exit 1), nothing half done.
+
 At a terminal pbm shows the plan and asks; without one, removing needs --yes. --dry-run prints the plan and removes nothing (its --json says "removed": 0 and puts the plan in "wouldRemove" and "bytesWouldFree"); --max-delete N refuses a plan that removes more than N.
 
 ${PRUNE_EXIT_CODES_HELP}`
@@ -40,6 +43,11 @@ ${PRUNE_EXIT_CODES_HELP}`
       command:
         '<%= config.bin %> <%= command.id %> --bucket s3://backups/pantheon --keep-daily 7 --keep-weekly 4 --keep-monthly 6 --dry-run',
       description: 'What a grandfather-father-son policy would keep and remove, and why.',
+    },
+    {
+      command:
+        'RESTIC_PASSWORD_FILE=~/.config/pbm/vault-password <%= config.bin %> <%= command.id %> --restic /srv/vault --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --yes',
+      description: 'A vault: restic forget of exactly the planned snapshots, then restic prune.',
     },
     {
       command: '<%= config.bin %> <%= command.id %> mysite.live --to /srv/backups --keep-within 45d --yes',
@@ -66,6 +74,7 @@ ${PRUNE_EXIT_CODES_HELP}`
     profile,
     region,
     to: mirrorFlags.to,
+    ...vaultFlags,
   }
   static override strict = false
   static override summary = 'Remove the backups of a mirror that a retention policy does not keep (restic’s rules).'

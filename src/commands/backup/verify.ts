@@ -11,6 +11,7 @@ import {
   listFlag,
   mirrorFlags,
   s3Settings,
+  vaultFlags,
 } from '../../flags.js'
 import {openVerifyStores} from '../../jobs/destinations.js'
 import {VERIFY_JSON} from '../../jobs/json.js'
@@ -35,6 +36,8 @@ export default class Verify extends BaseCommand<typeof Verify> {
 Quick (default): every pbm archive in the mirror is checked against the record pbm wrote when it stored it (S3 metadata; the local completion record): its size, and a plain-MD5 ETag against the recorded MD5. An archive without a record is "unverifiable". Coverage: every archive of the newest backup set of each site.env on Pantheon (terminus backup:list) is in the mirror, or it is "missing". No archive bytes are read.
 
 --deep reads every archive back (S3 GET or the local file), recomputing MD5 and CRC32C and inflating the whole gzip stream with the same verifier the transfers use, at close to download speed and in bounded memory. --sample K/N reads a deterministic slice (K of N: run 1/7 on Mondays ... 7/7 on Sundays to read everything each week); --sample P% a random share.
+
+A vault (--restic REPO): coverage and age come from its snapshots (an archive counts with its completion record); quick runs \`restic check\` (the repository's structure), --deep runs \`restic check --read-data-subset\` (every pack read back and hashed; --sample K/N reads slice K of N of the packs, P% a random share), and the archives whose content sits in a damaged pack are "corrupt", each naming the pack. restic holds the repository exclusively while it checks: a mirror into the vault at the same time makes the check an error (exit 1).
 
 Each site.env gets a status: "ok"; "incomplete" (an archive of the newest set on Pantheon is not in the mirror); "stale" (see --max-age); "missing" (nothing of it in the mirror); "gone" (Pantheon no longer has the site or env, and the mirror keeps its backups: reported, not a problem); "error" (Terminus could not list it). Not logged in, or no Terminus to run, stops the run once, before checking, with one message.
 
@@ -63,6 +66,7 @@ ${VERIFY_EXIT_CODES_HELP}`
   static override flags = {
     ...destinationFlags,
     ...mirrorFlags,
+    ...vaultFlags,
     concurrency: Flags.integer({
       default: 4,
       env: 'PBM_CONCURRENCY',
