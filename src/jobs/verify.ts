@@ -322,18 +322,26 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   // 3a. Stores that check themselves whole (a vault): once each, the same --deep and --sample.
   const storeRows: VerifiedStore[] = []
   const damagedAt = new Map<string, string>()
+  const presentAt = new Set(present.map((p) => p.ref.location))
   for (const store of stores) {
     if (!store.reader.checkAll) continue
     const read = !plan.deep ? 'none' : plan.sample ? sampleRead(plan.sample) : 'all'
     try {
       const found = await store.reader.checkAll(read, signal)
-      for (const d of found.damaged) damagedAt.set(store.destination.describe(d.key), d.detail)
+      const problems = [...found.problems]
+      for (const d of found.damaged) {
+        const location = store.destination.describe(d.key)
+        // The check reads the whole store: damage to an archive this run does not list is still damage.
+        if (presentAt.has(location)) damagedAt.set(location, d.detail)
+        else problems.push(`${d.key} (not selected in this run): ${d.detail}`)
+      }
+
       storeRows.push({
         command: found.command,
         damaged: found.damaged.length,
         location: store.location,
-        problems: found.problems,
-        status: found.damaged.length > 0 || found.problems.length > 0 ? 'damaged' : 'ok',
+        problems,
+        status: found.damaged.length > 0 || problems.length > 0 ? 'damaged' : 'ok',
       })
     } catch (error) {
       if (signal.aborted || isAbortError(error)) throw signal.reason ?? new InterruptedError()
@@ -428,7 +436,6 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   })
 
   // 4. Coverage: the newest set on Pantheon, at every destination.
-  const presentAt = new Set(present.map((p) => p.ref.location))
   const newestSets = new Map<string, {folder: string; uncovered: Array<{kind: string; object: VerifiedObject}>}>()
   for (const t of targets) {
     const listed = pantheon.get(idOf(t))
