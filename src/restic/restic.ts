@@ -237,14 +237,7 @@ export class Restic {
     } catch (error) {
       const text = error instanceof ResticFailure ? this.scrub(error.exit.stderr) : undefined
       if (!text || !/repository contains errors/.test(text)) throw error
-      const errors = text
-        .split('\n')
-        .map((line) => line.trim())
-        .filter((line) => line && !line.startsWith('Fatal:') && !/^\[\d+:\d+\]/.test(line))
-      const damagedPacks = [
-        ...new Set([...text.matchAll(/(?:want|[Pp]ack(?: ID)?)\s+([\da-f]{64})/g)].map((m) => m[1])),
-      ]
-      return {damagedPacks, errors, ok: false}
+      return {...checkFindings(text), ok: false}
     }
   }
 
@@ -338,6 +331,19 @@ export interface ResticCheck {
   ok: boolean
   damagedPacks: string[]
   errors: string[]
+}
+
+/**
+ * What a failed `restic check` printed: its error lines (no progress bars, no `Fatal:`) and the IDs of
+ * the packs they name (`Pack ID does not match, want <id>, got ...`, `pack <id>: ...`).
+ */
+export function checkFindings(stderr: string): {damagedPacks: string[]; errors: string[]} {
+  const errors = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('Fatal:') && !/^\[\d+:\d+\]/.test(line))
+  const named = [...stderr.matchAll(/(?:want|[Pp]ack(?: ID)?)\s+([\da-f]{64})/g)].map((m) => m[1])
+  return {damagedPacks: [...new Set(named)], errors}
 }
 
 /** Backend secrets restic reads from the environment: never shown, even if restic echoed one. */

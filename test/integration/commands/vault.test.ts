@@ -315,7 +315,7 @@ describe('pbm into a vault (--restic; built CLI, sandbox, real restic)', functio
     expect(vault.restic('list', 'locks').trim()).to.equal('')
   })
 
-  it('refuses before any transfer: no repository (naming restic init), no password, a restic too old, --prune', async () => {
+  it('refuses before any transfer: no repository (naming restic init), no password, a restic too old', async () => {
     const vault = initVault()
     const missing = path.join(world.tmp, 'no-such-vault')
     const noRepo = await world.pbm(['backup:mirror', 'alpha.live', '--restic', missing], {env: vault.env})
@@ -332,14 +332,6 @@ describe('pbm into a vault (--restic; built CLI, sandbox, real restic)', functio
     })
     expect(tooOld.exitCode, describeRun(tooOld)).to.equal(1)
     expect(String(tooOld.stderr)).to.include('restic 0.12.1 is too old')
-    const prune = await world.pbm(
-      ['backup:mirror', 'alpha.live', '--restic', vault.repo, '--prune', '--keep-last', '3'],
-      {
-        env: vault.env,
-      },
-    )
-    expect(prune.exitCode, describeRun(prune)).to.equal(2)
-    expect(String(prune.stderr)).to.include('--prune does not cover a vault')
     expect(vault.snapshots()).to.deep.equal([])
   })
 
