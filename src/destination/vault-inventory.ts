@@ -72,7 +72,10 @@ export interface LeftoverFilter {
  * - a completion record whose data snapshot is gone (forgotten by hand): it vouches for nothing.
  * Snapshots pbm did not write are never leftovers.
  */
-export function vaultLeftovers(contents: VaultContents, filter: LeftoverFilter): Array<{snapshot: Snapshot; reason: string}> {
+export function vaultLeftovers(
+  contents: VaultContents,
+  filter: LeftoverFilter,
+): Array<{snapshot: Snapshot; reason: string}> {
   const selected = (s: Snapshot): boolean => {
     const [site, env, element] = ['site', 'env', 'element'].map((n) => tagOf(s, n))
     if (filter.targets?.length && !filter.targets.some((t) => t.site === site && t.env === env)) return false
@@ -218,7 +221,11 @@ export function createVaultInventory(restic: Restic, options: {leaseMs: number})
       } catch (error) {
         if (signal?.aborted) throw error
         const code = error instanceof PbmError ? error.code : 'restic-failed'
-        return {command, error: {code, message: error instanceof Error ? error.message : String(error)}, status: 'failed'}
+        return {
+          command,
+          error: {code, message: error instanceof Error ? error.message : String(error)},
+          status: 'failed',
+        }
       }
     },
   }
@@ -234,7 +241,10 @@ export function createVaultReader(restic: Restic): ObjectReader {
     kind: 'restic',
     describe: (key) => `${restic.location}::${key}`,
     async read() {
-      throw new PbmError('not-supported', "A vault's archives are checked whole by restic check, not read back one by one.")
+      throw new PbmError(
+        'not-supported',
+        "A vault's archives are checked whole by restic check, not read back one by one.",
+      )
     },
     async checkAll(read: StoreCheckRead, signal): Promise<StoreCheck> {
       const subset = subsetOf(read)

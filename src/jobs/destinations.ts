@@ -4,11 +4,11 @@ import type {DestinationChoice} from '../plan/destination.js'
 
 import {createLocalDestination, createS3Destination} from '../destination/index.js'
 import {createLocalInventory} from '../destination/local-inventory.js'
+import {leaseFor} from '../destination/lock.js'
 import {createLocalReader, createS3Reader, type ObjectReader} from '../destination/read.js'
 import {createS3Inventory} from '../destination/s3-inventory.js'
 import {createVaultInventory, createVaultReader} from '../destination/vault-inventory.js'
 import {createVaultDestination} from '../destination/vault.js'
-import {leaseFor} from '../destination/lock.js'
 import {Restic} from '../restic/index.js'
 import {resolveTimeoutMs} from '../util/timeouts.js'
 

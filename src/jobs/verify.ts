@@ -325,7 +325,7 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   const presentAt = new Set(present.map((p) => p.ref.location))
   for (const store of stores) {
     if (!store.reader.checkAll) continue
-    const read = !plan.deep ? 'none' : plan.sample ? sampleRead(plan.sample) : 'all'
+    const read = plan.deep ? (plan.sample ? sampleRead(plan.sample) : 'all') : 'none'
     try {
       const found = await store.reader.checkAll(read, signal)
       const problems = [...found.problems]
@@ -347,7 +347,13 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
       if (signal.aborted || isAbortError(error)) throw signal.reason ?? new InterruptedError()
       const failure = describeFailure(error)
       errors.push({location: store.location, ...failure})
-      storeRows.push({command: 'check', damaged: 0, location: store.location, problems: [failure.message], status: 'error'})
+      storeRows.push({
+        command: 'check',
+        damaged: 0,
+        location: store.location,
+        problems: [failure.message],
+        status: 'error',
+      })
     }
   }
 

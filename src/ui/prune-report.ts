@@ -85,7 +85,8 @@ export function formatPruneTotals(result: PruneResult): string {
     parts.push(`${plural(summary.deleteMarkers, 'delete marker')} written`)
   }
 
-  if (summary.leftovers > 0) parts.push(`${notRemoved ? 'would remove' : 'removed'} ${plural(summary.leftovers, 'leftover')} of pbm's`)
+  if (summary.leftovers > 0)
+    parts.push(`${notRemoved ? 'would remove' : 'removed'} ${plural(summary.leftovers, 'leftover')} of pbm's`)
   if (!notRemoved) parts.push(`${summary.failed} failed`)
   if (summary.suspect > 0) {
     parts.push(`${summary.suspect} dated in the future (kept, not trusted)`)

@@ -71,7 +71,9 @@ export function reportVerify(
   // A store checked whole (a vault's restic check): what ran, and damage no archive row explains.
   for (const store of result.stores ?? []) {
     const verdict = store.status === 'ok' ? chalk.green('ok') : chalk.red(store.status)
-    out.log(`${store.location}: ${store.command}: ${verdict}${store.damaged ? ` (${plural(store.damaged, 'archive')} in damaged packs)` : ''}`)
+    out.log(
+      `${store.location}: ${store.command}: ${verdict}${store.damaged ? ` (${plural(store.damaged, 'archive')} in damaged packs)` : ''}`,
+    )
     if (store.status === 'damaged') for (const line of store.problems) out.error(`✖ ${store.location}: ${line}`)
   }
 

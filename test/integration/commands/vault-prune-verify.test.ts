@@ -42,7 +42,15 @@ interface PruneJson {
 }
 
 interface VerifyJson {
-  objects: Array<{site: string; env: string; element: string; file: string; location: string; status: string; detail?: string}>
+  objects: Array<{
+    site: string
+    env: string
+    element: string
+    file: string
+    location: string
+    status: string
+    detail?: string
+  }>
   targets: Array<{site: string; env: string; status: string; detail?: string}>
   stores: Array<{location: string; command: string; status: string; problems: string[]; damaged: number}>
   summary: {objects: number; ok: number; corrupt: number; problems: number; foreign: number; storeProblems: number}
@@ -73,7 +81,21 @@ const tagOf = (s: SnapshotJson, name: string) => s.tags?.find((t) => t.startsWit
 function plant(vault: TestVault, file: string, tags: string[], time: string, input = `content of ${file}\n`): string {
   const r = spawnSync(
     'restic',
-    ['-r', vault.repo, 'backup', '--json', '--quiet', '--stdin', '--stdin-filename', file, '--host', 'pbm', '--time', time, ...tags.flatMap((t) => ['--tag', t])],
+    [
+      '-r',
+      vault.repo,
+      'backup',
+      '--json',
+      '--quiet',
+      '--stdin',
+      '--stdin-filename',
+      file,
+      '--host',
+      'pbm',
+      '--time',
+      time,
+      ...tags.flatMap((t) => ['--tag', t]),
+    ],
     {encoding: 'utf8', env: {...process.env, ...vault.env, TZ: 'UTC'}, input},
   )
   if (r.status !== 0) throw new Error(`planting ${file} failed: ${r.stderr}`)
@@ -118,6 +140,23 @@ function largestPack(repo: string): string {
   return best.file
 }
 
+const SIZES = {code: 20_000, database: 15_000, files: 60_000}
+
+/** Backups of these days ago, one a night. */
+function nights(days: number[], sizes = SIZES): Array<{date: string; sizes: typeof SIZES}> {
+  return days.map((d) => ({date: daysAgo(d), sizes}))
+}
+
+/** The data snapshot and completion record(s) of an archive, by Pantheon's filename. */
+function snapshotsOfFile(snapshots: SnapshotJson[], file: string): string[] {
+  return snapshots.filter((s) => s.tags?.includes('pbm') && tagOf(s, 'file') === file).map((s) => s.id)
+}
+
+/** The tags pbm gives an alpha.live database snapshot (a dead or running pbm's, planted by hand). */
+function pbmTags(file: string, folder: string, started: string): string[] {
+  return ['pbm', 'site=alpha', 'env=live', 'element=database', `file=${file}`, `folder=${folder}`, `started=${started}`]
+}
+
 function flipBytes(data: Buffer): Buffer {
   const out = Buffer.from(data)
   const at = Math.floor(out.length / 2)
@@ -129,9 +168,6 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
   this.timeout(300_000)
   let world: World
 
-  const nights = (days: number[], sizes = {code: 20_000, database: 15_000, files: 60_000}) =>
-    days.map((d) => ({date: daysAgo(d), sizes}))
-
   before(async () => {
     world = await startWorld({
       latencyMs: 0,
@@ -139,7 +175,10 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
         {envs: [{backups: nights([1, 2, 3, 4, 5]), name: 'live'}], name: 'alpha'},
         {envs: [{backups: nights([1, 2]), name: 'live'}], name: 'bravo'},
         // One backup dated three days ahead of the clock: not trusted as the newest.
-        {envs: [{backups: nights([-3, 1, 2], {code: 5000, database: 5000, files: 5000}), name: 'live'}], name: 'charlie'},
+        {
+          envs: [{backups: nights([-3, 1, 2], {code: 5000, database: 5000, files: 5000}), name: 'live'}],
+          name: 'charlie',
+        },
       ],
     })
   })
@@ -155,31 +194,26 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
       .filter((a) => a.site === site)
       .sort((a, b) => (a.folder < b.folder ? 1 : -1))
 
-  /** The data snapshot and completion record(s) of an archive, by Pantheon's filename. */
-  const snapshotsOfFile = (snapshots: SnapshotJson[], file: string) =>
-    snapshots.filter((s) => s.tags?.includes('pbm') && tagOf(s, 'file') === file).map((s) => s.id)
-
-  it('a vault in a folder: prune keeps exactly the plan (restic forget of each removed archive\'s data and record, leftovers with reasons, restic prune); --dry-run and --max-delete change nothing; pbm never touches snapshots it did not write', async () => {
+  it("a vault in a folder: prune keeps exactly the plan (restic forget of each removed archive's data and record, leftovers with reasons, restic prune); --dry-run and --max-delete change nothing; pbm never touches snapshots it did not write", async () => {
     const vault = initVault()
     const runs: Result[] = []
-    const mirrored = await pbm(['backup:mirror', 'alpha.live', 'bravo.live', '--all', '--restic', vault.repo, '--json'], vault)
+    const mirrored = await pbm(
+      ['backup:mirror', 'alpha.live', 'bravo.live', '--all', '--restic', vault.repo, '--json'],
+      vault,
+    )
     runs.push(mirrored)
     expect(mirrored.exitCode, describeRun(mirrored)).to.equal(0)
 
     // What a killed pbm leaves, what a running one has not recorded yet, and what is not pbm's.
     const alpha = filesOf('alpha')
     const newestDb = alpha.find((a) => a.element === 'database')!
-    const pbmTags = (file: string, folder: string, started: string) => [
-      'pbm',
-      'site=alpha',
-      'env=live',
-      'element=database',
-      `file=${file}`,
-      `folder=${folder}`,
-      `started=${started}`,
-    ]
     const deadFile = 'alpha_live_2020-01-01T03-00-00_UTC_database.sql.gz'
-    const dead = plant(vault, '/alpha/live/database.sql', pbmTags(deadFile, '1577847600_backup', daysAgo(2)), '2020-01-01 03:00:00')
+    const dead = plant(
+      vault,
+      '/alpha/live/database.sql',
+      pbmTags(deadFile, '1577847600_backup', daysAgo(2)),
+      '2020-01-01 03:00:00',
+    )
     const runningFile = 'alpha_live_2020-01-02T03-00-00_UTC_database.sql.gz'
     const running = plant(
       vault,
@@ -227,15 +261,28 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
       for (const r of s.remove) {
         // Each removal is its data snapshot and its record, by ID.
         expect(r.parts, r.file).to.have.length(2)
-        expect(snapshotsOfFile(before, r.file).map((id) => id.slice(0, 8)).sort()).to.deep.equal([...r.parts!].sort())
+        expect(
+          snapshotsOfFile(before, r.file)
+            .map((id) => id.slice(0, 8))
+            .sort(),
+        ).to.deep.equal([...r.parts!].sort())
       }
     }
 
     expect(plan.leftovers.map((l) => l.what).sort()).to.deep.equal(
-      [dead, superseded].map((id) => `${vault.repo}::snapshot ${id.slice(0, 8)} /alpha/live/database.sql (${id === dead ? deadFile : newestDb.file})`).sort(),
+      [dead, superseded]
+        .map(
+          (id) =>
+            `${vault.repo}::snapshot ${id.slice(0, 8)} /alpha/live/database.sql (${id === dead ? deadFile : newestDb.file})`,
+        )
+        .sort(),
     )
-    expect(plan.leftovers.find((l) => l.what.includes(dead.slice(0, 8)))!.reason).to.match(/no completion record, and its run began \d+ h ago/)
-    expect(plan.leftovers.find((l) => l.what.includes(superseded.slice(0, 8)))!.reason).to.match(/was stored again, with its record/)
+    expect(plan.leftovers.find((l) => l.what.includes(dead.slice(0, 8)))!.reason).to.match(
+      /no completion record, and its run began \d+ h ago/,
+    )
+    expect(plan.leftovers.find((l) => l.what.includes(superseded.slice(0, 8)))!.reason).to.match(
+      /was stored again, with its record/,
+    )
     expect(plan.leftovers.every((l) => l.status === 'planned')).to.equal(true)
     expect(plan.compact).to.deep.equal({command: 'restic prune', status: 'planned'})
     expect(plan.foreign.count).to.equal(2)
@@ -248,7 +295,10 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
     expect(String(dryText.stdout)).to.include(`leftover ${vault.repo}::snapshot ${dead.slice(0, 8)}`)
 
     // --max-delete below the plan: nothing forgotten, exit 1.
-    const capped = await pbm(['backup:prune', '--restic', vault.repo, ...policy, '--max-delete', '3', '--yes', '--json'], vault)
+    const capped = await pbm(
+      ['backup:prune', '--restic', vault.repo, ...policy, '--max-delete', '3', '--yes', '--json'],
+      vault,
+    )
     runs.push(capped)
     expect(capped.exitCode, describeRun(capped)).to.equal(1)
     expect(json<PruneJson>(capped).stopped?.reason).to.equal('max-delete')
@@ -265,7 +315,7 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
     expect(done.leftovers.every((l) => l.status === 'removed')).to.equal(true)
     expect(done.compact?.status).to.equal('done')
     expect(done.compact?.freed).to.match(/^[\d.]+ [KMG]?i?B$/)
-    const gone = new Set([...expectedRemove.flatMap((f) => snapshotsOfFile(before, f)), dead, superseded])
+    const gone = new Set([dead, superseded, ...expectedRemove.flatMap((f) => snapshotsOfFile(before, f))])
     expect(gone.size).to.equal(expectedRemove.length * 2 + 2)
     const after = allSnapshots(vault)
     expect(after.map((s) => s.id).sort()).to.deep.equal(
@@ -284,7 +334,11 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
     runs.push(again)
     expect(again.exitCode, describeRun(again)).to.equal(0)
     expect(json<PruneJson>(again).summary.removed).to.equal(0)
-    expect(allSnapshots(vault).map((s) => s.id).sort()).to.deep.equal(after.map((s) => s.id).sort())
+    expect(
+      allSnapshots(vault)
+        .map((s) => s.id)
+        .sort(),
+    ).to.deep.equal(after.map((s) => s.id).sort())
     expectNoSecrets(runs)
   })
 
@@ -293,7 +347,10 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
     const mirrored = await pbm(['backup:mirror', 'charlie.live', '--all', '--restic', vault.repo], vault)
     expect(mirrored.exitCode, describeRun(mirrored)).to.equal(0)
     const before = allSnapshots(vault)
-    const pruned = await pbm(['backup:prune', 'charlie.live', '--restic', vault.repo, '--keep-last', '1', '--yes', '--json'], vault)
+    const pruned = await pbm(
+      ['backup:prune', 'charlie.live', '--restic', vault.repo, '--keep-last', '1', '--yes', '--json'],
+      vault,
+    )
     expect(pruned.exitCode, describeRun(pruned)).to.equal(0)
     const result = json<PruneJson>(pruned)
     const charlie = filesOf('charlie')
@@ -303,7 +360,8 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
     expect(db.keep.map((k) => k.file)).to.deep.equal([future, newest])
     expect(db.remove.map((r) => r.file)).to.deep.equal([oldest])
     const left = new Set(allSnapshots(vault).map((s) => s.id))
-    for (const file of [future, newest]) for (const id of snapshotsOfFile(before, file)) expect(left.has(id)).to.equal(true)
+    for (const file of [future, newest])
+      for (const id of snapshotsOfFile(before, file)) expect(left.has(id)).to.equal(true)
     for (const id of snapshotsOfFile(before, oldest)) expect(left.has(id)).to.equal(false)
   })
 
@@ -324,7 +382,9 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
     expect(result.prune[0].location).to.equal(vault.repo)
     expect(result.prune[0].summary.removed).to.equal(3)
     expect(result.prune[0].compact?.status).to.equal('done')
-    const newest = filesOf('bravo').slice(0, 3).map((a) => a.file)
+    const newest = filesOf('bravo')
+      .slice(0, 3)
+      .map((a) => a.file)
     const left = allSnapshots(vault)
     expect([...new Set(left.map((s) => tagOf(s, 'file')))].sort()).to.deep.equal([...newest].sort())
     expect(left).to.have.length(6)
@@ -344,7 +404,9 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
     expect(ok.targets.map((t) => `${t.site}.${t.env} ${t.status}`)).to.deep.equal(['alpha.live ok', 'bravo.live ok'])
     expect(ok.objects).to.have.length(6)
     expect(ok.objects.every((o) => o.status === 'ok' && o.location.startsWith(`${vault.repo}::`))).to.equal(true)
-    expect(ok.stores).to.deep.equal([{command: 'restic check', damaged: 0, location: vault.repo, problems: [], status: 'ok'}])
+    expect(ok.stores).to.deep.equal([
+      {command: 'restic check', damaged: 0, location: vault.repo, problems: [], status: 'ok'},
+    ])
     expect(ok.summary.foreign).to.equal(1)
 
     const deep = await pbm(['backup:verify', '--restic', vault.repo, '--deep', '--json'], vault)
@@ -383,7 +445,10 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
     // (found as alpha's archives, or as damage to archives this run did not select: exit 3 either way).
     const slices = []
     for (const k of [1, 2, 3]) {
-      const r = await pbm(['backup:verify', 'alpha.live', '--restic', vault.repo, '--deep', '--sample', `${k}/3`, '--json'], vault)
+      const r = await pbm(
+        ['backup:verify', 'alpha.live', '--restic', vault.repo, '--deep', '--sample', `${k}/3`, '--json'],
+        vault,
+      )
       runs.push(r)
       expect([0, 3], describeRun(r)).to.include(r.exitCode)
       expect(json<VerifyJson>(r).stores[0].command).to.equal(`restic check --read-data-subset ${k}/3`)
@@ -400,7 +465,10 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
       const creds = {AWS_ACCESS_KEY_ID: 'vault-access-key', AWS_SECRET_ACCESS_KEY: 'vault-secret-key'}
       const vault = initVault(`s3:${moto.endpoint}/vault-bucket`, creds)
       const runs: Result[] = []
-      const mirrored = await pbm(['backup:mirror', 'bravo.live', '--all', '--restic', vault.repo, '--log-format', 'json'], vault)
+      const mirrored = await pbm(
+        ['backup:mirror', 'bravo.live', '--all', '--restic', vault.repo, '--log-format', 'json'],
+        vault,
+      )
       runs.push(mirrored)
       expect(mirrored.exitCode, describeRun(mirrored)).to.equal(0)
       const before = allSnapshots(vault)
@@ -410,10 +478,16 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
       runs.push(pruned)
       expect(pruned.exitCode, describeRun(pruned)).to.equal(0)
       const removed = json<PruneJson>(pruned).series.flatMap((s) => s.remove.map((r) => r.file))
-      const oldest = filesOf('bravo').slice(3).map((a) => a.file)
+      const oldest = filesOf('bravo')
+        .slice(3)
+        .map((a) => a.file)
       expect([...removed].sort()).to.deep.equal([...oldest].sort())
       const gone = new Set(oldest.flatMap((f) => snapshotsOfFile(before, f)))
-      expect(allSnapshots(vault).map((s) => s.id).sort()).to.deep.equal(
+      expect(
+        allSnapshots(vault)
+          .map((s) => s.id)
+          .sort(),
+      ).to.deep.equal(
         before
           .map((s) => s.id)
           .filter((id) => !gone.has(id))
@@ -425,7 +499,12 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
       expect(verified.exitCode, describeRun(verified)).to.equal(0)
 
       // Damage the largest pack in the bucket.
-      const s3 = new S3Client({credentials: MOTO_CREDENTIALS, endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1'})
+      const s3 = new S3Client({
+        credentials: MOTO_CREDENTIALS,
+        endpoint: moto.endpoint,
+        forcePathStyle: true,
+        region: 'us-east-1',
+      })
       const listed = await s3.send(new ListObjectsV2Command({Bucket: 'vault-bucket', Prefix: 'data/'}))
       const largest = [...(listed.Contents ?? [])].sort((a, b) => (b.Size ?? 0) - (a.Size ?? 0))[0]
       const got = await s3.send(new GetObjectCommand({Bucket: 'vault-bucket', Key: largest.Key}))

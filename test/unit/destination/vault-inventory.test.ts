@@ -31,15 +31,25 @@ function data(file: string, started: Date, site = 'alpha'): Snapshot {
 }
 
 function record(of: Snapshot, file: string): Snapshot {
-  return snap(['pbm', 'site=alpha', 'env=live', 'element=database', `file=${file}`, 'pbm-record', `of=${of.id.slice(0, 8)}`, 'sha256=ab'], [
-    '/alpha/live/database.pbm.json',
-  ])
+  return snap(
+    [
+      'pbm',
+      'site=alpha',
+      'env=live',
+      'element=database',
+      `file=${file}`,
+      'pbm-record',
+      `of=${of.id.slice(0, 8)}`,
+      'sha256=ab',
+    ],
+    ['/alpha/live/database.pbm.json'],
+  )
 }
 
 const ago = (ms: number) => new Date(NOW.getTime() - ms)
 
 describe('vault inventory: what a vault holds, and which snapshots are pbm leftovers', () => {
-  it('sorts archives (data + record), orphans, dangling records and snapshots not pbm\'s', () => {
+  it("sorts archives (data + record), orphans, dangling records and snapshots not pbm's", () => {
     const complete = data(DB, ago(3_600_000))
     const itsRecord = record(complete, DB)
     const orphan = data(DB_OLD, ago(3_600_000))
@@ -55,7 +65,7 @@ describe('vault inventory: what a vault holds, and which snapshots are pbm lefto
     expect(contents.foreign.map((s) => s.id)).to.deep.equal([lookalike.id, someone.id])
   })
 
-  it('an unrecorded snapshot is a leftover when stored again with a record, or older than the lease; a younger one may be a running pbm\'s', () => {
+  it("an unrecorded snapshot is a leftover when stored again with a record, or older than the lease; a younger one may be a running pbm's", () => {
     const complete = data(DB, ago(3_600_000))
     const superseded = data(DB, NOW)
     const old = data(DB_OLD, ago(LEASE + 1000))

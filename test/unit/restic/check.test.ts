@@ -26,7 +26,9 @@ describe('restic check: what a failed check printed (restic 0.14 words)', () => 
   })
 
   it('an error that names no pack is kept, with no pack', () => {
-    const found = checkFindings('error for tree 1234abcd:\n  tree 1234abcd not found in repository\nFatal: repository contains errors\n')
+    const found = checkFindings(
+      'error for tree 1234abcd:\n  tree 1234abcd not found in repository\nFatal: repository contains errors\n',
+    )
     expect(found.damagedPacks).to.deep.equal([])
     expect(found.errors).to.have.length(2)
   })

@@ -144,6 +144,7 @@ describe('ui: verify summary line', () => {
     problems: 0,
     read: 0,
     repaired: 0,
+    storeProblems: 0,
     seconds: 1,
     stale: 0,
     targetProblems: 0,

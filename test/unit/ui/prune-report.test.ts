@@ -16,6 +16,7 @@ function result(overrides: Partial<PruneResult> = {}): PruneResult {
   return {
     dryRun: false,
     foreign: {bytes: 10, count: 1},
+    leftovers: [],
     location: 's3://b/p/',
     policy: 'keep 2 daily backups',
     series: [
@@ -53,7 +54,17 @@ function result(overrides: Partial<PruneResult> = {}): PruneResult {
         unrecorded: 0,
       },
     ],
-    summary: {bytesFreed: 2048, deleteMarkers: 1, failed: 1, kept: 2, locked: 1, removed: 1, suspect: 0, unrecorded: 0},
+    summary: {
+      bytesFreed: 2048,
+      deleteMarkers: 1,
+      failed: 1,
+      kept: 2,
+      leftovers: 0,
+      locked: 1,
+      removed: 1,
+      suspect: 0,
+      unrecorded: 0,
+    },
     unrecorded: {bytes: 0, count: 0},
     unselected: 0,
     ...overrides,
@@ -83,6 +94,7 @@ describe('prune report', () => {
         deleteMarkers: 0,
         failed: 0,
         kept: 2,
+        leftovers: 0,
         locked: 0,
         removed: 0,
         suspect: 0,
@@ -118,7 +130,17 @@ describe('prune report', () => {
     expect(err).to.deep.equal([`✖ alpha.live database: ${file('2024-03-17T03-00-00')} not removed: Access Denied`])
     const clean = result({
       series: [],
-      summary: {bytesFreed: 0, deleteMarkers: 0, failed: 0, kept: 0, locked: 0, removed: 0, suspect: 0, unrecorded: 0},
+      summary: {
+        bytesFreed: 0,
+        deleteMarkers: 0,
+        failed: 0,
+        kept: 0,
+        leftovers: 0,
+        locked: 0,
+        removed: 0,
+        suspect: 0,
+        unrecorded: 0,
+      },
     })
     const shown: string[] = []
     reportPrune({error() {}, log: (l) => shown.push(l)}, clean, {planShown: true})
