@@ -261,7 +261,7 @@ export function createVaultReader(restic: Restic): ObjectReader {
         if (packs.length === 0) continue
         for (const p of packs) tied.add(p)
         damaged.push({
-          detail: `restic check: ${packs.length === 1 ? 'pack' : 'packs'} ${packs.map((p) => p.slice(0, 8)).join(', ')} holding its content ${packs.length === 1 ? 'is' : 'are'} damaged (${command})`,
+          detail: `${packs.length === 1 ? 'pack' : 'packs'} ${packs.map((p) => p.slice(0, 8)).join(', ')} holding its content ${packs.length === 1 ? 'is' : 'are'} damaged (${command})`,
           key,
         })
       }
