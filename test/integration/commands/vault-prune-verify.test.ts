@@ -7,7 +7,8 @@ import type {Result} from 'execa'
 
 import {GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 import {expect} from 'chai'
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
+import {once} from 'node:events'
 import {readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
@@ -388,6 +389,46 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
     const left = allSnapshots(vault)
     expect([...new Set(left.map((s) => tagOf(s, 'file')))].sort()).to.deep.equal([...newest].sort())
     expect(left).to.have.length(6)
+  })
+
+  it('while another restic holds the vault (a mirror writing into it), prune forgets nothing and verify cannot check: exit 1 both, the lock named', async () => {
+    const vault = initVault()
+    const mirrored = await pbm(['backup:mirror', 'bravo.live', '--all', '--restic', vault.repo], vault)
+    expect(mirrored.exitCode, describeRun(mirrored)).to.equal(0)
+    const before = allSnapshots(vault)
+    // A backup in flight holds restic's shared lock until its input ends.
+    const writer = spawn('restic', ['-r', vault.repo, 'backup', '--stdin', '--stdin-filename', '/x'], {
+      env: {...process.env, ...vault.env},
+      stdio: ['pipe', 'ignore', 'ignore'],
+    })
+    try {
+      writer.stdin.write('partial content')
+      while (readdirSync(path.join(vault.repo, 'locks')).length === 0) {
+        await new Promise((resolve) => {
+          setTimeout(resolve, 50)
+        })
+      }
+
+      const pruned = await pbm(['backup:prune', '--restic', vault.repo, '--keep-last', '1', '--yes', '--json'], vault)
+      expect(pruned.exitCode, describeRun(pruned)).to.equal(1)
+      const result = json<PruneJson>(pruned)
+      expect(result.summary.failed).to.equal(3)
+      expect(result.summary.removed).to.equal(0)
+      expect(result.compact?.status).to.equal('failed')
+      expect(result.series.flatMap((s) => s.remove).every((r) => r.status === 'failed')).to.equal(true)
+      expect(allSnapshots(vault)).to.deep.equal(before)
+      const verified = await pbm(['backup:verify', 'bravo.live', '--restic', vault.repo, '--json'], vault)
+      expect(verified.exitCode, describeRun(verified)).to.equal(1)
+      expect(json<VerifyJson>(verified).stores[0].status).to.equal('error')
+      expect(String(verified.stderr) + String(verified.stdout)).to.include('is locked')
+    } finally {
+      // SIGINT: restic quits without a snapshot and removes its lock.
+      const gone = once(writer, 'exit')
+      writer.kill('SIGINT')
+      await gone
+    }
+
+    expect(allSnapshots(vault)).to.deep.equal(before)
   })
 
   it('verify --restic: coverage from the snapshots, restic check; --deep finds a damaged pack (exit 3, the archives it holds named), --sample K/N reads one slice of the packs', async () => {
