@@ -47,12 +47,21 @@ export const PICK_JSON: JsonShape = {rows: {archives: ARCHIVE_ROW}}
 export const VERIFY_JSON: JsonShape = {
   fields: {stores: []},
   nested: {summary: {fields: {deep: false, sample: null}}},
-  rows: {objects: {detail: null}, targets: {detail: null, newest: null}},
+  rows: {objects: {note: null}, targets: {newest: null, note: null}},
+}
+
+/** Counts a prune says only when it removed nothing on purpose are 0 otherwise; `stopped` is null unless stopped. */
+export const PRUNE_JSON: JsonShape = {
+  fields: {stopped: null},
+  nested: {
+    series: {rows: {keep: {locked: null}, remove: {deleteMarker: false, error: null}}},
+    summary: {fields: {bytesWouldFree: 0, wouldRemove: 0}},
+  },
 }
 
 export const MIRROR_JSON: JsonShape = {
   fields: {prune: null, shard: null, stoppedEarly: false, verify: null},
-  nested: {verify: VERIFY_JSON},
+  nested: {prune: PRUNE_JSON, verify: VERIFY_JSON},
   rows: {archives: ARCHIVE_ROW, targets: {error: null, note: null}},
 }
 

@@ -44,7 +44,9 @@ export interface PruneDeps {
 export interface PruneKept {
   file: string
   date: Date
-  size: number
+  /** `s3://bucket/key` or the file's path, as every command's archive rows say where an archive is. */
+  location: string
+  bytes: number
   /** `daily #3`, `monthly #1`, `within 45d`, or `locked until 2030-01-01T00:00:00.000Z`. */
   reasons: string[]
   /** Set when the policy would remove it but Object Lock or a legal hold keeps it. */
@@ -57,7 +59,8 @@ export interface PruneKept {
 export interface PruneRemoved {
   file: string
   date: Date
-  size: number
+  location: string
+  bytes: number
   status: 'failed' | 'planned' | 'removed'
   /** On a versioned bucket: hidden behind a delete marker, the data is still stored. */
   deleteMarker?: boolean
@@ -245,7 +248,7 @@ function resultOf(
 
   const suspect = plan.series.reduce((n, s) => n + s.suspect.length, 0)
   return {
-    dryRun: request.dryRun,
+    dryRun: Boolean(request.dryRun),
     foreign: plan.foreign,
     unrecorded: plan.unrecorded,
     location,
@@ -253,11 +256,19 @@ function resultOf(
     series: plan.series.map((s) => ({
       element: s.element,
       env: s.env,
-      keep: s.keep.map((k) => ({date: k.date, file: k.file, reasons: k.reasons, size: k.size, ...parts(k.key)})),
+      keep: s.keep.map((k) => ({
+        bytes: k.size,
+        date: k.date,
+        file: k.file,
+        location: inventory.describe(k.key),
+        reasons: k.reasons,
+        ...parts(k.key),
+      })),
       remove: s.remove.map((r) => ({
+        bytes: r.size,
         date: r.date,
         file: r.file,
-        size: r.size,
+        location: inventory.describe(r.key),
         status: 'planned' as const,
         ...parts(r.key),
       })),
@@ -355,11 +366,12 @@ async function removePlanned(
           ...(outcome.legalHold ? {legalHold: true} : {}),
         }
         series.keep.push({
+          bytes: entry.bytes,
           date: entry.date,
           file: entry.file,
+          location: entry.location,
           locked: lock,
           reasons: [lockReason(lock)],
-          size: entry.size,
         })
         summary.locked++
         continue
@@ -367,7 +379,7 @@ async function removePlanned(
 
       if (outcome?.status === 'removed') {
         remove.push({...entry, status: 'removed', ...(outcome.deleteMarker ? {deleteMarker: true} : {})})
-        summary.bytesFreed += entry.size
+        summary.bytesFreed += entry.bytes
         if (outcome.deleteMarker) summary.deleteMarkers++
       } else {
         const error = outcome?.status === 'failed' ? {code: outcome.code, message: outcome.message} : noAnswer()

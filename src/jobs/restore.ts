@@ -176,7 +176,7 @@ export async function restore(plan: RestorePlan, deps: RestoreDeps, signal: Abor
     try {
       if (signal.aborted) throw signal.reason ?? new InterruptedError()
       published = await mirror.publish(item.key, plan.expiresInSeconds, signal, verified[i])
-      row.from = published.where
+      row.location = published.where
       if (published.stage) events.emit({archive, target, type: 'restore:staged', where: published.where})
       events.emit({archive, expiresAt: published.expiresAt, from: published.where, target, type: 'restore:importing'})
       const importArchive = row.element === 'database' ? terminus.importDatabase : terminus.importFiles
@@ -242,7 +242,7 @@ export async function saveArchives(
       if (signal.aborted) throw signal.reason ?? new InterruptedError()
       events.emit({archive, deep: true, target, type: 'restore:verifying'})
       const stored = await mirror.inspect(item.key, signal)
-      if (!stored) throw new PbmError('not-found', `${row.from} is not in the mirror (any more).`)
+      if (!stored) throw new PbmError('not-found', `${row.location} is not in the mirror (any more).`)
       const saved = await saveArchive(mirror, {key: item.key, meta: metaOf(item.backup)}, stored, row.target, {
         force: plan.force,
         signal,
@@ -294,11 +294,13 @@ function rowOf(
   workflow: RestoredArchive['workflow'],
 ): RestoredArchive {
   return {
+    date: item.backup.date,
     element: item.backup.element as RestorableElement,
+    env: item.backup.env,
     file: item.backup.file,
-    from: mirror.describe(item.key),
+    location: mirror.describe(item.key),
     seconds: 0,
-    source: siteEnvOf(item.backup),
+    site: item.backup.site,
     target,
     workflow,
   }

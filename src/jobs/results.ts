@@ -16,6 +16,8 @@ export interface SiteEnvRef {
 export interface ArchiveRef extends SiteEnvRef {
   element: string
   file: string
+  /** The backup's time: the one in its filename (`src/catalog/time.ts`). */
+  date: Date
   folder: string
 }
 
@@ -90,15 +92,16 @@ export interface MirrorResult {
 }
 
 /** One archive of backup:restore: what went from where into which site.env, and how Pantheon's workflow ended. */
-export interface RestoredArchive {
+export interface RestoredArchive extends SiteEnvRef {
+  /** `site` and `env` are the site.env whose backup it is, as in every command's archive rows. */
   element: 'database' | 'files'
   file: string
-  /** The site.env whose backup it is. */
-  source: string
+  /** The backup's time, the one in its filename. */
+  date: Date
+  /** Where Pantheon fetched it from (`s3://bucket/key`, or the stage), never the presigned URL. */
+  location: string
   /** The site.env it was imported into; with --output, the file it was written to. */
   target: string
-  /** Where Pantheon fetched it from (`s3://bucket/key`), never the presigned URL. */
-  from: string
   /**
    * The import workflow: succeeded, failed, planned (dry run), or not-run (an earlier step failed);
    * with --output: saved, or unchanged (the same archive was in the file already).
@@ -134,7 +137,14 @@ export function restoreExitCode(result: RestoreResult, signal: AbortSignal): num
 }
 
 export function baseOf(backup: Backup): ArchiveRef {
-  return {element: backup.element, env: backup.env, file: backup.file, folder: backup.folder, site: backup.site}
+  return {
+    date: backup.date,
+    element: backup.element,
+    env: backup.env,
+    file: backup.file,
+    folder: backup.folder,
+    site: backup.site,
+  }
 }
 
 /**

@@ -74,9 +74,12 @@ export interface VerifiedObject {
   env: string
   element: string
   file: string
+  /** The backup's time, the one in its filename. */
+  date: Date
   location: string
   status: ObjectStatus
-  detail?: string
+  /** Why the status, when there is something to say (as `note` in every command's rows). */
+  note?: string
 }
 
 /** One site.env's verdict: --json's `targets`. */
@@ -86,7 +89,7 @@ export interface VerifiedTarget {
   status: TargetStatus
   /** The newest backup in the mirror (the oldest such of all destinations), ISO 8601. */
   newest?: string
-  detail?: string
+  note?: string
 }
 
 export interface VerifySummary {
@@ -206,6 +209,7 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
           date: entry.date,
           key: entry.key,
           ref: {
+            date: entry.date,
             destination: store.destination.kind,
             element: series.element,
             env: series.env,
@@ -364,7 +368,7 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
   const inspectSlot = createLimit(INSPECT_CONCURRENCY)
   const readSlot = createLimit(plan.concurrency)
   const record = (ref: ObjectRef, status: ObjectStatus, detail: string | undefined, deep: boolean) => {
-    objects.push({...rowOf(ref), status, ...(detail ? {detail} : {})})
+    objects.push({...rowOf(ref), status, ...(detail ? {note: detail} : {})})
     events.emit({deep, object: ref, status, type: 'object:checked', ...(detail ? {detail} : {})})
   }
 
@@ -516,14 +520,14 @@ export async function verify(plan: VerifyPlan, deps: VerifyDeps, signal: AbortSi
       site: t.site,
       status: verdict.status,
       ...(newest ? {newest: newest.toISOString()} : {}),
-      ...(verdict.detail ? {detail: verdict.detail} : {}),
+      ...(verdict.detail ? {note: verdict.detail} : {}),
     }
     events.emit({
       status: row.status,
       target: t,
       type: 'target:checked',
       ...(newest ? {newest} : {}),
-      ...(row.detail ? {detail: row.detail} : {}),
+      ...(row.note ? {detail: row.note} : {}),
     })
     return row
   })
@@ -618,7 +622,7 @@ export async function verifyStored(
         verdict = {detail: `could not verify: ${failure.message}`, status: 'unverifiable'}
       }
 
-      objects.push({...rowOf(ref), status: verdict.status, ...(verdict.detail ? {detail: verdict.detail} : {})})
+      objects.push({...rowOf(ref), status: verdict.status, ...(verdict.detail ? {note: verdict.detail} : {})})
       events.emit({
         deep: false,
         object: ref,
@@ -639,7 +643,7 @@ export async function verifyStored(
 }
 
 function baseRefOfRow(row: ArchiveRef): ArchiveRef {
-  return {element: row.element, env: row.env, file: row.file, folder: row.folder, site: row.site}
+  return {date: row.date, element: row.element, env: row.env, file: row.file, folder: row.folder, site: row.site}
 }
 
 /** Read one object back through the transfer's verifier: MD5, CRC32C, gzip to its trailer. */
@@ -709,14 +713,14 @@ async function repair(objects: VerifiedObject[], run: RepairContext, events: Eve
     broken.map(async (o) => {
       const store = run.stores.find((s) => s.destination.describe(archiveKey(o)) === o.location)
       const backup = run.pantheon.get(idOf(o))?.find((b) => b.file === o.file)
-      const was = `${o.status}${o.detail ? ` (${o.detail})` : ''}`
+      const was = `${o.status}${o.note ? ` (${o.note})` : ''}`
       if (!run.pantheon.has(idOf(o))) {
-        o.detail = `${was}; not repaired: Terminus could not list the backups of ${idOf(o)}`
+        o.note = `${was}; not repaired: Terminus could not list the backups of ${idOf(o)}`
         return
       }
 
       if (!store || !backup || (backup.expiry && backup.expiry.getTime() < Date.now())) {
-        o.detail = `${was}; not repaired: Pantheon no longer has it${backup?.expiry ? ` (expired ${backup.expiry.toISOString()})` : ''}`
+        o.note = `${was}; not repaired: Pantheon no longer has it${backup?.expiry ? ` (expired ${backup.expiry.toISOString()})` : ''}`
         return
       }
 
@@ -733,10 +737,10 @@ async function repair(objects: VerifiedObject[], run: RepairContext, events: Eve
       )
       if (row.status === 'transferred') {
         o.status = 'repaired'
-        o.detail = `was ${was}; mirrored again from Pantheon (md5 ${row.md5 ?? '-'})`
+        o.note = `was ${was}; mirrored again from Pantheon (md5 ${row.md5 ?? '-'})`
       } else {
         if (row.error?.code === 'interrupted') throw run.signal.reason ?? new InterruptedError()
-        o.detail = `${was}; not repaired: ${row.error?.message ?? row.note ?? row.status}`
+        o.note = `${was}; not repaired: ${row.error?.message ?? row.note ?? row.status}`
       }
     }),
   )
@@ -762,7 +766,7 @@ function describeSample(sample: Sample): string {
 }
 
 function rowOf(ref: ObjectRef): Omit<VerifiedObject, 'status'> {
-  return {element: ref.element, env: ref.env, file: ref.file, location: ref.location, site: ref.site}
+  return {date: ref.date, element: ref.element, env: ref.env, file: ref.file, location: ref.location, site: ref.site}
 }
 
 /** The mirror does not know Pantheon's folder (catalog ID); the filename's time stands in for it. */

@@ -96,7 +96,7 @@ export function reportRestore(to: ReportOutput, result: RestoreResult, width = o
       result.restored.map((r) => [
         WORKFLOW_COLOUR[r.workflow](r.workflow),
         r.element,
-        `${r.source} → ${r.target}`,
+        `${r.site}.${r.env} → ${r.target}`,
         r.file,
         r.workflow === 'succeeded' || r.workflow === 'saved' ? formatDuration(r.seconds) : '',
       ]),

@@ -42,7 +42,7 @@ export function reportVerify(
           COLOUR[t.status](t.status),
           `${t.site}.${t.env}`,
           t.newest ? formatUtc(new Date(t.newest)) : '-',
-          t.detail ?? '',
+          t.note ?? '',
         ]),
         {
           columns: [{}, {min: 16, order: 2, shrink: 'middle'}, {}, {min: 20, order: 1, shrink: 'wrap'}],
@@ -57,7 +57,7 @@ export function reportVerify(
   if (objects.length > 0) {
     out.log(
       fitTable(
-        objects.map((o) => [COLOUR[o.status](o.status), o.element, o.location, o.detail ?? '']),
+        objects.map((o) => [COLOUR[o.status](o.status), o.element, o.location, o.note ?? '']),
         {
           columns: [{}, {}, {min: 24, order: 2, shrink: 'middle'}, {min: 24, order: 1, shrink: 'wrap'}],
           header: ['STATUS', 'ELEMENT', 'WHERE', 'DETAIL'],

@@ -14,6 +14,7 @@ import {
   vaultFlags,
 } from '../../flags.js'
 import {openInventories} from '../../jobs/destinations.js'
+import {PRUNE_JSON} from '../../jobs/json.js'
 import {prune, pruneExitCode, type PruneResult} from '../../jobs/prune.js'
 import {parseSiteEnv} from '../../plan/targets.js'
 import * as ask from '../../ui/prompts.js'
@@ -76,6 +77,7 @@ ${PRUNE_EXIT_CODES_HELP}`
     to: mirrorFlags.to,
     ...vaultFlags,
   }
+  static override jsonShape = PRUNE_JSON
   static override strict = false
   static override summary = 'Remove the backups of a mirror that a retention policy does not keep (restic’s rules).'
 
@@ -87,7 +89,7 @@ ${PRUNE_EXIT_CODES_HELP}`
     const targets = (argv as string[]).filter(Boolean).map((text) => parseSiteEnv(text))
     const elements = elementsFrom(flags.element)
     const [{inventory, location}] = openInventories(destinationFrom(this.flags, 'Which mirror?'), s3Settings(flags))
-    const dryRun = flags['dry-run']
+    const dryRun = Boolean(flags['dry-run'])
     const {interactive} = this
     if (!dryRun && !interactive && !flags.yes) {
       throw new UsageError(

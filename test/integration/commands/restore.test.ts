@@ -22,9 +22,10 @@ interface RestoreJson {
     element: string
     error?: {code: string; message: string}
     file: string
-    from: string
+    location: string
     seconds: number
-    source: string
+    site: string
+    env: string
     target: string
     workflow: string
   }>
@@ -197,8 +198,9 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
     expect(doc.restored[0]).to.include({
       element: 'database',
       file: newest.database.file,
-      from: `s3://${world.bucket}/alpha/live/${newest.database.file}`,
-      source: 'alpha.live',
+      env: 'live',
+      location: `s3://${world.bucket}/alpha/live/${newest.database.file}`,
+      site: 'alpha',
       target: 'alpha.dev',
       workflow: 'succeeded',
     })
@@ -255,7 +257,7 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
       '--json',
     ])
     expect(result.exitCode, describeRun(result)).to.equal(0)
-    expect(json<RestoreJson>(result).restored[0]).to.include({source: 'alpha.live', target: 'alpha.live'})
+    expect(json<RestoreJson>(result).restored[0]).to.include({env: 'live', site: 'alpha', target: 'alpha.live'})
     expect(
       imports('live')
         .slice(before)
@@ -267,7 +269,7 @@ describe('pbm backup:restore (built CLI, sandbox, s3rver)', function () {
     const before = imports('test').length
     const result = await restore([...stagedDbRestore(), '--json'])
     expect(result.exitCode, describeRun(result)).to.equal(0)
-    expect(json<RestoreJson>(result).restored[0].from).to.match(new RegExp(`^s3://${STAGE_BUCKET}/tmp/pbm-stage-`))
+    expect(json<RestoreJson>(result).restored[0].location).to.match(new RegExp(`^s3://${STAGE_BUCKET}/tmp/pbm-stage-`))
     expect(
       imports('test')
         .slice(before)

@@ -22,8 +22,9 @@ interface RestoreJson {
     element: string
     error?: {code: string; message: string}
     file: string
-    from: string
-    source: string
+    location: string
+    site: string
+    env: string
     target: string
     workflow: string
   }>
@@ -179,7 +180,7 @@ describe('pbm backup:restore from a vault, and --output (built CLI, sandbox, rea
     const result = await pbm([...args, ...stageArgs, '--no-backup-first', '--yes', '--json', '--log-format', 'json'])
     expect(result.exitCode, describeRun(result)).to.equal(0)
     const doc = json<RestoreJson>(result)
-    expect(doc.restored.map((r) => [r.element, r.file, r.workflow, r.source, r.target])).to.deep.equal([
+    expect(doc.restored.map((r) => [r.element, r.file, r.workflow, `${r.site}.${r.env}`, r.target])).to.deep.equal([
       ['files', newest.files.file, 'succeeded', 'alpha.live', 'alpha.dev'],
       ['database', newest.database.file, 'succeeded', 'alpha.live', 'alpha.dev'],
     ])

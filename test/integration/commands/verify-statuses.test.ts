@@ -14,8 +14,8 @@ import type {SandboxArchive} from '../../../sandbox/index.js'
 import {daysAgo, json, startWorld, type World} from '../../helpers/cli.js'
 
 interface VerifyJson {
-  objects: Array<{site: string; env: string; element: string; file: string; status: string; detail?: string}>
-  targets: Array<{site: string; env: string; status: string; newest?: string; detail?: string}>
+  objects: Array<{site: string; env: string; element: string; file: string; status: string; note?: string}>
+  targets: Array<{site: string; env: string; status: string; newest?: string; note?: string}>
   summary: Record<string, number | string | boolean>
   errors: Array<{code: string; message: string}>
 }
@@ -89,13 +89,13 @@ describe('pbm backup:verify: what a dashboard needs', function () {
       'whole.live': 'ok',
     })
     const part = doc.targets.find((t) => t.site === 'part')!
-    expect(part.detail).to.match(
+    expect(part.note).to.match(
       /^the newest backup on Pantheon \(\d+_backup\) is not whole in the mirror: database at local missing$/,
     )
-    expect(doc.targets.find((t) => t.site === 'dropped')!.detail, JSON.stringify(doc.targets)).to.match(
+    expect(doc.targets.find((t) => t.site === 'dropped')!.note, JSON.stringify(doc.targets)).to.match(
       /^Pantheon no longer has it \(No site "dropped" that your Pantheon user can access\); the mirror keeps its backups$/,
     )
-    expect(doc.targets.find((t) => t.site === 'envgone')!.detail).to.match(/Site envgone has no environment "dev"/)
+    expect(doc.targets.find((t) => t.site === 'envgone')!.note).to.match(/Site envgone has no environment "dev"/)
     // Problems: part's missing archive and unmirrored's three (objects), then part, oldie, unmirrored (site.envs).
     expect(doc.summary).to.include({
       errors: 0,

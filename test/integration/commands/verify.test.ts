@@ -24,9 +24,9 @@ interface VerifyJson {
     file: string
     location: string
     status: string
-    detail?: string
+    note?: string
   }>
-  targets: Array<{site: string; env: string; status: string; newest?: string; detail?: string}>
+  targets: Array<{site: string; env: string; status: string; newest?: string; note?: string}>
   summary: Record<string, number | string | boolean>
   errors: Array<{code: string; message: string}>
 }
@@ -115,7 +115,16 @@ describe('pbm backup:verify (built CLI, sandbox + s3rver + folder)', function ()
       expected.map((a) => `s3://${world.bucket}/${a.site}/${a.env}/${a.file}`).sort(),
     )
     for (const o of doc.objects) {
-      expect(Object.keys(o).sort()).to.deep.equal(['detail', 'element', 'env', 'file', 'location', 'site', 'status'])
+      expect(Object.keys(o).sort()).to.deep.equal([
+        'date',
+        'element',
+        'env',
+        'file',
+        'location',
+        'note',
+        'site',
+        'status',
+      ])
       expect(o.status, JSON.stringify(o)).to.equal('ok')
     }
 
@@ -169,13 +178,13 @@ describe('pbm backup:verify (built CLI, sandbox + s3rver + folder)', function ()
       expect(missing.map((o) => o.location).sort()).to.deep.equal(
         [path.join(folder, 'bravo', 'live', deleted.file), `s3://${world.bucket}/bravo/live/${deleted.file}`].sort(),
       )
-      expect(missing[0].detail).to.match(/newest backup on Pantheon/)
+      expect(missing[0].note).to.match(/newest backup on Pantheon/)
       expect(doc.objects.filter((o) => o.status === 'corrupt')).to.deep.equal([])
       expect(doc.summary.missing).to.equal(2)
       // The local record no longer matches the flipped file (its mtime): quick cannot say more than that.
       const changed = doc.objects.find((o) => o.location === path.join(folder, 'alpha', 'live', flipped.file))!
       expect(changed.status).to.equal('unverifiable')
-      expect(changed.detail).to.match(/written to since pbm stored it/)
+      expect(changed.note).to.match(/written to since pbm stored it/)
       // The S3 object's size, metadata and ETag are untouched: quick sees nothing.
       expect(
         doc.objects.find((o) => o.location === `s3://${world.bucket}/alpha/live/${flipped.file}`)!.status,
@@ -190,7 +199,7 @@ describe('pbm backup:verify (built CLI, sandbox + s3rver + folder)', function ()
       expect(corrupt.map((o) => o.location).sort()).to.deep.equal(
         [path.join(folder, 'alpha', 'live', flipped.file), `s3://${world.bucket}/alpha/live/${flipped.file}`].sort(),
       )
-      for (const o of corrupt) expect(o.detail).to.match(/corrupt|MD5|CRC32C/)
+      for (const o of corrupt) expect(o.note).to.match(/corrupt|MD5|CRC32C/)
       // Only alpha.live was asked for.
       expect(new Set(doc.objects.map((o) => `${o.site}.${o.env}`))).to.deep.equal(new Set(['alpha.live']))
     })
@@ -260,9 +269,7 @@ describe('pbm backup:verify (built CLI, sandbox + s3rver + folder)', function ()
     expect(doc.targets.filter((t) => t.status === 'stale').map((t) => `${t.site}.${t.env}`)).to.deep.equal([
       'alpha.dev',
     ])
-    expect(doc.targets.find((t) => t.status === 'stale')!.detail).to.match(
-      /^newest backup is 50 hours old \(limit 24\)$/,
-    )
+    expect(doc.targets.find((t) => t.status === 'stale')!.note).to.match(/^newest backup is 50 hours old \(limit 24\)$/)
     const fresh = await verify(world, ['--bucket', world.bucket, '--max-age', '60', '--offline'])
     expect(fresh.exitCode, describeRun(fresh)).to.equal(0)
   })
@@ -286,7 +293,7 @@ describe('pbm backup:verify (built CLI, sandbox + s3rver + folder)', function ()
       location: `s3://${world.bucket}/x/alpha/live/${archive.file}`,
       status: 'unverifiable',
     })
-    expect(doc.objects[0].detail).to.match(/no pbm record/)
+    expect(doc.objects[0].note).to.match(/no pbm record/)
     expect(doc.targets.map((t) => `${t.site}.${t.env}:${t.status}`)).to.deep.equal([
       'alpha.live:ok',
       'charlie.live:missing',

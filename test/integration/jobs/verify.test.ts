@@ -133,8 +133,8 @@ describe('jobs: verify with a recording event sink', function () {
     )
     const row = result.objects.find((o) => o.file === file)!
     expect(row.status).to.equal('corrupt')
-    expect(row.detail).to.match(/truncated|corrupt/)
-    expect(row.detail).to.match(/not repaired: Pantheon no longer has it$/)
+    expect(row.note).to.match(/truncated|corrupt/)
+    expect(row.note).to.match(/not repaired: Pantheon no longer has it$/)
     expect(verifyExitCode(result.summary, signal)).to.equal(3)
     await rm(path.join(root, 'alpha', 'live', file))
   })

@@ -78,6 +78,7 @@ describe("ui: pick's backup list", () => {
 
 const row = (destination: 'local' | 's3', file: string, bytes: number): ArchiveResult => ({
   bytes,
+  date: new Date('2026-12-04T03:00:00Z'),
   destination,
   element: 'files',
   env: 'live',

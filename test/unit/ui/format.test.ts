@@ -93,6 +93,7 @@ describe('ui: output mode', () => {
 describe('ui: result table', () => {
   const row = {
     bytes: 3_000_000,
+    date: new Date('2026-11-25T03:00:00Z'),
     destination: 's3' as const,
     element: 'code',
     env: 'live',

@@ -8,6 +8,7 @@ import {lineRenderer} from '../../../src/ui/lines.js'
 const target = {env: 'live', site: 'alpha'}
 const archive = {
   ...target,
+  date: new Date('2024-05-01T03:12:44Z'),
   element: 'database',
   file: 'alpha_live_2024-05-01T03-12-44_UTC_database.sql.gz',
   folder: '1714533164_backup',
