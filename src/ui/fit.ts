@@ -132,6 +132,33 @@ export function shortenEnd(text: string, width: number): string {
   return `${out}…${coloured ? '\u001B[0m' : ''}`
 }
 
+/** A long part of a line (a filename, a location, a hash), how it gives way, and how short it may get. */
+export interface LongPart {
+  text: string
+  shrink: 'end' | 'middle'
+  min: number
+}
+
+/**
+ * A one-line `text` in `width` columns (0: as it is) by shortening its long parts, in the order given,
+ * each no shorter than its `min`: the words around them (what happened: "verified", "corrupt") stay. A
+ * line still too wide after that is left to the caller to cut.
+ */
+export function fitAround(text: string, width: number, parts: LongPart[]): string {
+  let out = text
+  for (const part of parts) {
+    const overflow = displayWidth(out) - width
+    if (width <= 0 || overflow <= 0) break
+    const at = out.indexOf(part.text)
+    if (at === -1 || !part.text) continue
+    const target = Math.max(part.min, displayWidth(part.text) - overflow)
+    const short = part.shrink === 'middle' ? shortenMiddle(part.text, target) : shortenEnd(part.text, target)
+    out = out.slice(0, at) + short + out.slice(at + part.text.length)
+  }
+
+  return out
+}
+
 /** Words of `text` in lines of at most `width` columns; a word longer than a line is split. */
 export function wrapWords(text: string, width: number): string[] {
   const plain = stripAnsi(text)

@@ -6,6 +6,7 @@ import type {Renderer} from './renderer.js'
 
 import {archiveId, objectId, targetId} from '../jobs/events.js'
 import {describeChecked, describeChosen, describeDone, describeFailed, describeProgress} from './describe.js'
+import {fitAround, type LongPart, outputWidth} from './fit.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyTask = ListrTaskWrapper<any, any, any>
@@ -72,6 +73,19 @@ class Log {
 class TaskFailure extends Error {}
 
 /**
+ * A task title that fits the terminal at its depth, its long names shortened (in the middle, as in
+ * tables) so that what happened stays on screen: listr2 indents a level by 2, adds its icon and a space,
+ * a done task's timer (` [12s]`), and cuts whatever is still too wide at the end.
+ */
+function fitTitle(title: string, level: number, ...parts: LongPart[]): string {
+  const columns = outputWidth()
+  return columns > 0 ? fitAround(title, columns - level * 2 - 2 - 2 - 6, parts) : title
+}
+
+const fileName = (file: string): LongPart => ({min: 24, shrink: 'middle', text: file})
+const hash = (md5: string | undefined): LongPart => ({min: 9, shrink: 'end', text: md5 ?? ''})
+
+/**
  * The live listr2 tree at a terminal: one task per site.env (create → list → one task per archive) for
  * mirror, one per archive for pick, redrawn with progress bars. It only reads events: the job runs
  * the same without it.
@@ -104,7 +118,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
 
   let running: Promise<void> | undefined
 
-  const archiveTask = (archive: ArchiveRef, title: string): ListrTask => ({
+  const archiveTask = (archive: ArchiveRef, title: string, level: number): ListrTask => ({
     async task(_ctx, task) {
       const events = feed(archiveId(archive))
       let last = 0
@@ -118,7 +132,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
           }
 
           case 'archive:started': {
-            task.title = `${title}: ${archive.file}`
+            task.title = fitTitle(`${title}: ${archive.file}`, level, fileName(archive.file))
             break
           }
 
@@ -137,13 +151,27 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
           }
 
           case 'archive:done': {
-            task.title = `${title}: ${describeDone(archive, e.rows, e.skipped)}`
+            const md5 = e.rows.find((r) => r.md5)?.md5
+            task.title = fitTitle(
+              `${title}: ${describeDone(archive, e.rows, e.skipped)}`,
+              level,
+              hash(md5),
+              fileName(archive.file),
+            )
             if (e.skipped) task.skip(task.title)
             return
           }
 
           case 'archive:failed': {
-            task.title = `${title}: ${describeFailed(archive, e.rows, e.error)}`
+            const where = e.rows
+              .filter((r) => r.status === 'failed')
+              .map((r): LongPart => ({min: 20, shrink: 'middle', text: r.location}))
+            task.title = fitTitle(
+              `${title}: ${describeFailed(archive, e.rows, e.error)}`,
+              level,
+              fileName(archive.file),
+              ...where,
+            )
             throw new TaskFailure(e.error.message)
           }
 
@@ -155,16 +183,21 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
   })
 
   /** verify --deep: one stored object read back, with its progress and verdict. */
-  const objectTask = (object: ObjectRef): ListrTask => ({
+  const objectTask = (object: ObjectRef, level: number): ListrTask => ({
     async task(_ctx, task) {
       const events = feed(objectId(object))
+      const location: LongPart = {min: 24, shrink: 'middle', text: object.location}
       let last = 0
       for (;;) {
         const e = await events.next()
         if (e === END) throw new TaskFailure(`${object.file}: not checked`)
         switch (e.type) {
           case 'object:started': {
-            task.title = `${object.site}.${object.env} ${object.element}: reading ${object.location}`
+            task.title = fitTitle(
+              `${object.site}.${object.env} ${object.element}: reading ${object.location}`,
+              level,
+              location,
+            )
             break
           }
 
@@ -177,7 +210,11 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
           }
 
           case 'object:checked': {
-            task.title = `${object.site}.${object.env} ${object.element}: ${describeChecked(object.location, e.status, e.detail)}`
+            task.title = fitTitle(
+              `${object.site}.${object.env} ${object.element}: ${describeChecked(object.location, e.status, e.detail)}`,
+              level,
+              location,
+            )
             if (e.status !== 'ok') throw new TaskFailure(task.title)
             return
           }
@@ -186,7 +223,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
         }
       }
     },
-    title: `${object.site}.${object.env} ${object.element}: ${object.file}`,
+    title: fitTitle(`${object.site}.${object.env} ${object.element}: ${object.file}`, level, fileName(object.file)),
   })
 
   /**
@@ -204,7 +241,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
             task.title = e.title
             if (e.objects && e.objects.length > 0) {
               return task.newListr(
-                e.objects.map((o) => objectTask(o)),
+                e.objects.map((o) => objectTask(o, 1)),
                 {concurrent: true, exitOnError: false},
               )
             }
@@ -279,7 +316,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
 
             step.title = describeChosen(e.archives.length, e.newest, e.older)
             return step.newListr(
-              e.archives.map((a) => archiveTask(a, a.element)),
+              e.archives.map((a) => archiveTask(a, a.element, 2)),
               {concurrent: true, exitOnError: false},
             )
           },
@@ -302,8 +339,8 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
       : e.targets
         ? e.targets.map((t) => targetTask(t, Boolean(e.create)))
         : e.objects
-          ? e.objects.map((o) => objectTask(o))
-          : (e.archives ?? []).map((a) => archiveTask(a, a.element))
+          ? e.objects.map((o) => objectTask(o, 0))
+          : (e.archives ?? []).map((a) => archiveTask(a, a.element, 0))
     const list = new Listr(tasks, {
       collectErrors: false,
       // Steps follow one another; targets, archives and objects run side by side.

@@ -108,6 +108,13 @@ describe('pbm at 80 and 120 columns: one time per backup, output that fits (PTY)
         const bytes = newest.reduce((sum, a) => sum + a.size, 0)
         const [, total] = /6 transferred, 0 skipped, 0 failed; ([\d.]+ kB) to 2 destinations in /.exec(pty.text()) ?? []
         expect(total, pty.text()).to.equal(`${(bytes / 1000).toFixed(1)} kB`)
+        // Each archive's task keeps what happened on screen: its long name and MD5 give way, not "verified".
+        for (const element of ['code', 'files', 'database']) {
+          expect(pty.text()).to.match(
+            new RegExp(`✔ ${element}: alpha_live_\\S+ [\\d.]+ kB verified \\(md5 [0-9a-f]{8}`),
+          )
+        }
+
         expectFitsAndOneTime(pty, cols)
       })
 

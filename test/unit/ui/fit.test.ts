@@ -2,6 +2,7 @@ import {expect} from 'chai'
 
 import {
   displayWidth,
+  fitAround,
   fitPhrases,
   fitTable,
   outputWidth,
@@ -131,6 +132,28 @@ describe('ui/fit: shortening', () => {
     expect(fitPhrases(phrases, 120)).to.equal(phrases.join(' '))
     expect(fitPhrases(phrases, 80)).to.equal(phrases.join('\n'))
     expect(widths(fitPhrases(phrases, 30)).every((w) => w <= 30)).to.equal(true)
+  })
+
+  it('fits a task title by shortening its hash, then its filename, so that what happened stays', () => {
+    const file = 'alpha_live_2026-12-05T03-00-00_UTC_database.sql.gz'
+    const md5 = '35e88eda8743a585c83d899ed7dfd3c7'
+    const title = `database: ${file} 12.0 MB verified (md5 ${md5})`
+    const parts = [
+      {min: 9, shrink: 'end' as const, text: md5},
+      {min: 24, shrink: 'middle' as const, text: file},
+    ]
+    expect(fitAround(title, 0, parts)).to.equal(title)
+    expect(fitAround(title, 200, parts)).to.equal(title)
+    const hashOnly = fitAround(title, title.length - 10, parts)
+    expect(hashOnly).to.equal(`database: ${file} 12.0 MB verified (md5 ${md5.slice(0, 21)}…)`)
+    for (const width of [67, 74]) {
+      const fitted = fitAround(title, width, parts)
+      expect(displayWidth(fitted), fitted).to.equal(width)
+      expect(fitted).to.match(/^database: alpha_live_.*….*\.sql\.gz 12\.0 MB verified \(md5 35e88eda…\)$/)
+    }
+
+    // Too narrow for even the shortest parts: each stops at its minimum, the rest is the caller's to cut.
+    expect(displayWidth(fitAround(title, 20, parts))).to.equal(title.length - (md5.length - 9) - (file.length - 24))
   })
 })
 
