@@ -233,11 +233,19 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
   const stepTask = (step: string, title: string): ListrTask => ({
     async task(_ctx, task) {
       const events = feed(`step:${step}`)
+      let started = false
       for (;;) {
         const e = await events.next()
-        if (e === END) return
+        // The run stopped (an error, Ctrl-C): a step it never began is left neutral, one it began is not done.
+        if (e === END) {
+          if (started) throw new TaskFailure(`${task.title}: not finished`)
+          task.skip(task.title)
+          return
+        }
+
         switch (e.type) {
           case 'step:started': {
+            started = true
             task.title = e.title
             if (e.objects && e.objects.length > 0) {
               return task.newListr(

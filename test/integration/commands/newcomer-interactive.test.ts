@@ -169,6 +169,23 @@ describe('pbm for a newcomer, at a terminal (real prompts in a PTY)', function (
     expect(afterQuestion).to.include('\u001B[2K')
   })
 
+  it('a verify that stops at its first step ticks no step it did not finish (no AWS credentials)', async () => {
+    const env = terminalEnv(world.env)
+    delete env.AWS_ACCESS_KEY_ID
+    delete env.AWS_SECRET_ACCESS_KEY
+    session = spawnPty([process.execPath, PBM, 'backup:verify', 'alpha.live', '--bucket', world.bucket], {
+      cols: 80,
+      cwd: world.tmp,
+      env: {...env, AWS_EC2_METADATA_DISABLED: 'true'},
+      rows: 40,
+    })
+    const exit = await finishedCleanly(session)
+    expect(exit.exitCode, session.text()).to.equal(1)
+    expect(session.text()).to.include('No AWS credentials were found')
+    expect(session.text(), session.text()).to.not.include('✔')
+    expect(session.text()).to.match(/↓ check each archive/)
+  })
+
   it('a frozen site.env ends skipped in the live tree, never with a green tick', async () => {
     // A frozen site's listed backups are mirrored (issue 17); one whose list fails is skipped, neutrally.
     const pty = run(['backup:mirror', 'gamma.test', '--to', path.join(world.tmp, 'frozen'), '--yes'])
