@@ -9,17 +9,21 @@ import {mkdir, rm} from 'node:fs/promises'
 import path from 'node:path'
 
 import {createSandbox} from '../sandbox/index.js'
+import {outputWidth, shortenMiddle, wrapLine} from '../src/ui/fit.js'
 import {ROOT} from '../test/helpers/cli.js'
 import {S3RVER_ENV, startS3rver} from '../test/helpers/s3.js'
 import {demoSpec, MB} from './spec.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
+/** A line of prose at the terminal's width, wrapped at words (whole when piped). */
+const say = (text: string) => console.log(wrapLine(text, outputWidth()).join('\n'))
+
 const output = path.join(ROOT, 'demo-output')
 await rm(output, {force: true, recursive: true})
 await mkdir(output, {recursive: true})
 
-console.log('Starting the sandbox (a fake Pantheon) and a local S3 server...')
+say('Starting the sandbox (a fake Pantheon) and a local S3 server...')
 const sandbox = await createSandbox({createMs: 4000, latencyMs: 300, ...demoSpec()})
 const s3 = await startS3rver()
 const bucket = 'demo-backups'
@@ -40,7 +44,9 @@ const env = {
   PBM_TERMINUS: sandbox.terminusPath,
 }
 const pbm = async (args: string[]) => {
-  console.log(`\n$ pbm ${args.join(' ')}\n`)
+  console.log()
+  say(`$ pbm ${args.join(' ')}`)
+  console.log()
   const result = await execa(process.execPath, [path.join(ROOT, 'bin', 'run.js'), ...args], {
     cwd: output,
     env,
@@ -92,13 +98,22 @@ try {
   ])
 
   console.log('\nWhere everything landed:')
-  for (const key of await s3.listKeys(bucket)) console.log(`  s3://${bucket}/${key}`)
-  console.log(`  ${path.join(output, 'alpha-live-older.sql.gz')}`)
-  console.log(
-    `\nThe mirror ${mirrorExit === 0 ? 'succeeded' : `exited ${mirrorExit}`} (gamma is frozen: skipped with a note); the pick ${pickExit === 0 ? 'succeeded' : `exited ${pickExit}`}.`,
+  // At a terminal, long keys are shortened in the middle (as pbm's tables do); piped, they stay whole.
+  const width = outputWidth()
+  const landed = [
+    ...(await s3.listKeys(bucket)).map((key) => `s3://${bucket}/${key}`),
+    path.join(output, 'alpha-live-older.sql.gz'),
+  ]
+  for (const where of landed) console.log(`  ${width > 0 ? shortenMiddle(where, width - 2) : where}`)
+  console.log()
+  say(
+    `The mirror ${mirrorExit === 0 ? 'succeeded' : `exited ${mirrorExit}`} (gamma is frozen: no new backup, its listed ones mirrored); the pick ${pickExit === 0 ? 'succeeded' : `exited ${pickExit}`}.`,
   )
-  console.log('The sandbox and the S3 server are stopped. To try pbm yourself: npm run sandbox (see the README).')
   process.exitCode = mirrorExit || pickExit
 } finally {
   await stop()
 }
+
+// Said once they are stopped, so the last line never points at a sandbox that is gone.
+say('The sandbox and the S3 server are stopped.')
+say('To try pbm yourself: npm run sandbox (README: "Try it yourself").')

@@ -10,6 +10,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {createSandbox} from '../sandbox/index.js'
+import {outputWidth, wrapLine} from '../src/ui/fit.js'
 import {ROOT} from '../test/helpers/cli.js'
 import {S3RVER_ENV, startS3rver} from '../test/helpers/s3.js'
 import {demoSpec} from './spec.js'
@@ -41,16 +42,18 @@ const exports: Record<string, string> = {
   PBM_ENDPOINT: s3.endpoint,
   PBM_BUCKET: bucket,
 }
+/** A line of prose at the terminal's width, wrapped at words (whole when piped); the exports stay whole. */
+const prose = (text: string) => wrapLine(text, outputWidth()).join('\n')
 console.log(
   [
-    `The sandbox (a fake Pantheon: sites alpha, beta and the frozen gamma) and a local S3 server are running.`,
-    `Paste these lines into a second shell, then try pbm there (README: "Try it yourself"):`,
+    prose(`The sandbox (a fake Pantheon: sites alpha, beta and the frozen gamma) and a local S3 server are running.`),
+    prose(`Paste these lines into a second shell, then try pbm there (README: "Try it yourself"):`),
     '',
     ...Object.entries(exports).map(([name, value]) =>
       name === 'PATH' ? `export PATH="${value}"` : `export ${name}=${JSON.stringify(value)}`,
     ),
     '',
-    `Ctrl-C here stops both (the mirror in s3://${bucket} goes with them).`,
+    prose(`Ctrl-C here stops both (the mirror in s3://${bucket} goes with them).`),
   ].join('\n'),
 )
 
