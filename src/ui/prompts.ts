@@ -79,7 +79,12 @@ function reasonOf(check: (answer: string) => unknown): (answer: string) => strin
  * The interactive questions of the commands. Only ever called when a person is at a terminal (the
  * commands check).
  */
-export async function askSite(sites: Site[], signal?: AbortSignal): Promise<string> {
+/** `question` names what the site is for when it is not the obvious one (restore: the target). */
+export async function askSite(
+  sites: Site[],
+  signal?: AbortSignal,
+  question = 'Site (type to filter)',
+): Promise<string> {
   const choices = [...sites]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((site) => ({
@@ -88,7 +93,7 @@ export async function askSite(sites: Site[], signal?: AbortSignal): Promise<stri
       short: site.name,
       value: site.name,
     }))
-  const message = 'Site (type to filter)'
+  const message = question
   return asking(signal, async (context) =>
     (await prompts()).search<string>(
       {
@@ -124,8 +129,13 @@ export async function askSites(sites: Site[], signal?: AbortSignal): Promise<str
   )
 }
 
-export async function askEnvironment(site: string, envs: Environment[], signal?: AbortSignal): Promise<string> {
-  const message = `Environment of ${site}`
+export async function askEnvironment(
+  site: string,
+  envs: Environment[],
+  signal?: AbortSignal,
+  question = `Environment of ${site}`,
+): Promise<string> {
+  const message = question
   return asking(signal, async (context) =>
     (await prompts()).select<string>(
       {

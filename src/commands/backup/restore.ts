@@ -426,8 +426,10 @@ ${RESTORE_EXIT_CODES_HELP}`
   /** The site.env to restore into, asked at a terminal: site, then environment, as backup:pick asks. */
   private async askTarget(signal: AbortSignal): Promise<SiteEnv> {
     const terminus = this.openTerminus()
-    const site = await ask.askSite(await terminus.listSites({signal}), signal)
-    const env = await ask.askEnvironment(site, await terminus.listEnvironments(site, {signal}), signal)
+    // Named as the target: the next question asks which site.env's backup goes into it.
+    const site = await ask.askSite(await terminus.listSites({signal}), signal, 'Restore into site (type to filter)')
+    const envs = await terminus.listEnvironments(site, {signal})
+    const env = await ask.askEnvironment(site, envs, signal, `Restore into which environment of ${site}`)
     return {env, site}
   }
 

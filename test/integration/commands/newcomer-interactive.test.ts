@@ -135,10 +135,11 @@ describe('pbm for a newcomer, at a terminal (real prompts in a PTY)', function (
     const mirrored = await world.pbm(['backup:mirror', 'alpha.live', '--all', '--bucket', world.bucket, '--yes'])
     expect(mirrored.exitCode, String(mirrored.stderr)).to.equal(0)
     const pty = run(['backup:restore', '--bucket', world.bucket])
-    await pty.waitFor('? Site (type to filter)')
+    // The questions say it is the target they ask for, before the source is asked.
+    await pty.waitFor('? Restore into site (type to filter)')
     await pty.waitFor('❯ alpha')
     await pty.type(KEY.enter)
-    await pty.waitFor('? Environment of alpha')
+    await pty.waitFor('? Restore into which environment of alpha')
     await pty.waitFor('❯ dev')
     await pty.type(KEY.enter)
     await pty.waitFor('Restore the backup of (from the mirror)')
