@@ -228,8 +228,7 @@ export async function mirror(plan: MirrorPlan, deps: MirrorDeps, userSignal: Abo
   }
 }
 
-const FROZEN_NO_CREATE =
-  'the site is frozen: Pantheon makes no new backup of it; its listed backups are still mirrored'
+const FROZEN_NO_CREATE = 'the site is frozen: Pantheon makes no new backup of it; its listed backups are still mirrored'
 
 /** Targets from arguments, or every site of an org; plus the site list, to know which are frozen. */
 async function resolveTargets(
