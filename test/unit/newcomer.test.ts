@@ -83,7 +83,7 @@ describe('a newcomer: the pure rules', () => {
       expect(mirror.archives[1]).to.deep.include({bytes: null, error: {code: 'x'}, md5: null, note: null})
       expect(mirror).to.deep.include({prune: null, shard: null, stoppedEarly: false})
       expect(mirror.verify.summary).to.deep.equal({deep: false, sample: null})
-      expect(mirror.verify.objects[0]).to.deep.equal({detail: null, status: 'ok'})
+      expect(mirror.verify.objects[0]).to.deep.equal({note: null, status: 'ok'})
       expect(
         completeDocument({objects: [], summary: {deep: true, sample: '1/7'}, targets: []}, VERIFY_JSON).summary,
       ).to.deep.equal({
