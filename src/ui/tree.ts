@@ -75,11 +75,12 @@ class TaskFailure extends Error {}
 /**
  * A task title that fits the terminal at its depth, its long names shortened (in the middle, as in
  * tables) so that what happened stays on screen: listr2 indents a level by 2, adds its icon and a space,
- * a done task's timer (` [12s]`), and cuts whatever is still too wide at the end.
+ * a done task's timer (` [12s]`), and cuts whatever is still too wide at the end. A `reason` (why it
+ * failed) follows what happened; names are never shortened to make room for it, it is cut instead.
  */
-function fitTitle(title: string, level: number, ...parts: LongPart[]): string {
+function fitTitle(title: string, level: number, parts: LongPart[], reason = ''): string {
   const columns = outputWidth()
-  return columns > 0 ? fitAround(title, columns - level * 2 - 2 - 2 - 6, parts) : title
+  return (columns > 0 ? fitAround(title, columns - level * 2 - 2 - 2 - 6, parts) : title) + reason
 }
 
 const fileName = (file: string): LongPart => ({min: 24, shrink: 'middle', text: file})
@@ -132,7 +133,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
           }
 
           case 'archive:started': {
-            task.title = fitTitle(`${title}: ${archive.file}`, level, fileName(archive.file))
+            task.title = fitTitle(`${title}: ${archive.file}`, level, [fileName(archive.file)])
             break
           }
 
@@ -152,12 +153,10 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
 
           case 'archive:done': {
             const md5 = e.rows.find((r) => r.md5)?.md5
-            task.title = fitTitle(
-              `${title}: ${describeDone(archive, e.rows, e.skipped)}`,
-              level,
+            task.title = fitTitle(`${title}: ${describeDone(archive, e.rows, e.skipped)}`, level, [
               hash(md5),
               fileName(archive.file),
-            )
+            ])
             if (e.skipped) task.skip(task.title)
             return
           }
@@ -166,11 +165,13 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
             const where = e.rows
               .filter((r) => r.status === 'failed')
               .map((r): LongPart => ({min: 20, shrink: 'middle', text: r.location}))
+            const failed = describeFailed(archive, e.rows, e.error)
+            const reason = failed.endsWith(`: ${e.error.message}`) ? `: ${e.error.message}` : ''
             task.title = fitTitle(
-              `${title}: ${describeFailed(archive, e.rows, e.error)}`,
+              `${title}: ${failed.slice(0, failed.length - reason.length)}`,
               level,
-              fileName(archive.file),
-              ...where,
+              [fileName(archive.file), ...where],
+              reason,
             )
             throw new TaskFailure(e.error.message)
           }
@@ -193,11 +194,9 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
         if (e === END) throw new TaskFailure(`${object.file}: not checked`)
         switch (e.type) {
           case 'object:started': {
-            task.title = fitTitle(
-              `${object.site}.${object.env} ${object.element}: reading ${object.location}`,
-              level,
+            task.title = fitTitle(`${object.site}.${object.env} ${object.element}: reading ${object.location}`, level, [
               location,
-            )
+            ])
             break
           }
 
@@ -211,9 +210,10 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
 
           case 'object:checked': {
             task.title = fitTitle(
-              `${object.site}.${object.env} ${object.element}: ${describeChecked(object.location, e.status, e.detail)}`,
+              `${object.site}.${object.env} ${object.element}: ${describeChecked(object.location, e.status)}`,
               level,
-              location,
+              [location],
+              e.detail ? ` (${e.detail})` : '',
             )
             if (e.status !== 'ok') throw new TaskFailure(task.title)
             return
@@ -223,7 +223,7 @@ export function treeRenderer(options: {progressEveryMs: number}): Renderer {
         }
       }
     },
-    title: fitTitle(`${object.site}.${object.env} ${object.element}: ${object.file}`, level, fileName(object.file)),
+    title: fitTitle(`${object.site}.${object.env} ${object.element}: ${object.file}`, level, [fileName(object.file)]),
   })
 
   /**
