@@ -52,9 +52,10 @@ export const VERIFY_JSON: JsonShape = {
 
 /** Counts a prune says only when it removed nothing on purpose are 0 otherwise; `stopped` is null unless stopped. */
 export const PRUNE_JSON: JsonShape = {
-  fields: {stopped: null},
+  fields: {compact: null, stopped: null},
+  rows: {leftovers: {error: null}},
   nested: {
-    series: {rows: {keep: {locked: null}, remove: {deleteMarker: false, error: null}}},
+    series: {rows: {keep: {locked: null, parts: null}, remove: {deleteMarker: false, error: null, parts: null}}},
     summary: {fields: {bytesWouldFree: 0, wouldRemove: 0}},
   },
 }
