@@ -152,6 +152,27 @@ export class Sandbox {
     yield* this.state.archiveOf(r).chunks()
   }
 
+  /**
+   * An archive's content as gunzip gives it (the tar or the SQL), generated in chunks.
+   * @param {string} file
+   * @yields {Buffer}
+   */
+  *content(file) {
+    const r = this.state.allBackups().find((b) => b.file === file)
+    if (!r) throw new Error(`sandbox: no archive named ${file}`)
+    yield* this.state.archiveOf(r).contentChunks()
+  }
+
+  /**
+   * Move an evolving env (spec `evolving`) to `night`: backup:list then shows the automated sets of
+   * the nights Pantheon keeps (nights 1..night, or the newest `keepNights`), one per night.
+   * @param {string} site @param {string} env @param {number} night
+   */
+  async setNight(site, env, night) {
+    const records = await this.state.setNight(site, env, night)
+    return records.map((r) => this.describe(r))
+  }
+
   /** @param {string} file */
   stats(file) {
     const s = this.server.statsFor(file)

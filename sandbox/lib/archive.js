@@ -106,66 +106,48 @@ function octal(s, len) {
   return s.padStart(len - 1, '0') + '\0'
 }
 
-export class Archive {
-  /** @param {ArchiveMeta} meta */
-  constructor(meta) {
+/**
+ * A gzip member of stored deflate blocks around content that a subclass generates (`content(p, max)`):
+ * the framing (header with FEXTRA padding, 5-byte block headers, trailer) and the streaming and hashing
+ * of it, so every byte's position is computable and nothing is held in memory.
+ */
+/**
+ * A ustar header of a regular file (mode 644, owner pantheon).
+ * @param {string} name @param {number} size @param {number} mtime epoch seconds
+ */
+export function ustarHeader(name, size, mtime) {
+  const buf = Buffer.alloc(512)
+  buf.write(name, 0, 100, 'utf8')
+  buf.write(octal('644', 8), 100, 'latin1')
+  buf.write(octal('1750', 8), 108, 'latin1')
+  buf.write(octal('1750', 8), 116, 'latin1')
+  buf.write(octal(size.toString(8), 12), 124, 'latin1')
+  buf.write(octal((mtime >>> 0).toString(8), 12), 136, 'latin1')
+  buf.write('        ', 148, 'latin1')
+  buf.write('0', 156, 'latin1')
+  buf.write('ustar\u000000', 257, 'latin1')
+  buf.write('pantheon', 265, 'latin1')
+  buf.write('pantheon', 297, 'latin1')
+  let sum = 0
+  for (let k = 0; k < 512; k++) sum += buf[k]
+  buf.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1')
+  return buf
+}
+
+export class StoredGzip {
+  /**
+   * @param {ArchiveMeta} meta
+   * @param {number} u the content's length
+   * @param {number} x the FEXTRA field's length (4..65535): pads the member to its size
+   */
+  constructor(meta, u, x) {
     this.meta = meta
-    const {site, env, folder, element, size, file} = meta
-    if (!Number.isSafeInteger(size) || size < minimumSize(element)) {
-      throw new Error(`sandbox: archive ${file} size ${size} is below the minimum of ${minimumSize(element)} bytes`)
-    }
-
-    this.size = size
-    this.kind = element === 'database' ? 'sql' : 'tar'
-    this.seed = createHash('sha256')
-      .update(JSON.stringify([site, env, folder, element, size]))
-      .digest()
-    const pattern = prng(this.seed, PATTERN)
-    if (this.kind === 'sql') {
-      // 512 lines of 128 bytes: INSERT statements with hex payloads.
-      const prefix = 'INSERT INTO `sandbox_data` VALUES ('
-      const hexLen = SQL_LINE - prefix.length - 10 - 2 - 4
-      const lines = []
-      for (let i = 0; i < PATTERN / SQL_LINE; i++) {
-        const hex = pattern
-          .subarray(i * 64, i * 64 + 64)
-          .toString('hex')
-          .slice(0, hexLen)
-        lines.push(`${prefix}${String(i + 1).padStart(10, '0')},'${hex}');\n`)
-      }
-
-      const text = Buffer.from(lines.join(''))
-      this.pattern2 = Buffer.concat([text, text])
-    } else {
-      this.pattern2 = Buffer.concat([pattern, pattern])
-    }
-
-    if (this.kind === 'sql') {
-      this.head = sqlHeader(site, env, folder)
-      const f = fit(size, 1, this.head.length + SQL_FOOTER_MIN)
-      if (!f) throw new Error(`sandbox: cannot lay out ${file} at ${size} bytes`)
-      this.u = f.u
-      this.x = f.x
-      this.lines = Math.floor((this.u - this.head.length - SQL_FOOTER_MIN) / SQL_LINE)
-      const footLen = this.u - this.head.length - this.lines * SQL_LINE
-      this.foot = Buffer.from('-- Dump completed' + ' '.repeat(footLen - SQL_FOOTER_MIN) + '\n')
-    } else {
-      const f = fit(size, 512, 1024)
-      if (!f) throw new Error(`sandbox: cannot lay out ${file} at ${size} bytes`)
-      this.u = f.u
-      this.x = f.x
-      const avail = this.u - 1024
-      this.entries = avail === 0 ? 0 : Math.ceil(avail / TAR_ENTRY)
-      this.lastData = avail === 0 ? 0 : avail - (this.entries - 1) * TAR_ENTRY - 512
-      this.dirName = element === 'code' ? 'code' : `files_${env}`
-      /** @type {{i: number, buf: Buffer} | undefined} */
-      this.headerCache = undefined
-    }
-
-    this.nb = blocks(this.u)
-    this.h = 12 + this.x
-    this.t = this.h + this.u + 5 * this.nb
-    if (this.t + 8 !== size) throw new Error('sandbox: layout arithmetic is wrong')
+    this.u = u
+    this.x = x
+    this.nb = blocks(u)
+    this.h = 12 + x
+    this.t = this.h + u + 5 * this.nb
+    this.size = this.t + 8
     const header = Buffer.alloc(this.h)
     header[0] = 0x1f
     header[1] = 0x8b
@@ -174,70 +156,37 @@ export class Archive {
     header.writeUInt32LE(meta.epoch >>> 0, 4)
     header[8] = 0
     header[9] = 3
-    header.writeUInt16LE(this.x, 10)
+    header.writeUInt16LE(x, 10)
     header[12] = 0x50 // 'P'
     header[13] = 0x42 // 'B'
-    header.writeUInt16LE(this.x - 4, 14)
+    header.writeUInt16LE(x - 4, 14)
     this.gzHeader = header
     /** @type {number | undefined} */
     this.contentCrc = undefined
   }
 
-  /** @param {number} i */
-  tarHeader(i) {
-    if (this.headerCache?.i === i) return this.headerCache.buf
-    const buf = Buffer.alloc(512)
-    const dataSize =
-      i === /** @type {number} */ (this.entries) - 1 ? /** @type {number} */ (this.lastData) : TAR_FILE_DATA
-    const name = `${this.dirName}/${this.meta.element === 'code' ? 'blob' : 'upload'}-${String(i + 1).padStart(6, '0')}.bin`
-    buf.write(name, 0, 100, 'utf8')
-    buf.write(octal('644', 8), 100, 'latin1')
-    buf.write(octal('1750', 8), 108, 'latin1')
-    buf.write(octal('1750', 8), 116, 'latin1')
-    buf.write(octal(dataSize.toString(8), 12), 124, 'latin1')
-    buf.write(octal((this.meta.epoch >>> 0).toString(8), 12), 136, 'latin1')
-    buf.write('        ', 148, 'latin1')
-    buf.write('0', 156, 'latin1')
-    buf.write('ustar\u000000', 257, 'latin1')
-    buf.write('pantheon', 265, 'latin1')
-    buf.write('pantheon', 297, 'latin1')
-    let sum = 0
-    for (let k = 0; k < 512; k++) sum += buf[k]
-    buf.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1')
-    this.headerCache = {i, buf}
-    return buf
+  /**
+   * Uncompressed content from position p, at most max bytes (at least one).
+   * @param {number} _p @param {number} _max
+   * @returns {Buffer}
+   */
+  content(_p, _max) {
+    throw new Error('sandbox: StoredGzip.content is abstract')
   }
 
   /**
-   * Uncompressed content from position p, at most max bytes (at least one).
-   * @param {number} p @param {number} max
-   * @returns {Buffer}
+   * The uncompressed content [start, end) as chunks (what gunzip gives).
+   * @param {number} start @param {number} end
+   * @yields {Buffer}
+   * @returns {Generator<Buffer>}
    */
-  content(p, max) {
-    if (this.kind === 'sql') {
-      const {head} = /** @type {{head: Buffer}} */ (this)
-      if (p < head.length) return head.subarray(p, Math.min(head.length, p + max))
-      const bodyEnd = head.length + /** @type {number} */ (this.lines) * SQL_LINE
-      if (p < bodyEnd) {
-        const q = (p - head.length) % PATTERN
-        return this.pattern2.subarray(q, q + Math.min(max, bodyEnd - p, PATTERN))
-      }
-
-      const f = p - bodyEnd
-      const {foot} = /** @type {{foot: Buffer}} */ (this)
-      return foot.subarray(f, Math.min(foot.length, f + max))
+  *contentChunks(start = 0, end = this.u) {
+    let p = start
+    while (p < end) {
+      const c = this.content(p, end - p)
+      yield c
+      p += c.length
     }
-
-    const end = this.u - 1024
-    if (p >= end) return ZEROS.subarray(0, Math.min(max, this.u - p, ZEROS.length))
-    const i = Math.floor(p / TAR_ENTRY)
-    const q = p - i * TAR_ENTRY
-    if (q < 512) return this.tarHeader(i).subarray(q, Math.min(512, q + max))
-    const d = q - 512
-    const dataSize =
-      i === /** @type {number} */ (this.entries) - 1 ? /** @type {number} */ (this.lastData) : TAR_FILE_DATA
-    const s = (d + i * 7919) % PATTERN
-    return this.pattern2.subarray(s, s + Math.min(max, dataSize - d, PATTERN))
   }
 
   /**
@@ -323,8 +272,101 @@ export class Archive {
   }
 }
 
+export class Archive extends StoredGzip {
+  /** @param {ArchiveMeta} meta */
+  constructor(meta) {
+    const {site, env, folder, element, size, file} = meta
+    if (!Number.isSafeInteger(size) || size < minimumSize(element)) {
+      throw new Error(`sandbox: archive ${file} size ${size} is below the minimum of ${minimumSize(element)} bytes`)
+    }
+
+    const kind = element === 'database' ? 'sql' : 'tar'
+    const head = kind === 'sql' ? sqlHeader(site, env, folder) : undefined
+    const f = head ? fit(size, 1, head.length + SQL_FOOTER_MIN) : fit(size, 512, 1024)
+    if (!f) throw new Error(`sandbox: cannot lay out ${file} at ${size} bytes`)
+    super(meta, f.u, f.x)
+    if (this.size !== size) throw new Error('sandbox: layout arithmetic is wrong')
+    this.kind = kind
+    this.seed = createHash('sha256')
+      .update(JSON.stringify([site, env, folder, element, size]))
+      .digest()
+    const pattern = prng(this.seed, PATTERN)
+    if (head) {
+      // 512 lines of 128 bytes: INSERT statements with hex payloads.
+      const prefix = 'INSERT INTO `sandbox_data` VALUES ('
+      const hexLen = SQL_LINE - prefix.length - 10 - 2 - 4
+      const lines = []
+      for (let i = 0; i < PATTERN / SQL_LINE; i++) {
+        const hex = pattern
+          .subarray(i * 64, i * 64 + 64)
+          .toString('hex')
+          .slice(0, hexLen)
+        lines.push(`${prefix}${String(i + 1).padStart(10, '0')},'${hex}');\n`)
+      }
+
+      const text = Buffer.from(lines.join(''))
+      this.pattern2 = Buffer.concat([text, text])
+      this.head = head
+      this.lines = Math.floor((this.u - head.length - SQL_FOOTER_MIN) / SQL_LINE)
+      const footLen = this.u - head.length - this.lines * SQL_LINE
+      this.foot = Buffer.from('-- Dump completed' + ' '.repeat(footLen - SQL_FOOTER_MIN) + '\n')
+    } else {
+      this.pattern2 = Buffer.concat([pattern, pattern])
+      const avail = this.u - 1024
+      this.entries = avail === 0 ? 0 : Math.ceil(avail / TAR_ENTRY)
+      this.lastData = avail === 0 ? 0 : avail - (this.entries - 1) * TAR_ENTRY - 512
+      this.dirName = element === 'code' ? 'code' : `files_${env}`
+      /** @type {{i: number, buf: Buffer} | undefined} */
+      this.headerCache = undefined
+    }
+  }
+
+  /** @param {number} i */
+  tarHeader(i) {
+    if (this.headerCache?.i === i) return this.headerCache.buf
+    const dataSize =
+      i === /** @type {number} */ (this.entries) - 1 ? /** @type {number} */ (this.lastData) : TAR_FILE_DATA
+    const name = `${this.dirName}/${this.meta.element === 'code' ? 'blob' : 'upload'}-${String(i + 1).padStart(6, '0')}.bin`
+    const buf = ustarHeader(name, dataSize, this.meta.epoch)
+    this.headerCache = {i, buf}
+    return buf
+  }
+
+  /**
+   * Uncompressed content from position p, at most max bytes (at least one).
+   * @param {number} p @param {number} max
+   * @returns {Buffer}
+   */
+  content(p, max) {
+    if (this.kind === 'sql') {
+      const {head} = /** @type {{head: Buffer}} */ (this)
+      if (p < head.length) return head.subarray(p, Math.min(head.length, p + max))
+      const bodyEnd = head.length + /** @type {number} */ (this.lines) * SQL_LINE
+      if (p < bodyEnd) {
+        const q = (p - head.length) % PATTERN
+        return this.pattern2.subarray(q, q + Math.min(max, bodyEnd - p, PATTERN))
+      }
+
+      const f = p - bodyEnd
+      const {foot} = /** @type {{foot: Buffer}} */ (this)
+      return foot.subarray(f, Math.min(foot.length, f + max))
+    }
+
+    const end = this.u - 1024
+    if (p >= end) return ZEROS.subarray(0, Math.min(max, this.u - p, ZEROS.length))
+    const i = Math.floor(p / TAR_ENTRY)
+    const q = p - i * TAR_ENTRY
+    if (q < 512) return this.tarHeader(i).subarray(q, Math.min(512, q + max))
+    const d = q - 512
+    const dataSize =
+      i === /** @type {number} */ (this.entries) - 1 ? /** @type {number} */ (this.lastData) : TAR_FILE_DATA
+    const s = (d + i * 7919) % PATTERN
+    return this.pattern2.subarray(s, s + Math.min(max, dataSize - d, PATTERN))
+  }
+}
+
 /**
- * @param {Buffer} md5 @param {number} c @param {Archive} a
+ * @param {Buffer} md5 @param {number} c @param {StoredGzip} a
  * @returns {ArchiveHashes}
  */
 export function hashRecord(md5, c, a) {

@@ -9,6 +9,7 @@ import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {Archive, extensionFor, minimumSize} from './archive.js'
+import {evolutionOf, evolvingArchive, nightEpoch} from './evolving.js'
 import {checkLatencyScale, DEFAULT_TERMINUS_VERSION, parseVersion} from './versions.js'
 
 export const ELEMENTS = /** @type {const} */ (['code', 'files', 'database'])
@@ -19,7 +20,9 @@ export const BUCKET = 'gcs-pantheon-backups'
 export const EAGER_HASH_LIMIT = 64 * 1024 * 1024
 
 /**
- * @typedef {{name: string, initialized: boolean, locked: boolean, created: number}} EnvState
+ * @typedef {import('./evolving.js').Evolution} Evolution
+ * @typedef {Omit<Evolution, 'night'> & {keepNights: number | null}} EvolvingConfig
+ * @typedef {{name: string, initialized: boolean, locked: boolean, created: number, evolving?: EvolvingConfig}} EnvState
  * @typedef {{name: string, id: string, plan: string, framework: string, frozen: boolean, org: string | null,
  *   tags: string[], createFails: string | null, created: number, region: string, envs: EnvState[]}} SiteState
  * @typedef {{user: {email: string, token: string, id: string}, orgs: {name: string, id: string}[], sites: SiteState[],
@@ -28,7 +31,8 @@ export const EAGER_HASH_LIMIT = 64 * 1024 * 1024
  *   latencyScale?: number}} Settings
  * @typedef {{loggedIn: boolean, email: string | null}} Session
  * @typedef {{site: string, env: string, folder: string, id: string, element: string, file: string, epoch: number,
- *   date: number, expiry: number | null, initiator: string, size: number, keepForDays: number}} BackupRecord
+ *   date: number, expiry: number | null, initiator: string, size: number, keepForDays: number,
+ *   evolving?: Evolution}} BackupRecord
  */
 
 /** @param {string} file @param {unknown} data */
@@ -218,7 +222,7 @@ export class State {
 
   /** @param {BackupRecord} r */
   archiveOf(r) {
-    return new Archive({
+    const meta = {
       site: r.site,
       env: r.env,
       folder: r.folder,
@@ -226,7 +230,25 @@ export class State {
       size: r.size,
       file: r.file,
       epoch: r.epoch,
+    }
+    return (r.evolving && evolvingArchive(meta, r.evolving)) || new Archive(meta)
+  }
+
+  /**
+   * An evolving env moves to `night`: its night sets become those Pantheon lists that night (other
+   * backups, e.g. made by backup:create, stay). Returns the records of the night sets now listed.
+   * @param {string} site @param {string} env @param {number} night
+   */
+  async setNight(site, env, night) {
+    const evolving = this.site(site)?.envs.find((e) => e.name === env)?.evolving
+    if (!evolving) throw new Error(`sandbox: ${site}.${env} has no evolving spec`)
+    const nights = nightRecords(site, env, evolving, night)
+    await withLock(this.backupsFile(site, env) + '.lock', () => {
+      const others = this.backups(site, env).filter((r) => !r.evolving)
+      writeJsonAtomic(this.backupsFile(site, env), [...others, ...nights])
     })
+    for (const r of nights) if (r.size <= EAGER_HASH_LIMIT / 8) this.hashes(r)
+    return nights
   }
 
   /** @param {string} file */
@@ -330,6 +352,9 @@ export function writeInitialState(spec, dir) {
         initialized: e.initialized ?? true,
         locked: Boolean(e.locked),
         created: created + 60,
+        ...(e.evolving && {
+          evolving: {...evolutionOf(e.evolving), keepNights: e.evolving.keepNights ?? null},
+        }),
       })),
     }
     sites.push(site)
@@ -354,6 +379,14 @@ export function writeInitialState(spec, dir) {
           records.push(r)
           const f = b.faults?.[element] ?? (element === 'database' ? b.faults?.db : undefined)
           if (f) faults.set(r.file, f)
+        }
+      }
+
+      const evolving = site.envs.find((x) => x.name === e.name)?.evolving
+      if (evolving) {
+        for (const r of nightRecords(s.name, e.name, evolving, e.evolving.night ?? 1)) {
+          if (records.some((x) => x.file === r.file)) throw new Error(`sandbox: duplicate backup ${r.file}`)
+          records.push(r)
         }
       }
 
@@ -385,6 +418,30 @@ export function writeInitialState(spec, dir) {
   const state = new State(dir)
   for (const records of perEnv) for (const r of records) if (r.size <= EAGER_HASH_LIMIT / 8) state.hashes(r)
   return {state, faults}
+}
+
+/**
+ * The automated backup sets Pantheon lists on `night` of an evolving env: one a night at the evolution's
+ * time of day (default 03:00 UTC), the newest `keepNights` of nights 1..night (all when null).
+ * @param {string} site @param {string} env @param {EvolvingConfig} evolving @param {number} night
+ * @returns {BackupRecord[]}
+ */
+export function nightRecords(site, env, evolving, night) {
+  const {keepNights, ...evolution} = evolving
+  nightEpoch(night, evolution.first)
+  const records = []
+  for (let n = keepNights ? Math.max(1, night - keepNights + 1) : 1; n <= night; n++) {
+    const ev = {...evolution, night: n}
+    const epoch = nightEpoch(n, evolution.first)
+    for (const element of ELEMENTS) {
+      const meta = {site, env, folder: '', element, size: DEFAULT_SIZES.code, file: '', epoch}
+      const size = evolvingArchive(meta, ev)?.size ?? DEFAULT_SIZES.code
+      const r = makeRecord({site, env, epoch, initiator: 'automated', element, size, keepForDays: 365})
+      records.push({...r, evolving: ev})
+    }
+  }
+
+  return records
 }
 
 /** A deterministic UUID (v4-shaped) from a string. @param {string} s */
