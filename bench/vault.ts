@@ -60,7 +60,7 @@ async function bench(): Promise<void> {
   const restoreNight = Number(values['restore-night'] ?? Math.min(17, nights))
   const filesBytes = Number(values['files-mb'] ?? (quick ? 40 : 1000)) * MB
   const databaseBytes = Number(values['db-mb'] ?? (quick ? 4 : 100)) * MB
-  const concurrency = values.concurrency
+  const {concurrency} = values
   if (!(restoreNight >= 1 && restoreNight <= nights)) throw new Error('bench/vault: --restore-night must be 1..nights')
 
   const build = await execa('npx', ['tsc', '-b'], {cwd: ROOT, reject: false, stdio: 'inherit'})
@@ -70,7 +70,7 @@ async function bench(): Promise<void> {
     return
   }
 
-  const restic = values.restic
+  const {restic} = values
   const version = await execa(restic, ['version'], {reject: false})
   if (version.exitCode !== 0) {
     console.error(`bench/vault: ${restic} does not run (${version.stderr || version.exitCode}); install restic.`)
@@ -108,7 +108,7 @@ async function bench(): Promise<void> {
     for (let night = 1; night <= nights; night++) {
       const listed = await sandbox.setNight(SITE, ENV, night)
       // Hashed now, untimed: past 64 MiB the sandbox would hash on the first full response instead.
-      for (const a of listed) void a.md5
+      for (const a of listed) if (!a.md5) throw new Error(`bench/vault: no MD5 for ${a.file}`)
       const runFolder = () => runPbm([...pbmArgs, '--to', folder], `night${night}-folder`)
       const runVault = () =>
         runPbm([...pbmArgs, '--restic', repo, '--restic-bin', resticBin], `night${night}-vault`, resticEnv)

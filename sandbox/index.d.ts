@@ -42,8 +42,34 @@ export interface SandboxBackupSpec {
   faults?: Partial<Record<SandboxElement | 'db', SandboxFault>>
 }
 
+/**
+ * Successive nights of one site.env (sandbox/lib/evolving.js): one automated backup set a night, at
+ * `first` + (k - 1) days, whose content is a deterministic function of (seed, k) and the sizes. files: a
+ * ustar tar of media files of 100 KB-5 MB (stored deflate: incompressible), ~`filesBytes` on night 1, of
+ * which each later night changes or adds `changeRate` (a fraction drawn per night in [min, max]);
+ * database: a SQL dump (mysqldump's shape, four tables) of ~`databaseBytes`, where each later night
+ * rewrites a few rows in a few tables and appends rows. code stays the plain archive of 6144 bytes.
+ */
+export interface SandboxEvolving {
+  seed: string | number
+  /** The night the sandbox starts on (default 1); `sb.setNight()` moves it. */
+  night?: number
+  /** Night 1's time, ISO or epoch seconds. Default `2026-11-01T03:00:00Z`. */
+  first?: string | number
+  /** Default 1e9. */
+  filesBytes?: number
+  /** Default 1e8. */
+  databaseBytes?: number
+  /** Fraction of the media files changed or added a night, drawn in [min, max]. Default [0.01, 0.03]. */
+  changeRate?: [number, number]
+  /** backup:list shows the sets of the newest N nights (default: every night up to the current one). */
+  keepNights?: number
+}
+
 export interface SandboxEnvSpec {
   name: string
+  /** Nights of an evolving site: their automated sets are listed beside `backups`. */
+  evolving?: SandboxEvolving
   initialized?: boolean
   locked?: boolean
   backups?: SandboxBackupSpec[]
@@ -189,6 +215,13 @@ export declare class Sandbox {
   url(file: string, options?: {expires?: number; lifetimeSec?: number}): string
   /** The archive's bytes, generated in chunks, without the server. */
   bytes(file: string): Generator<Buffer>
+  /** The archive's content as gunzip gives it (the tar or the SQL), generated in chunks. */
+  content(file: string): Generator<Buffer>
+  /**
+   * Move an evolving env to `night`: backup:list then shows its automated sets of nights 1..night (or
+   * the newest `keepNights`); other backups stay. Returns the night sets now listed.
+   */
+  setNight(site: string, env: string, night: number): Promise<SandboxArchive[]>
   stats(file: string): SandboxStats
   resetStats(): void
   /** Resolves once `bytes` body bytes of `file` (null: all archives together) were served since the last resetStats() (an event, not a poll). */

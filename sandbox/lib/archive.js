@@ -165,10 +165,11 @@ export class StoredGzip {
     this.contentCrc = undefined
   }
 
+  // eslint-disable-next-line jsdoc/require-returns-check
   /**
    * Uncompressed content from position p, at most max bytes (at least one).
    * @param {number} _p @param {number} _max
-   * @returns {Buffer}
+   * @returns {Buffer} the subclass's
    */
   content(_p, _max) {
     throw new Error('sandbox: StoredGzip.content is abstract')
@@ -334,6 +335,7 @@ export class Archive extends StoredGzip {
 
   /**
    * Uncompressed content from position p, at most max bytes (at least one).
+   * @override
    * @param {number} p @param {number} max
    * @returns {Buffer}
    */

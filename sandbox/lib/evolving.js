@@ -81,7 +81,7 @@ export function nightEpoch(night, first) {
 function rng(...parts) {
   let a = createHash('sha256').update(JSON.stringify(parts)).digest().readUInt32LE(0)
   return () => {
-    a = (a + 0x6d2b79f5) | 0
+    a = (a + 0x6d2b79f5) >>> 0
     let t = a
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
@@ -210,8 +210,13 @@ export class EvolvingFiles extends StoredGzip {
     const {files} = mediaFiles(ev, meta.env)
     /** Start of each entry (header) in the tar; the last element is the end-of-archive blocks' start. */
     const starts = [0]
-    for (const f of files) starts.push(starts.at(-1) + 512 + padded512(f.size))
-    super(meta, starts.at(-1) + 1024, 4)
+    let end = 0
+    for (const f of files) {
+      end += 512 + padded512(f.size)
+      starts.push(end)
+    }
+
+    super(meta, end + 1024, 4)
     this.files = files
     this.starts = starts
     /** @type {{i: number, buf: Buffer} | undefined} */
@@ -234,7 +239,10 @@ export class EvolvingFiles extends StoredGzip {
     return lo
   }
 
-  /** @param {number} p @param {number} max */
+  /**
+   * @override
+   * @param {number} p @param {number} max
+   */
   content(p, max) {
     const dataEnd = this.starts[this.files.length]
     if (p >= dataEnd) return ZERO.subarray(0, Math.min(max, this.u - p, ZERO.length))
@@ -363,7 +371,10 @@ export class EvolvingDatabase extends StoredGzip {
     this.statementCache = undefined
   }
 
-  /** @param {number} p @param {number} max */
+  /**
+   * @override
+   * @param {number} p @param {number} max
+   */
   content(p, max) {
     const s = this.segments.findIndex((x) => p < x.end)
     const seg = this.segments[s]
@@ -371,7 +382,7 @@ export class EvolvingDatabase extends StoredGzip {
     if (seg.text) return seg.text.subarray(q, Math.min(seg.text.length, q + max))
     const t = /** @type {NonNullable<typeof seg.table>} */ (seg.table)
     const per = /** @type {number} */ (seg.perStatement)
-    const prefix = /** @type {Buffer} */ (seg.prefix)
+    const {prefix} = /** @type {{prefix: Buffer}} */ (seg)
     const full = prefix.length + 1 + per * (t.row + 1)
     const j = Math.floor(q / full)
     if (this.statementCache?.segment !== s || this.statementCache.j !== j) {

@@ -38,7 +38,7 @@ export class ArchiveServer {
     this.events.setMaxListeners(0)
     /** Signatures revoked by expireAfter. @type {Set<string>} */
     this.revoked = new Set()
-    /** @type {Map<string, import('./archive.js').Archive>} */
+    /** @type {Map<string, import('./archive.js').StoredGzip>} */
     this.archives = new Map()
     /** @type {Set<import('node:net').Socket>} */
     this.sockets = new Set()

@@ -15,7 +15,7 @@ const MB = 1_000_000
 /** Each tar member's name and the SHA-256 of its data, read from the content as gunzip gives it. */
 function tarMembers(chunks: Iterable<Buffer>): Map<string, string> {
   const members = new Map<string, string>()
-  let buf = Buffer.alloc(0)
+  let buf: Buffer = Buffer.alloc(0)
   let member: {hash: ReturnType<typeof createHash>; left: number; name: string; pad: number} | undefined
   for (const chunk of chunks) {
     buf = buf.length > 0 ? Buffer.concat([buf, chunk]) : chunk
@@ -142,7 +142,7 @@ describe('sandbox evolving nights (spec evolving, sb.setNight)', () => {
 
   it('serves each night as a valid gzip (tar -tzf lists the media; the dump gunzips) with a true X-Goog-Hash and Range', async () => {
     await sb.setNight('shop', 'live', 2)
-    for (const a of sb.archives().filter((x) => x.element !== 'code')) {
+    for (const a of sb.archives().filter((x) => x.element !== 'code' && x.file.includes('_2026-11-02T'))) {
       // Hashed up front, as a bench does: past 64 MiB the server would hash on the first full response.
       expect(a.md5).to.match(/^[\da-f]{32}$/)
       const r = await get(sb.url(a.file))
@@ -181,7 +181,7 @@ describe('sandbox evolving nights (spec evolving, sb.setNight)', () => {
       const all = new Map<string, string>()
       for (const m of sql.matchAll(/INSERT INTO `(\w+)` VALUES ([^\n]*);\n/g)) {
         for (const row of m[2].split('),(')) {
-          const bare = row.replace(/^\(|\)$/g, '')
+          const bare = row.replaceAll(/^\(|\)$/g, '')
           all.set(`${m[1]}:${bare.slice(0, 10)}`, bare)
         }
       }
