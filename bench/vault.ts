@@ -9,8 +9,9 @@
  *
  * Each night: the sandbox moves to that night (its archives hashed first, untimed), then the built pbm runs
  * `backup:mirror --site shop --env live` into the folder and into the vault (which one goes first
- * alternates), each timed; pbm's peak RSS is its own process' VmHWM (read from /proc while it runs),
- * restic's comes from `/usr/bin/time -f %M` around every restic pbm starts (a --restic-bin wrapper). After
+ * alternates), each timed, with its CPU (pbm and its children, /usr/bin/time); pbm's peak RSS is its own
+ * process' VmHWM (read from /proc while it runs), restic's peak RSS and CPU come from `/usr/bin/time`
+ * around every restic pbm starts (a --restic-bin wrapper). After
  * the last night: bytes stored (`du -sb` of the folder and of the repository), then the restore of
  * one night: `restic dump` of its data snapshots, whose SHA-256 must equal the sandbox's content and
  * pbm's completion record. Goals: the vault stores >= 10x less; a night takes <= 1.5x the folder's.
@@ -46,9 +47,13 @@ const {values} = parseArgs({
 })
 
 interface Run {
+  /** CPU seconds (user + system) of pbm and every process it started (restic included). */
+  cpuSeconds?: number
   exitCode: number
   output: string
   pbmRssMb?: number
+  /** CPU seconds of the restic processes of this run. */
+  resticCpuSeconds: number
   seconds: number
 }
 
@@ -86,7 +91,7 @@ async function bench(): Promise<void> {
   const resticBin = path.join(work, 'restic-timed')
   await writeFile(passwordFile, 'bench-vault-password\n', {mode: 0o600})
   // Every restic pbm starts, under GNU time: its peak RSS appended to restic.rss.
-  await writeFile(resticBin, `#!/bin/sh\nexec /usr/bin/time -a -f %M -o '${resticRss}' '${restic}' "$@"\n`)
+  await writeFile(resticBin, `#!/bin/sh\nexec /usr/bin/time -a -f '%M %U %S' -o '${resticRss}' '${restic}' "$@"\n`)
   await chmod(resticBin, 0o755)
   const resticEnv = {RESTIC_PASSWORD_FILE: passwordFile}
   const sandbox = await createSandbox({
@@ -134,7 +139,8 @@ async function bench(): Promise<void> {
 
       perNight.push({folder: f, night, vault: v})
       console.log(
-        `night ${String(night).padStart(2)}: folder ${f.seconds.toFixed(1)} s, vault ${v.seconds.toFixed(1)} s ` +
+        `night ${String(night).padStart(2)}: folder ${f.seconds.toFixed(1)} s (CPU ${cpu(f)}), ` +
+          `vault ${v.seconds.toFixed(1)} s (CPU ${cpu(v)}, restic ${v.resticCpuSeconds.toFixed(1)} s) ` +
           `(${(v.seconds / f.seconds).toFixed(2)}x); ${machineState()}`,
       )
     }
@@ -201,10 +207,7 @@ async function bench(): Promise<void> {
     // The numbers.
     const later = perNight.filter((n) => n.night > 1)
     const ratios = later.map((n) => n.vault.seconds / n.folder.seconds)
-    const resticPeaks = (existsSync(resticRss) ? await readFile(resticRss, 'utf8') : '')
-      .split('\n')
-      .map(Number)
-      .filter((n) => n > 0)
+    const resticPeaks = (await resticLines()).map((l) => l.rssKb)
     const mb = (kb: number | undefined) => (kb === undefined ? '?' : `${(kb / 1024).toFixed(0)} MB`)
     const peak = (runs: Run[]) => Math.max(...runs.map((r) => r.pbmRssMb ?? 0))
     const rows = [
@@ -228,6 +231,18 @@ async function bench(): Promise<void> {
               `${median(later.map((n) => n.folder.seconds)).toFixed(1)} s`,
               `${median(later.map((n) => n.vault.seconds)).toFixed(1)} s`,
               `${median(ratios).toFixed(2)} (max ${Math.max(...ratios).toFixed(2)})`,
+            ],
+          ]
+        : []),
+      ...(later.length > 0
+        ? [
+            [
+              `CPU a night, nights 2-${nights}, median`,
+              `${median(later.map((n) => n.folder.cpuSeconds ?? Number.NaN)).toFixed(1)} s`,
+              `${median(later.map((n) => n.vault.cpuSeconds ?? Number.NaN)).toFixed(1)} s (restic ${median(later.map((n) => n.vault.resticCpuSeconds)).toFixed(1)} s)`,
+              median(
+                later.map((n) => (n.vault.cpuSeconds ?? Number.NaN) / (n.folder.cpuSeconds ?? Number.NaN)),
+              ).toFixed(2),
             ],
           ]
         : []),
@@ -258,10 +273,26 @@ async function bench(): Promise<void> {
     else await rm(work, {force: true, recursive: true})
   }
 
-  /** One run of the built pbm; its peak RSS is its own VmHWM (restic's, a child, is not in it). */
+  /** What the restic wrapper recorded, one line per restic process: peak RSS (KB), CPU seconds. */
+  async function resticLines(): Promise<Array<{cpu: number; rssKb: number}>> {
+    const text = existsSync(resticRss) ? await readFile(resticRss, 'utf8') : ''
+    return text
+      .split('\n')
+      .map((line) => /^(\d+) ([\d.]+) ([\d.]+)$/.exec(line))
+      .filter((m) => m !== null)
+      .map((m) => ({cpu: Number(m[2]) + Number(m[3]), rssKb: Number(m[1])}))
+  }
+
+  /**
+   * One run of the built pbm, under GNU time for the CPU of pbm and its children; pbm's peak RSS is its
+   * own VmHWM (restic's, a child, is not in it), read from /proc while it runs.
+   */
   async function runPbm(args: string[], label: string, env: Record<string, string> = {}): Promise<Run> {
+    const resticBefore = await resticLines()
+    const timeFile = path.join(work, `${label}.time`)
     const t0 = performance.now()
-    const child = execa(process.execPath, ['--max-semi-space-size=1', path.join(ROOT, 'bin', 'run.js'), ...args], {
+    const node = [process.execPath, '--max-semi-space-size=1', path.join(ROOT, 'bin', 'run.js'), ...args]
+    const child = execa('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, ...node], {
       all: true,
       env: {
         ...env,
@@ -272,10 +303,13 @@ async function bench(): Promise<void> {
       reject: false,
     })
     let hwmKb = 0
-    const status = `/proc/${child.pid}/status`
+    let nodePid: string | undefined
     const poll = setInterval(() => {
       try {
-        const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(status, 'utf8'))?.[1])
+        nodePid ??=
+          readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0] || undefined
+        if (!nodePid) return
+        const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${nodePid}/status`, 'utf8'))?.[1])
         if (kb > hwmKb) hwmKb = kb
       } catch {}
     }, 50)
@@ -284,8 +318,21 @@ async function bench(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000
     const output = String(r.all)
     await writeFile(path.join(work, `${label}.log`), output)
-    return {exitCode: r.exitCode ?? -1, output, pbmRssMb: hwmKb > 0 ? hwmKb / 1024 : undefined, seconds}
+    const cpu = /^([\d.]+) ([\d.]+)$/m.exec(existsSync(timeFile) ? await readFile(timeFile, 'utf8') : '')
+    const resticCpuSeconds = (await resticLines()).slice(resticBefore.length).reduce((sum, l) => sum + l.cpu, 0)
+    return {
+      cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : undefined,
+      exitCode: r.exitCode ?? -1,
+      output,
+      pbmRssMb: hwmKb > 0 ? hwmKb / 1024 : undefined,
+      resticCpuSeconds,
+      seconds,
+    }
   }
+}
+
+function cpu(r: Run): string {
+  return r.cpuSeconds === undefined ? '?' : `${r.cpuSeconds.toFixed(1)} s`
 }
 
 /** `YYYY-MM-DDT03-00-00` of a night, as in its filenames. */
