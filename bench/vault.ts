@@ -14,7 +14,7 @@
  * around every restic pbm starts (a --restic-bin wrapper). After
  * the last night: bytes stored (`du -sb` of the folder and of the repository), then the restore of
  * one night: `restic dump` of its data snapshots, whose SHA-256 must equal the sandbox's content and
- * pbm's completion record. Goals: the vault stores >= 10x less; a night takes <= 1.5x the folder's.
+ * pbm's completion record, and `pbm backup:restore --restic --output`, whose archives gunzip to it. Goals: the vault stores >= 10x less; a night takes <= 1.5x the folder's.
  * Exits 1 if a run failed, an archive is missing, or the restored content differs.
  */
 import {execa} from 'execa'
@@ -199,9 +199,44 @@ async function bench(): Promise<void> {
     }
 
     const restoreSeconds = (performance.now() - restoreStart) / 1000
-    if (restored.length !== 2) {
+    // And through pbm: backup:restore --restic --output writes the night's archives (gzip made on the
+    // fly), whose gunzipped content must be the sandbox's.
+    const restoreDir = path.join(work, 'restored')
+    const night17 = archives.filter((x) => x.file.includes(nightStamp(restoreNight)) && x.element !== 'code')
+    const pbmRestore = await runPbm(
+      [
+        'backup:restore',
+        '--from',
+        `${SITE}.${ENV}`,
+        ...night17.flatMap((a) => ['--file', a.file]),
+        '--restic',
+        repo,
+        '--restic-bin',
+        resticBin,
+        '--output',
+        restoreDir + '/',
+      ],
+      'restore',
+      resticEnv,
+    )
+    for (const a of night17) {
+      const out = path.join(restoreDir, a.file)
+      const got = existsSync(out) ? await sha256Of(execa('gzip', ['-dc', out], {buffer: false})) : 'missing'
+      const same = pbmRestore.exitCode === 0 && got === contentSha256(sandbox, a)
+      restored.push(`pbm ${a.element} ${same ? 'equal' : 'DIFFERS'}`)
+      if (!same) {
+        ok = false
+        problems.push(
+          `backup:restore --output ${a.file}: exit ${pbmRestore.exitCode}, sha256 ${got}: ${tail(pbmRestore.output, 3)}`,
+        )
+      }
+    }
+
+    if (restored.length !== 4) {
       ok = false
-      problems.push(`restore of night ${restoreNight}: ${restored.length} of 2 archives found in the vault`)
+      problems.push(
+        `restore of night ${restoreNight}: ${restored.length} of 4 checks made (2 by restic dump, 2 by pbm)`,
+      )
     }
 
     // The numbers.
@@ -253,7 +288,12 @@ async function bench(): Promise<void> {
         '',
       ],
       ['peak RSS of restic', '', resticPeaks.length > 0 ? mb(Math.max(...resticPeaks)) : '?', ''],
-      [`restore night ${restoreNight}`, '', `${restored.join(', ')} (${restoreSeconds.toFixed(1)} s)`, ''],
+      [
+        `restore night ${restoreNight}`,
+        '',
+        `${restored.join(', ')} (dump ${restoreSeconds.toFixed(1)} s, pbm ${pbmRestore.seconds.toFixed(1)} s)`,
+        '',
+      ],
     ]
     console.log('')
     console.log(table(rows))
