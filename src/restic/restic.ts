@@ -283,19 +283,21 @@ export class Restic {
     const text = this.scrub(exit.stderr)
     const fatal = /Fatal: (.*)/.exec(text)?.[1]?.trim()
     const detail = fatal ?? lastLine(text) ?? `exit code ${exit.code ?? exit.signal}`
-    if (/Is there a repository at the following location\?/.test(text) && REPO_MISSING.test(text)) {
+    // Recognised in restic's own words (a password like "wrong" must not hide them), shown scrubbed.
+    const raw = exit.stderr
+    if (/Is there a repository at the following location\?/.test(raw) && REPO_MISSING.test(raw)) {
       return new PbmError('vault-missing', `There is no restic repository at ${this.location}.`, {
         hint: `pbm never creates one. If this is the right place, create it once with: restic init -r ${this.location}`,
       })
     }
 
-    if (/wrong password or no key found/.test(text)) {
+    if (/wrong password or no key found/.test(raw)) {
       return new PbmError('vault-password', `The password does not open the restic repository ${this.location}.`, {
         hint: 'Check RESTIC_PASSWORD_FILE, RESTIC_PASSWORD_COMMAND or RESTIC_PASSWORD.',
       })
     }
 
-    if (/repository is already locked/.test(text)) {
+    if (/repository is already locked/.test(raw)) {
       return new PbmError('vault-locked', `The restic repository ${this.location} is locked: ${detail}`, {
         hint: 'Another restic holds it; if none runs, `restic unlock` removes stale locks.',
       })

@@ -48,6 +48,11 @@ describe('restic adapter (real restic)', () => {
     )
     expect(wrong).to.include({code: 'vault-password'})
     expect(`${wrong.message} ${wrong.hint}`).not.to.include('not-the-password').and.not.include(VAULT_PASSWORD)
+    // A password that is one of restic's own words is scrubbed from what is shown, not from what is read.
+    const word = await failure(
+      new Restic({repo: vault.repo, env: {PATH: process.env.PATH, RESTIC_PASSWORD: 'wrong'}}).open(),
+    )
+    expect(word).to.include({code: 'vault-password'})
   })
 
   it('saves a snapshot only when its input ends: a stopped backup leaves none, and no lock', async () => {
