@@ -283,8 +283,15 @@ ${EXIT_CODES_HELP} With --verify: 3 when the mirror succeeded but the verify fou
     process.exitCode = mirrorCode === 0 ? pruneCode : mirrorCode
     if (flags.verify && !plan.dryRun && !signal.aborted) {
       // The mirror's own failure (1) wins; otherwise what the verify found decides (3, or 1 if it could not look).
+      // What the prune just removed is gone by design: the verify checks what the mirror holds now.
+      const pruned = new Set(
+        (result.prune ?? []).flatMap((p) =>
+          p.series.flatMap((s) => s.remove.filter((r) => r.status === 'removed').map((r) => r.location)),
+        ),
+      )
+      const held = result.archives.filter((a) => !pruned.has(a.location))
       const verified: VerifyResult = await this.withRenderer({quiet: flags.quiet}, (events) =>
-        verifyStored(result.archives, destinations, events, signal),
+        verifyStored(held, destinations, events, signal),
       )
       if (!this.jsonEnabled()) reportVerify(out, verified, {quiet: flags.quiet})
       if (process.exitCode === EXIT.ok) process.exitCode = verifyExitCode(verified.summary, signal)

@@ -355,8 +355,36 @@ describe('pbm backup:mirror --prune', function () {
           envs: [{backups: [{date: daysAgo(1), faults: {files: {corruptAt: 100, times: 1000}}}], name: 'live'}],
           name: 'bad',
         },
+        {envs: [{backups: [{date: daysAgo(2)}, {date: daysAgo(1)}], name: 'live'}], name: 'many'},
       ],
     })
+  })
+
+  it('--all --prune --verify checks what the prune kept, not what it just removed', async () => {
+    const to = path.join(world.tmp, 'all-prune-verify')
+    const run = await world.pbm([
+      'backup:mirror',
+      'many.live',
+      '--all',
+      '--to',
+      to,
+      '--prune',
+      '--keep-last',
+      '1',
+      '--verify',
+      '--json',
+    ])
+    expect(run.exitCode, describeRun(run)).to.equal(0)
+    const doc = json<{prune: PruneJson[]; verify: {objects: Array<{file: string; status: string}>}}>(run)
+    expect(doc.prune[0].summary).to.include({failed: 0, removed: 3})
+    const newest = world.sandbox
+      .archives()
+      .filter((a) => a.site === 'many' && a.date * 1000 > Date.now() - 36 * 3600 * 1000)
+      .map((a) => a.file)
+    expect(newest).to.have.length(3)
+    expect(doc.verify.objects.map((o) => `${o.file} ${o.status}`).sort()).to.deep.equal(
+      newest.map((file) => `${file} ok`).sort(),
+    )
   })
 
   after(async () => world?.close())
