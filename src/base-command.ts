@@ -22,7 +22,7 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
 export const EXIT_CODES_HELP = `Exit codes: 0 everything done (or already there), 1 a failure (reasons listed), 2 a usage error (a missing or bad flag), 130 interrupted (Ctrl-C).`
 
 /** backup:restore's: nothing is ever "already there" in an import. */
-export const RESTORE_EXIT_CODES_HELP = `Exit codes: 0 imported (or, with --dry-run, planned; or cancelled at the question), 1 a failure (reasons listed), 2 a usage error (a missing or bad flag), 130 interrupted (Ctrl-C).`
+export const RESTORE_EXIT_CODES_HELP = `Exit codes: 0 imported (or written, with --output; planned, with --dry-run; or cancelled at the question), 1 a failure (reasons listed), 2 a usage error (a missing or bad flag), 130 interrupted (Ctrl-C).`
 
 /** backup:prune's (and mirror --prune's) own meaning of the exit codes. */
 export const PRUNE_EXIT_CODES_HELP = `Exit codes: 0 pruned (or nothing to remove, or a dry run), 1 a removal failed or --max-delete stopped the prune (then nothing was removed), 2 a usage error (no policy, a bad count or duration, removing without --yes and no terminal), 130 interrupted (Ctrl-C).`

@@ -77,7 +77,7 @@ export default class Restore extends BaseCommand<typeof Restore> {
 
 From a vault (--restic REPO), each archive is \`restic dump\` of its snapshot, gzip-compressed on the fly into a .tar.gz/.sql.gz under its Pantheon filename; its content's SHA-256 must be the one recorded when it was mirrored, or nothing is imported. It then goes through --stage like a local mirror's archive.
 
---output PATH writes the archives to local files instead of importing them (a file for one archive, or a folder that takes each under its Pantheon filename): from any source, verified as they stream (a mirror's archive by size, MD5 and gzip; a vault's by its content's SHA-256), 0600, under the final name only once complete. A different file already there is not replaced without --force. With --output, nothing on Pantheon changes: TARGET_SITE.ENV may be left out (--from names whose backup), and no stage, --yes or Terminus is needed.
+--output PATH writes the archives to local files instead of importing them (a file for one archive, or a folder that takes each under its Pantheon filename): from any source, verified as they stream (a mirror's archive by size, MD5 and gzip; a vault's by its content's SHA-256), 0600, under the final name only once complete. A different existing file is not replaced without --force. With --output, nothing on Pantheon changes: TARGET_SITE.ENV may be left out (--from names whose backup), and no stage, --yes or Terminus is needed.
 
 From a local mirror (--to DIR), Pantheon still needs a URL: --stage s3://bucket/prefix uploads the archive there for the import and deletes it afterwards, also after a failure or Ctrl-C. A stage that a crash left behind is marked (tags and metadata) with its URL's expiry, and deleted by the next restore through that stage (or backup:prune of its bucket) once the URL has expired.
 
@@ -151,7 +151,7 @@ ${RESTORE_EXIT_CODES_HELP}`
       summary:
         'Write the archive to this file (or into this folder, under its Pantheon filename) instead of importing it.',
     }),
-    force: Flags.boolean({summary: 'With --output: replace a different file already there.'}),
+    force: Flags.boolean({summary: 'With --output: replace a different file at that path.'}),
     from: Flags.string({
       helpGroup: 'BACKUP',
       helpValue: 'SITE.ENV',
