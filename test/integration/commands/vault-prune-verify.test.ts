@@ -50,9 +50,9 @@ interface VerifyJson {
     file: string
     location: string
     status: string
-    detail?: string
+    note?: string
   }>
-  targets: Array<{site: string; env: string; status: string; detail?: string}>
+  targets: Array<{site: string; env: string; status: string; note?: string}>
   stores: Array<{location: string; command: string; status: string; problems: string[]; damaged: number}>
   summary: {objects: number; ok: number; corrupt: number; problems: number; foreign: number; storeProblems: number}
 }
@@ -474,7 +474,7 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
     const found = json<VerifyJson>(damaged)
     const corrupt = found.objects.filter((o) => o.status === 'corrupt')
     expect(corrupt.length).to.be.greaterThan(0)
-    for (const o of corrupt) expect(o.detail).to.include(`pack ${packId.slice(0, 8)}`)
+    for (const o of corrupt) expect(o.note).to.include(`pack ${packId.slice(0, 8)}`)
     expect(found.stores[0].status).to.equal('damaged')
     const text = await pbm(['backup:verify', '--restic', vault.repo, '--deep'], vault)
     runs.push(text)
@@ -556,7 +556,7 @@ describe('backup:prune and backup:verify of a vault (--restic; built CLI, sandbo
       expect(damaged.exitCode, describeRun(damaged)).to.equal(3)
       const corrupt = json<VerifyJson>(damaged).objects.filter((o) => o.status === 'corrupt')
       expect(corrupt.length).to.be.greaterThan(0)
-      expect(corrupt[0].detail).to.include(`pack ${path.basename(largest.Key!).slice(0, 8)}`)
+      expect(corrupt[0].note).to.include(`pack ${path.basename(largest.Key!).slice(0, 8)}`)
       expectNoSecrets(runs)
     } finally {
       await moto.close()
