@@ -1,5 +1,6 @@
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -53,5 +54,19 @@ export function initVault(repo?: string, env: Record<string, string> = {}): Test
     repo: location,
     restic: run,
     snapshots: () => JSON.parse(run('snapshots', '--json', '--tag', 'pbm')),
+  }
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+/** Resolves when a process that is not our child has exited (gone, or a zombie awaiting its reaper). */
+export async function exited(pid: number): Promise<void> {
+  const stat = `/proc/${pid}/stat`
+  while (existsSync(stat) && !/^\d+ \(.*\) Z/.test(readFileSync(stat, 'utf8'))) {
+    await new Promise((resolve) => {
+      setTimeout(resolve, 20)
+    })
   }
 }

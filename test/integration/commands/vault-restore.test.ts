@@ -6,7 +6,6 @@
  */
 import {expect} from 'chai'
 import {execa, type Result} from 'execa'
-import {createHash} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {gunzipSync} from 'node:zlib'
@@ -15,7 +14,7 @@ import type {SandboxArchive} from '../../../sandbox/index.js'
 
 import {daysAgo, json, PBM, startWorld, type World} from '../../helpers/cli.js'
 import {motoBucket, startMoto} from '../../helpers/moto.js'
-import {initVault, type TestVault, VAULT_PASSWORD} from '../../helpers/restic.js'
+import {exited, initVault, sha256, type TestVault, VAULT_PASSWORD} from '../../helpers/restic.js'
 
 interface RestoreJson {
   restored: Array<{
@@ -33,10 +32,6 @@ interface RestoreJson {
 
 const STAGE_BUCKET = 'pbm-stage'
 const VAULT_SECRET = 'vault-secret-key'
-
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex')
-}
 
 function describeRun(result: Result): string {
   return `exit ${result.exitCode}\n--- stdout:\n${result.stdout}\n--- stderr:\n${result.stderr}`
@@ -62,16 +57,6 @@ function filesIn(dir: string): string[] {
 /** Resolves when `file` exists (written by the slow restic below). */
 async function appeared(file: string): Promise<void> {
   while (!existsSync(file)) {
-    await new Promise((resolve) => {
-      setTimeout(resolve, 20)
-    })
-  }
-}
-
-/** Resolves when a process that is not our child has exited (gone, or a zombie awaiting its reaper). */
-async function exited(pid: number): Promise<void> {
-  const stat = `/proc/${pid}/stat`
-  while (existsSync(stat) && !/^\d+ \(.*\) Z/.test(readFileSync(stat, 'utf8'))) {
     await new Promise((resolve) => {
       setTimeout(resolve, 20)
     })

@@ -7,14 +7,13 @@ import type {Result} from 'execa'
 
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {createHash} from 'node:crypto'
-import {chmodSync, existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
 import {daysAgo, json, PBM, startWorld, type World} from '../../helpers/cli.js'
 import {startMoto} from '../../helpers/moto.js'
-import {initVault, type TestVault, VAULT_PASSWORD} from '../../helpers/restic.js'
+import {exited, initVault, sha256, type TestVault, VAULT_PASSWORD} from '../../helpers/restic.js'
 
 interface RowJson {
   file: string
@@ -33,20 +32,6 @@ function recordingRestic(dir: string): {bin: string; calls: () => string[]} {
   writeFileSync(bin, `#!/bin/sh\necho "$1" >> ${JSON.stringify(log)}\nexec restic "$@"\n`)
   chmodSync(bin, 0o755)
   return {bin, calls: () => readFileSync(log, 'utf8').split('\n').filter(Boolean)}
-}
-
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex')
-}
-
-/** Resolves when a process that is not our child has exited (gone, or a zombie awaiting its reaper). */
-async function exited(pid: number): Promise<void> {
-  const stat = `/proc/${pid}/stat`
-  while (existsSync(stat) && !/^\d+ \(.*\) Z/.test(readFileSync(stat, 'utf8'))) {
-    await new Promise((resolve) => {
-      setTimeout(resolve, 50)
-    })
-  }
 }
 
 /** The processes whose environment names this repository: the restics pbm started for it. */
